@@ -1,0 +1,3 @@
+//! Bank allocator for L1 and DRAM (work in progress).
+
+pub mod tracker;

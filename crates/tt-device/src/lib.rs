@@ -1,0 +1,1 @@
+//! Device access (work in progress).

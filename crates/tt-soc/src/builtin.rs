@@ -1,0 +1,71 @@
+use crate::{Arch, SocDescriptor};
+
+const WORMHOLE_B0_YAML: &str = include_str!("../descriptors/wormhole_b0_80_arch.yaml");
+const BLACKHOLE_YAML: &str = include_str!("../descriptors/blackhole_140_arch.yaml");
+
+impl SocDescriptor {
+    /// The built-in, unharvested descriptor of `arch` (the figures and their sources are in
+    /// `crates/tt-soc/descriptors/`).
+    pub fn builtin(arch: Arch) -> SocDescriptor {
+        let (text, origin) = match arch {
+            Arch::WormholeB0 => (WORMHOLE_B0_YAML, "builtin wormhole_b0_80_arch.yaml"),
+            Arch::Blackhole => (BLACKHOLE_YAML, "builtin blackhole_140_arch.yaml"),
+        };
+        match crate::yaml::parse(text, origin) {
+            Ok(soc) => soc,
+            // The texts are compiled in and `builtin_descriptors_parse` parses both, so this
+            // arm is unreachable in any build whose tests pass.
+            #[allow(clippy::panic)]
+            Err(e) => panic!("built-in SoC descriptor does not parse: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Arch, CoreKind, NocCoord, SocDescriptor};
+
+    #[test]
+    fn builtin_descriptors_parse() {
+        for arch in Arch::ALL {
+            assert_eq!(SocDescriptor::builtin(arch).arch(), arch);
+        }
+    }
+
+    #[test]
+    fn wormhole_b0_figures() {
+        let wh = SocDescriptor::builtin(Arch::WormholeB0);
+        assert_eq!(wh.grid_size(), (10, 12));
+        assert_eq!(wh.tensix_cores().len(), 80);
+        assert_eq!(wh.worker_grid_size(), (8, 10));
+        assert_eq!(wh.worker_l1_size(), 1_499_136);
+        assert_eq!(wh.eth_l1_size(), 256 * 1024);
+        assert_eq!(wh.dram_channels().len(), 6);
+        assert!(wh.dram_channels().iter().all(|c| c.size == 2 << 30));
+        assert_eq!(wh.dram_size(), 12 << 30);
+        assert_eq!(wh.dram_banks().len(), 12);
+        assert_eq!((wh.dram_banks()[1].channel, wh.dram_banks()[1].offset), (0, 1 << 30));
+        assert_eq!(wh.ethernet_cores().len(), 16);
+        assert_eq!(wh.pcie_cores(), &[NocCoord::new(0, 3)]);
+        assert_eq!(wh.arc_cores(), &[NocCoord::new(0, 10)]);
+        assert_eq!(wh.kind_at(NocCoord::new(0, 2)), Some(CoreKind::RouterOnly));
+        assert_eq!(wh.kind_at(NocCoord::new(5, 11)), Some(CoreKind::Dram));
+        assert_eq!(wh.dram_channel_of(NocCoord::new(5, 11)), Some(2));
+    }
+
+    #[test]
+    fn blackhole_figures() {
+        let bh = SocDescriptor::builtin(Arch::Blackhole);
+        assert_eq!(bh.grid_size(), (17, 12));
+        assert_eq!(bh.tensix_cores().len(), 140);
+        assert_eq!(bh.worker_grid_size(), (14, 10));
+        assert_eq!(bh.eth_l1_size(), 512 * 1024);
+        assert_eq!(bh.dram_channels().len(), 8);
+        assert_eq!(bh.dram_banks().len(), 8);
+        assert_eq!(bh.dram_size(), 8 * 4_278_190_080);
+        assert_eq!(bh.ethernet_cores().len(), 14);
+        assert_eq!(bh.kind_at(NocCoord::new(8, 5)), Some(CoreKind::RouterOnly));
+        assert_eq!(bh.kind_at(NocCoord::new(0, 0)), Some(CoreKind::Dram));
+        assert_eq!(bh.kind_at(NocCoord::new(8, 0)), Some(CoreKind::Arc));
+    }
+}

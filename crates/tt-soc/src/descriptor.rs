@@ -1,0 +1,316 @@
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::{Arch, ChipUid, CoreKind, HarvestAxis, LogicalCoord, NocCoord, SocError};
+
+/// One DRAM channel: the NOC endpoints that reach it and its size in bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DramChannel {
+    /// NOC0 coordinates of the channel's endpoints; any of them reaches the whole channel.
+    pub endpoints: Vec<NocCoord>,
+    /// Bytes of DRAM behind the channel.
+    pub size: u64,
+}
+
+/// A DRAM bank as the allocator sees it: a range of one channel (tt-metal splits each
+/// Wormhole channel into two 1 GiB banks; Blackhole has one bank per channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DramBank {
+    /// Index into [`SocDescriptor::dram_channels`].
+    pub channel: usize,
+    /// Offset of the bank's first byte within its channel.
+    pub offset: u64,
+    /// Bytes in the bank.
+    pub size: u64,
+}
+
+/// Everything the runtime knows about one chip's layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocDescriptor {
+    pub(crate) arch: Arch,
+    pub(crate) grid_x: u16,
+    pub(crate) grid_y: u16,
+    /// Kind of every grid location, row-major (`y * grid_x + x`).
+    pub(crate) kinds: Vec<CoreKind>,
+    pub(crate) dram_channels: Vec<DramChannel>,
+    pub(crate) dram_banks: Vec<DramBank>,
+    pub(crate) ethernet: Vec<NocCoord>,
+    pub(crate) pcie: Vec<NocCoord>,
+    pub(crate) arc: Vec<NocCoord>,
+    pub(crate) worker_l1_size: u64,
+    pub(crate) eth_l1_size: u64,
+    pub(crate) harvesting_mask: u32,
+}
+
+impl SocDescriptor {
+    /// Reads and parses a SoC descriptor file in tt-umd's YAML format.
+    pub fn from_yaml_file(path: &Path) -> Result<Self, SocError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| SocError::Read { path: path.to_path_buf(), source })?;
+        Self::from_yaml(&text, &path.display().to_string())
+    }
+
+    /// Parses tt-umd's YAML SoC descriptor format; `origin` names the text in errors.
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Self, SocError> {
+        crate::yaml::parse(text, origin)
+    }
+
+    /// The chip's architecture.
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// The NOC grid size as (columns, rows).
+    pub fn grid_size(&self) -> (u16, u16) {
+        (self.grid_x, self.grid_y)
+    }
+
+    /// What sits at `core`, or `None` when it is outside the grid.
+    pub fn kind_at(&self, core: NocCoord) -> Option<CoreKind> {
+        if core.x >= self.grid_x || core.y >= self.grid_y {
+            return None;
+        }
+        self.kinds
+            .get(usize::from(core.y) * usize::from(self.grid_x) + usize::from(core.x))
+            .copied()
+    }
+
+    fn cores_of(&self, kind: CoreKind) -> impl Iterator<Item = NocCoord> + '_ {
+        let gx = self.grid_x;
+        self.kinds.iter().enumerate().filter(move |(_, k)| **k == kind).map(move |(i, _)| {
+            // Grid indices fit in u16 coordinates: the grid is at most u16::MAX per side.
+            NocCoord::new((i % usize::from(gx)) as u16, (i / usize::from(gx)) as u16)
+        })
+    }
+
+    /// Usable Tensix cores in NOC0 coordinates, row-major (by row, then column).
+    pub fn tensix_cores(&self) -> Vec<NocCoord> {
+        self.cores_of(CoreKind::Tensix).collect()
+    }
+
+    /// Tensix cores removed by harvesting.
+    pub fn harvested_cores(&self) -> Vec<NocCoord> {
+        self.cores_of(CoreKind::HarvestedTensix).collect()
+    }
+
+    /// Ethernet cores in descriptor order.
+    pub fn ethernet_cores(&self) -> &[NocCoord] {
+        &self.ethernet
+    }
+
+    /// PCIe endpoints.
+    pub fn pcie_cores(&self) -> &[NocCoord] {
+        &self.pcie
+    }
+
+    /// ARC cores.
+    pub fn arc_cores(&self) -> &[NocCoord] {
+        &self.arc
+    }
+
+    /// Router-only tiles.
+    pub fn router_only_cores(&self) -> Vec<NocCoord> {
+        self.cores_of(CoreKind::RouterOnly).collect()
+    }
+
+    /// DRAM channels in descriptor order.
+    pub fn dram_channels(&self) -> &[DramChannel] {
+        &self.dram_channels
+    }
+
+    /// DRAM banks as the allocator sees them, in tt-metal bank order.
+    pub fn dram_banks(&self) -> &[DramBank] {
+        &self.dram_banks
+    }
+
+    /// Total DRAM bytes over all channels.
+    pub fn dram_size(&self) -> u64 {
+        self.dram_channels.iter().map(|c| c.size).sum()
+    }
+
+    /// The channel that `core` is an endpoint of, if it is a DRAM core.
+    pub fn dram_channel_of(&self, core: NocCoord) -> Option<usize> {
+        self.dram_channels.iter().position(|c| c.endpoints.contains(&core))
+    }
+
+    /// L1 bytes of a Tensix worker core.
+    pub fn worker_l1_size(&self) -> u64 {
+        self.worker_l1_size
+    }
+
+    /// L1 bytes of an Ethernet core.
+    pub fn eth_l1_size(&self) -> u64 {
+        self.eth_l1_size
+    }
+
+    /// L1 bytes of the core at `core`: `None` for cores without L1 the host may address
+    /// (DRAM, PCIe, ARC, router-only, harvested) and for coordinates outside the grid.
+    pub fn l1_size_at(&self, core: NocCoord) -> Option<u64> {
+        match self.kind_at(core)? {
+            CoreKind::Tensix => Some(self.worker_l1_size),
+            CoreKind::Ethernet => Some(self.eth_l1_size),
+            _ => None,
+        }
+    }
+
+    /// The harvesting mask applied to the built-in layout (0 when none).
+    pub fn harvesting_mask(&self) -> u32 {
+        self.harvesting_mask
+    }
+
+    fn worker_axes(&self) -> (Vec<u16>, Vec<u16>) {
+        let cores = self.tensix_cores();
+        let xs: BTreeSet<u16> = cores.iter().map(|c| c.x).collect();
+        let ys: BTreeSet<u16> = cores.iter().map(|c| c.y).collect();
+        (xs.into_iter().collect(), ys.into_iter().collect())
+    }
+
+    /// The usable worker grid as (columns, rows).
+    pub fn worker_grid_size(&self) -> (u16, u16) {
+        let (xs, ys) = self.worker_axes();
+        // At most grid_x columns and grid_y rows, both u16.
+        (xs.len() as u16, ys.len() as u16)
+    }
+
+    /// NOC0 coordinate of a logical worker coordinate, if that worker exists.
+    pub fn logical_to_noc(&self, logical: LogicalCoord) -> Option<NocCoord> {
+        let (xs, ys) = self.worker_axes();
+        let noc = NocCoord::new(*xs.get(usize::from(logical.x))?, *ys.get(usize::from(logical.y))?);
+        (self.kind_at(noc) == Some(CoreKind::Tensix)).then_some(noc)
+    }
+
+    /// Logical coordinate of a usable Tensix core given in NOC0 coordinates.
+    pub fn noc_to_logical(&self, noc: NocCoord) -> Option<LogicalCoord> {
+        if self.kind_at(noc) != Some(CoreKind::Tensix) {
+            return None;
+        }
+        let (xs, ys) = self.worker_axes();
+        let x = xs.iter().position(|&v| v == noc.x)?;
+        let y = ys.iter().position(|&v| v == noc.y)?;
+        Some(LogicalCoord::new(x as u16, y as u16))
+    }
+
+    /// A copy of this descriptor with the Tensix rows (Wormhole) or columns (Blackhole)
+    /// named by `mask` removed, in tt-umd's harvesting bit order.
+    pub fn with_harvesting(&self, mask: u32) -> Result<SocDescriptor, SocError> {
+        let order = self.arch.harvest_order();
+        let bad = |message: String| SocError::BadHarvestMask { arch: self.arch, mask, message };
+        if order.len() < 32 && mask >> order.len() != 0 {
+            return Err(bad(format!(
+                "{} has {} harvestable {}; bits above {} must be zero",
+                self.arch,
+                order.len(),
+                self.axis_name(),
+                order.len() - 1
+            )));
+        }
+        let removed: Vec<u16> =
+            (0..order.len()).filter(|bit| mask & (1 << bit) != 0).map(|bit| order[bit]).collect();
+        if removed.len() == order.len() {
+            return Err(bad(format!("it removes every Tensix {}", self.axis_name())));
+        }
+        let mut out = self.clone();
+        for (i, kind) in out.kinds.iter_mut().enumerate() {
+            let x = (i % usize::from(self.grid_x)) as u16;
+            let y = (i / usize::from(self.grid_x)) as u16;
+            let line = match self.arch.harvest_axis() {
+                HarvestAxis::Rows => y,
+                HarvestAxis::Columns => x,
+            };
+            if *kind == CoreKind::Tensix && removed.contains(&line) {
+                *kind = CoreKind::HarvestedTensix;
+            }
+        }
+        out.harvesting_mask |= mask;
+        Ok(out)
+    }
+
+    fn axis_name(&self) -> &'static str {
+        match self.arch.harvest_axis() {
+            HarvestAxis::Rows => "rows",
+            HarvestAxis::Columns => "columns",
+        }
+    }
+
+    /// A simulated chip's unique id for a given simulator id: the architecture in the top
+    /// byte so that `sim:wormhole_b0:0` and `sim:blackhole:0` never share an id.
+    pub fn sim_chip_uid(arch: Arch, sim_id: u32) -> ChipUid {
+        let tag: u64 = match arch {
+            Arch::WormholeB0 => 0x57,
+            Arch::Blackhole => 0x42,
+        };
+        ChipUid((0x5153_u64 << 48) | (tag << 40) | u64::from(sim_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wormhole_harvesting_removes_rows_in_umd_order() {
+        let wh = SocDescriptor::builtin(Arch::WormholeB0);
+        // Bit 0 is NOC0 row 11, bit 1 row 1 (tt-umd HARVESTING_NOC_LOCATIONS).
+        let h = wh.with_harvesting(0b11).unwrap();
+        assert_eq!(h.tensix_cores().len(), 64);
+        assert_eq!(h.worker_grid_size(), (8, 8));
+        assert_eq!(h.kind_at(NocCoord::new(1, 11)), Some(CoreKind::HarvestedTensix));
+        assert_eq!(h.kind_at(NocCoord::new(1, 1)), Some(CoreKind::HarvestedTensix));
+        assert_eq!(h.kind_at(NocCoord::new(1, 2)), Some(CoreKind::Tensix));
+        assert_eq!(h.logical_to_noc(LogicalCoord::new(0, 0)), Some(NocCoord::new(1, 2)));
+        assert_eq!(h.harvested_cores().len(), 16);
+        assert_eq!(h.harvesting_mask(), 0b11);
+    }
+
+    #[test]
+    fn blackhole_harvesting_removes_columns_in_umd_order() {
+        let bh = SocDescriptor::builtin(Arch::Blackhole);
+        // Bit 0 is NOC0 column 1, bit 1 column 16.
+        let h = bh.with_harvesting(0b11).unwrap();
+        assert_eq!(h.worker_grid_size(), (12, 10));
+        assert_eq!(h.kind_at(NocCoord::new(16, 5)), Some(CoreKind::HarvestedTensix));
+        assert_eq!(h.logical_to_noc(LogicalCoord::new(0, 0)), Some(NocCoord::new(2, 2)));
+        assert_eq!(h.logical_to_noc(LogicalCoord::new(11, 9)), Some(NocCoord::new(15, 11)));
+        assert_eq!(h.logical_to_noc(LogicalCoord::new(12, 0)), None);
+    }
+
+    #[test]
+    fn bad_harvest_masks_are_refused_with_reason() {
+        let wh = SocDescriptor::builtin(Arch::WormholeB0);
+        let err = wh.with_harvesting(1 << 10).unwrap_err().to_string();
+        assert!(err.contains("bits above 9"), "{err}");
+        let err = wh.with_harvesting(0x3ff).unwrap_err().to_string();
+        assert!(err.contains("removes every Tensix rows"), "{err}");
+    }
+
+    #[test]
+    fn logical_and_noc_coordinates_invert() {
+        for arch in Arch::ALL {
+            let soc = SocDescriptor::builtin(arch);
+            for core in soc.tensix_cores() {
+                let logical = soc.noc_to_logical(core).unwrap();
+                assert_eq!(soc.logical_to_noc(logical), Some(core));
+            }
+            assert_eq!(soc.noc_to_logical(soc.dram_channels()[0].endpoints[0]), None);
+        }
+    }
+
+    #[test]
+    fn out_of_grid_has_no_kind_or_l1() {
+        let wh = SocDescriptor::builtin(Arch::WormholeB0);
+        assert_eq!(wh.kind_at(NocCoord::new(10, 0)), None);
+        assert_eq!(wh.kind_at(NocCoord::new(0, 12)), None);
+        assert_eq!(wh.l1_size_at(NocCoord::new(99, 99)), None);
+        assert_eq!(wh.l1_size_at(NocCoord::new(0, 0)), None, "DRAM core has no L1");
+        assert_eq!(wh.l1_size_at(NocCoord::new(1, 1)), Some(1_499_136));
+        assert_eq!(wh.l1_size_at(NocCoord::new(9, 0)), Some(262_144));
+    }
+
+    #[test]
+    fn sim_uids_differ_by_arch_and_id() {
+        let a = SocDescriptor::sim_chip_uid(Arch::WormholeB0, 0);
+        let b = SocDescriptor::sim_chip_uid(Arch::Blackhole, 0);
+        let c = SocDescriptor::sim_chip_uid(Arch::WormholeB0, 1);
+        assert!(a != b && a != c && b != c);
+    }
+}

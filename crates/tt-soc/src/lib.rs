@@ -1,0 +1,19 @@
+//! Chip architectures and SoC descriptors for Tenstorrent Wormhole B0 and Blackhole.
+//!
+//! Everything the rest of the runtime needs to know about a chip's shape lives here: the
+//! NOC grid and what sits at each coordinate, memory sizes, DRAM channels and banks,
+//! harvesting, TLB window classes, and the per-core L1 memory map. Descriptors come built
+//! in ([`SocDescriptor::builtin`]) or from tt-umd's YAML files ([`SocDescriptor::from_yaml`]).
+
+mod arch;
+mod builtin;
+mod coord;
+mod descriptor;
+mod error;
+pub mod l1_map;
+mod yaml;
+
+pub use arch::{Arch, HarvestAxis, TlbSizeClass};
+pub use coord::{ChipUid, CoreKind, LogicalCoord, NocCoord};
+pub use descriptor::{DramBank, DramChannel, SocDescriptor};
+pub use error::SocError;

@@ -1,0 +1,1 @@
+//! Allocation tracking and the shared-memory ledger (work in progress).

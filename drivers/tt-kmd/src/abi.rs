@@ -1,0 +1,674 @@
+//! The tt-kmd ioctl ABI of `/dev/tenstorrent/N`: request codes, flag values and the
+//! `#[repr(C)]` argument structs, laid out exactly as the driver's `ioctl.h`.
+//!
+//! Sources (facts only; the code is ours):
+//! - `tenstorrent/tt-kmd` `ioctl.h` (commit 0d2a53be41ad40e40749d913ba325971cf7d3888):
+//!   ioctls 0..=13, every struct, flag and mapping id.
+//! - `tenstorrent/tt-kmd` `test/ioctl_abi.golden` (commit b88735853c3cdb9323542e53c3f203fd23ceda69):
+//!   the driver's own locked layout (size of every struct, offset and size of every member),
+//!   which adds the explicit `reserved` members that newer headers spell out where older
+//!   ones left implicit padding, the 2.x `get_driver_info_out` semver bytes, and
+//!   `tenstorrent_set_noc_cleanup` / `tenstorrent_power_state`.
+//! - `tenstorrent/tt-umd` `device/pcie/ioctl.h` (commit 1d04b1973649c8717e38d6350f1313ad670e755f,
+//!   the copy tt-umd builds against): `SET_NOC_CLEANUP = 14`, `TENSTORRENT_DRIVER_VERSION 2`.
+//! - `tenstorrent/tt-kmd` `chardev.c` (current ioctl dispatch): `SET_POWER_STATE = 15`.
+//!
+//! Every struct here has explicit reserved members instead of padding, which the macro below
+//! proves at compile time (size == sum of member sizes), so each one can be handed to the
+//! kernel or a fake as plain bytes.
+
+use std::mem::size_of;
+
+/// The ioctl "type" byte shared by every tt-kmd request.
+pub const TENSTORRENT_IOCTL_MAGIC: u32 = 0xFA;
+
+/// The ioctl API version of the header this crate mirrors (`TENSTORRENT_DRIVER_VERSION`).
+pub const TENSTORRENT_DRIVER_VERSION: u32 = 2;
+
+// Linux `_IOC` encoding: nr in bits 0..8, type in 8..16, size in 16..30, direction above.
+// `_IO` has no size and direction "none"; "none" is 0 on the generic encoding (x86, arm,
+// riscv) but 1 at bit 29 on powerpc, mips and sparc.
+#[cfg(any(
+    target_arch = "powerpc",
+    target_arch = "powerpc64",
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "sparc",
+    target_arch = "sparc64"
+))]
+const IOC_NONE_BITS: u32 = 1 << 29;
+#[cfg(not(any(
+    target_arch = "powerpc",
+    target_arch = "powerpc64",
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "sparc",
+    target_arch = "sparc64"
+)))]
+const IOC_NONE_BITS: u32 = 0;
+
+/// `_IO(0xFA, nr)`: tt-kmd encodes neither size nor direction in its request codes, so the
+/// driver checks sizes through the `output_size_bytes` / `argsz` members instead.
+pub const fn tt_io(nr: u32) -> u32 {
+    IOC_NONE_BITS | (TENSTORRENT_IOCTL_MAGIC << 8) | (nr & 0xFF)
+}
+
+/// `TENSTORRENT_IOCTL_GET_DEVICE_INFO`: PCI ids and location.
+pub const IOCTL_GET_DEVICE_INFO: u32 = tt_io(0);
+/// `TENSTORRENT_IOCTL_GET_HARVESTING`: reserved; the driver accepts it and does nothing.
+pub const IOCTL_GET_HARVESTING: u32 = tt_io(1);
+/// `TENSTORRENT_IOCTL_QUERY_MAPPINGS`: the mmap offsets of the BAR mappings.
+pub const IOCTL_QUERY_MAPPINGS: u32 = tt_io(2);
+/// `TENSTORRENT_IOCTL_ALLOCATE_DMA_BUF`: a driver-allocated coherent DMA buffer.
+pub const IOCTL_ALLOCATE_DMA_BUF: u32 = tt_io(3);
+/// `TENSTORRENT_IOCTL_FREE_DMA_BUF`: unsupported by the driver (always `EINVAL`).
+pub const IOCTL_FREE_DMA_BUF: u32 = tt_io(4);
+/// `TENSTORRENT_IOCTL_GET_DRIVER_INFO`: ioctl API version and (2.x) driver semver.
+pub const IOCTL_GET_DRIVER_INFO: u32 = tt_io(5);
+/// `TENSTORRENT_IOCTL_RESET_DEVICE`: PCIe/ASIC reset and state restore.
+pub const IOCTL_RESET_DEVICE: u32 = tt_io(6);
+/// `TENSTORRENT_IOCTL_PIN_PAGES`: pin host pages for device DMA.
+pub const IOCTL_PIN_PAGES: u32 = tt_io(7);
+/// `TENSTORRENT_IOCTL_LOCK_CTL`: acquire, release or test one of the driver's 64 locks.
+pub const IOCTL_LOCK_CTL: u32 = tt_io(8);
+/// `TENSTORRENT_IOCTL_MAP_PEER_BAR`: map another card's BAR for peer-to-peer DMA.
+pub const IOCTL_MAP_PEER_BAR: u32 = tt_io(9);
+/// `TENSTORRENT_IOCTL_UNPIN_PAGES`: undo `PIN_PAGES`.
+pub const IOCTL_UNPIN_PAGES: u32 = tt_io(10);
+/// `TENSTORRENT_IOCTL_ALLOCATE_TLB`: reserve an inbound TLB window (tt-kmd >= 1.34).
+pub const IOCTL_ALLOCATE_TLB: u32 = tt_io(11);
+/// `TENSTORRENT_IOCTL_FREE_TLB`: release a TLB window; `EBUSY` while it is still mapped.
+pub const IOCTL_FREE_TLB: u32 = tt_io(12);
+/// `TENSTORRENT_IOCTL_CONFIGURE_TLB`: point a TLB window at a NOC target.
+pub const IOCTL_CONFIGURE_TLB: u32 = tt_io(13);
+/// `TENSTORRENT_IOCTL_SET_NOC_CLEANUP`: a NOC write the driver performs when the fd closes.
+pub const IOCTL_SET_NOC_CLEANUP: u32 = tt_io(14);
+/// `TENSTORRENT_IOCTL_SET_POWER_STATE`: this fd's vote for the card's power state.
+pub const IOCTL_SET_POWER_STATE: u32 = tt_io(15);
+
+/// `tenstorrent_mapping.mapping_id` values (ids, not array indices).
+pub mod mapping_id {
+    /// An unused slot in the reply.
+    pub const UNUSED: u32 = 0;
+    /// BAR0, uncached.
+    pub const RESOURCE0_UC: u32 = 1;
+    /// BAR0, write-combined.
+    pub const RESOURCE0_WC: u32 = 2;
+    /// BAR2, uncached.
+    pub const RESOURCE1_UC: u32 = 3;
+    /// BAR2, write-combined.
+    pub const RESOURCE1_WC: u32 = 4;
+    /// BAR4, uncached.
+    pub const RESOURCE2_UC: u32 = 5;
+    /// BAR4, write-combined.
+    pub const RESOURCE2_WC: u32 = 6;
+}
+
+/// Number of DMA buffer slots per fd (`TENSTORRENT_MAX_DMA_BUFS`).
+pub const TENSTORRENT_MAX_DMA_BUFS: u32 = 256;
+/// Number of inbound TLB ids the driver tracks (`TENSTORRENT_MAX_INBOUND_TLBS`).
+pub const TENSTORRENT_MAX_INBOUND_TLBS: u32 = 256;
+/// Number of driver locks (`TENSTORRENT_RESOURCE_LOCK_COUNT`).
+pub const TENSTORRENT_RESOURCE_LOCK_COUNT: u32 = 64;
+
+/// `tenstorrent_reset_device_in.flags`: one value, not a bit mask.
+pub mod reset_flags {
+    /// Restore saved PCI state and re-initialise the hardware (legacy).
+    pub const RESTORE_STATE: u32 = 0;
+    /// PCIe hot reset of the link, then restore (legacy).
+    pub const RESET_PCIE_LINK: u32 = 1;
+    /// Config-space write that fires the PCIe timer interrupt (legacy).
+    pub const CONFIG_WRITE: u32 = 2;
+    /// Mark the device for a user-triggered reset.
+    pub const USER_RESET: u32 = 3;
+    /// ASIC reset.
+    pub const ASIC_RESET: u32 = 4;
+    /// ASIC and board-controller (DMC) reset.
+    pub const ASIC_DMC_RESET: u32 = 5;
+    /// Finish a reset: check the marker and re-initialise.
+    pub const POST_RESET: u32 = 6;
+}
+
+/// `tenstorrent_pin_pages_in.flags` bits.
+pub mod pin_pages_flags {
+    /// The caller attests that the pages are physically contiguous.
+    pub const CONTIGUOUS: u32 = 1;
+    /// Also map the pages for NOC DMA (out struct grows a `noc_address`).
+    pub const NOC_DMA: u32 = 2;
+    /// Allocate the NOC DMA window top-down.
+    pub const NOC_TOP_DOWN: u32 = 4;
+}
+
+/// `tenstorrent_allocate_dma_buf_in.flags`: also map the buffer for NOC DMA.
+pub const ALLOCATE_DMA_BUF_NOC_DMA: u8 = 2;
+
+/// `tenstorrent_lock_ctl_in.flags` values.
+pub mod lock_ctl_flags {
+    /// Try to take the lock; `out.value` is 1 when taken.
+    pub const ACQUIRE: u32 = 0;
+    /// Release a lock this fd holds; `out.value` is 1 when released.
+    pub const RELEASE: u32 = 1;
+    /// `out.value` bit 0: this fd holds it; bit 1: some fd holds it.
+    pub const TEST: u32 = 2;
+}
+
+/// Plain old data: every bit pattern is a valid value and there are no padding bytes, so a
+/// value can be viewed as bytes and rebuilt from any bytes.
+///
+/// # Safety
+/// Implement only for `#[repr(C)]` types made of integers (or arrays / other `Pod` types)
+/// whose size equals the sum of their members' sizes.
+pub unsafe trait Pod: Copy + 'static {
+    /// The value's bytes in memory order.
+    fn as_bytes(&self) -> &[u8] {
+        // SAFETY: `Self: Pod` has no padding, so all `size_of::<Self>()` bytes are
+        // initialised, and the slice borrows `self` for its whole lifetime.
+        unsafe { std::slice::from_raw_parts((self as *const Self).cast::<u8>(), size_of::<Self>()) }
+    }
+
+    /// The value's bytes, writable; any bytes written leave a valid value.
+    fn as_bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_bytes`, and every bit pattern is a valid `Self`, so writes through
+        // the slice cannot produce an invalid value. The borrow is unique.
+        unsafe { std::slice::from_raw_parts_mut((self as *mut Self).cast::<u8>(), size_of::<Self>()) }
+    }
+
+    /// Reads a value from the start of `bytes`, or `None` when there are too few.
+    fn read_from(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() < size_of::<Self>() {
+            return None;
+        }
+        // SAFETY: at least `size_of::<Self>()` readable bytes (checked above); any bit pattern
+        // is valid for `Self`; `read_unaligned` has no alignment requirement.
+        Some(unsafe { bytes.as_ptr().cast::<Self>().read_unaligned() })
+    }
+}
+
+// SAFETY: primitive integers: no padding, every bit pattern valid.
+unsafe impl Pod for u8 {}
+// SAFETY: as for u8.
+unsafe impl Pod for u16 {}
+// SAFETY: as for u8.
+unsafe impl Pod for u32 {}
+// SAFETY: as for u8.
+unsafe impl Pod for u64 {}
+// SAFETY: arrays have no padding between elements, and `T: Pod` has none inside.
+unsafe impl<T: Pod, const N: usize> Pod for [T; N] {}
+
+/// Declares a `#[repr(C)]` ABI struct, asserts its C size at compile time, proves it has no
+/// padding (size == sum of member sizes) and that every member is `Pod`, then marks it `Pod`.
+macro_rules! abi_struct {
+    ($(#[$meta:meta])* $name:ident = $size:literal { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$meta])*
+        #[repr(C)]
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+        const _: () = assert!(size_of::<$name>() == $size, "size differs from the C struct");
+        const _: () = assert!(size_of::<$name>() == 0 $(+ size_of::<$ty>())*, "struct has padding");
+        const _: fn() = || {
+            fn member_is_pod<T: Pod>() {}
+            $(member_is_pod::<$ty>();)*
+        };
+        // SAFETY: repr(C), every member is Pod (checked above) and there is no padding
+        // (size equals the sum of member sizes, asserted above).
+        unsafe impl Pod for $name {}
+    };
+}
+
+abi_struct!(
+    /// `struct tenstorrent_get_device_info_in`.
+    GetDeviceInfoIn = 4 {
+        /// Must be `size_of::<GetDeviceInfoOut>()`: the driver clears and fills that many bytes.
+        output_size_bytes: u32,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_get_device_info_out`.
+    GetDeviceInfoOut = 20 {
+        /// The size of the driver's own out struct.
+        output_size_bytes: u32,
+        /// PCI vendor id (0x1e52 for Tenstorrent).
+        vendor_id: u16,
+        /// PCI device id (0x401e Wormhole, 0xb140 Blackhole).
+        device_id: u16,
+        /// PCI subsystem vendor id.
+        subsystem_vendor_id: u16,
+        /// PCI subsystem id (the board type).
+        subsystem_id: u16,
+        /// `[0:2]` function, `[3:7]` device, `[8:15]` bus.
+        bus_dev_fn: u16,
+        /// log2 of the largest DMA buffer (since tt-kmd 1.0).
+        max_dma_buf_size_log2: u16,
+        /// PCI domain (since tt-kmd 1.23; 0 from older drivers).
+        pci_domain: u16,
+        /// Reserved.
+        reserved: u16,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_get_device_info`.
+    GetDeviceInfo = 24 { in_: GetDeviceInfoIn, out: GetDeviceInfoOut }
+);
+
+abi_struct!(
+    /// `struct tenstorrent_query_mappings_in`.
+    QueryMappingsIn = 8 {
+        /// How many `Mapping` slots follow the in struct; the driver fills or zeroes each.
+        output_mapping_count: u32,
+        /// Reserved.
+        reserved: u32,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_mapping`: one mmap-able BAR view.
+    Mapping = 24 {
+        /// One of [`mapping_id`].
+        mapping_id: u32,
+        /// Reserved.
+        reserved: u32,
+        /// The mmap offset of the mapping on the device fd.
+        mapping_base: u64,
+        /// Its size in bytes.
+        mapping_size: u64,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_query_mappings_out`: a flexible array of [`Mapping`].
+    QueryMappingsOut = 0 { mappings: [Mapping; 0] }
+);
+abi_struct!(
+    /// `struct tenstorrent_query_mappings`; `output_mapping_count` mappings follow it.
+    QueryMappings = 8 { in_: QueryMappingsIn, out: QueryMappingsOut }
+);
+
+abi_struct!(
+    /// `struct tenstorrent_allocate_dma_buf_in`.
+    AllocateDmaBufIn = 24 {
+        /// Page-multiple size in bytes.
+        requested_size: u32,
+        /// Slot in `[0, TENSTORRENT_MAX_DMA_BUFS)`.
+        buf_index: u8,
+        /// [`ALLOCATE_DMA_BUF_NOC_DMA`] or 0.
+        flags: u8,
+        /// Reserved.
+        reserved0: [u8; 2],
+        /// Reserved.
+        reserved1: [u64; 2],
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_allocate_dma_buf_out`.
+    AllocateDmaBufOut = 40 {
+        /// Physical address or IOVA.
+        physical_address: u64,
+        /// mmap offset of the buffer.
+        mapping_offset: u64,
+        /// Size in bytes.
+        size: u32,
+        /// Reserved.
+        reserved0: u32,
+        /// NOC address, valid with [`ALLOCATE_DMA_BUF_NOC_DMA`].
+        noc_address: u64,
+        /// Reserved.
+        reserved1: u64,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_allocate_dma_buf`.
+    AllocateDmaBuf = 64 { in_: AllocateDmaBufIn, out: AllocateDmaBufOut }
+);
+abi_struct!(
+    /// `struct tenstorrent_free_dma_buf_in` (empty).
+    FreeDmaBufIn = 0 {}
+);
+abi_struct!(
+    /// `struct tenstorrent_free_dma_buf_out` (empty).
+    FreeDmaBufOut = 0 {}
+);
+abi_struct!(
+    /// `struct tenstorrent_free_dma_buf` (empty; the driver rejects the ioctl).
+    FreeDmaBuf = 0 { in_: FreeDmaBufIn, out: FreeDmaBufOut }
+);
+
+abi_struct!(
+    /// `struct tenstorrent_get_driver_info_in`.
+    GetDriverInfoIn = 4 {
+        /// Must be `size_of::<GetDriverInfoOut>()`.
+        output_size_bytes: u32,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_get_driver_info_out`.
+    GetDriverInfoOut = 12 {
+        /// The size of the driver's own out struct: 8 before the semver bytes existed.
+        output_size_bytes: u32,
+        /// The ioctl API version (`TENSTORRENT_DRIVER_VERSION`).
+        driver_version: u32,
+        /// Driver semver major (tt-kmd 2.x).
+        driver_version_major: u8,
+        /// Driver semver minor.
+        driver_version_minor: u8,
+        /// Driver semver patch.
+        driver_version_patch: u8,
+        /// Reserved.
+        reserved0: u8,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_get_driver_info`.
+    GetDriverInfo = 16 { in_: GetDriverInfoIn, out: GetDriverInfoOut }
+);
+
+abi_struct!(
+    /// `struct tenstorrent_reset_device_in`.
+    ResetDeviceIn = 8 {
+        /// Must be `size_of::<ResetDeviceOut>()`.
+        output_size_bytes: u32,
+        /// One of [`reset_flags`].
+        flags: u32,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_reset_device_out`.
+    ResetDeviceOut = 8 {
+        /// The size of the driver's out struct.
+        output_size_bytes: u32,
+        /// 0 on success, nonzero when the reset step failed.
+        result: u32,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_reset_device`.
+    ResetDevice = 16 { in_: ResetDeviceIn, out: ResetDeviceOut }
+);
+
+abi_struct!(
+    /// `struct tenstorrent_pin_pages_in`.
+    PinPagesIn = 24 {
+        /// Size of the out struct the caller provides (8, or 16 for the extended one).
+        output_size_bytes: u32,
+        /// [`pin_pages_flags`] bits.
+        flags: u32,
+        /// Page-aligned start of the range.
+        virtual_address: u64,
+        /// Page-multiple length of the range.
+        size: u64,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_pin_pages_out`.
+    PinPagesOut = 8 {
+        /// Physical address or IOVA.
+        physical_address: u64,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_pin_pages_out_extended` (with [`pin_pages_flags::NOC_DMA`]).
+    PinPagesOutExtended = 16 {
+        /// Physical address or IOVA.
+        physical_address: u64,
+        /// NOC address of the pinned range.
+        noc_address: u64,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_pin_pages`.
+    PinPages = 32 { in_: PinPagesIn, out: PinPagesOut }
+);
+abi_struct!(
+    /// `struct tenstorrent_unpin_pages_in`; a subset of a pinned range cannot be unpinned.
+    UnpinPagesIn = 24 {
+        /// The virtual address originally pinned.
+        virtual_address: u64,
+        /// The size originally pinned.
+        size: u64,
+        /// Reserved.
+        reserved: u64,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_unpin_pages_out` (empty).
+    UnpinPagesOut = 0 {}
+);
+abi_struct!(
+    /// `struct tenstorrent_unpin_pages`.
+    UnpinPages = 24 { in_: UnpinPagesIn, out: UnpinPagesOut }
+);
+
+abi_struct!(
+    /// `struct tenstorrent_lock_ctl_in`.
+    LockCtlIn = 12 {
+        /// Must be `size_of::<LockCtlOut>()`.
+        output_size_bytes: u32,
+        /// One of [`lock_ctl_flags`].
+        flags: u32,
+        /// Lock index below [`TENSTORRENT_RESOURCE_LOCK_COUNT`].
+        index: u8,
+        /// Reserved.
+        reserved: [u8; 3],
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_lock_ctl_out`.
+    LockCtlOut = 4 {
+        /// Result; meaning depends on the flag (see [`lock_ctl_flags`]).
+        value: u8,
+        /// Reserved.
+        reserved: [u8; 3],
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_lock_ctl`.
+    LockCtl = 16 { in_: LockCtlIn, out: LockCtlOut }
+);
+
+abi_struct!(
+    /// `struct tenstorrent_map_peer_bar_in`.
+    MapPeerBarIn = 24 {
+        /// fd of the peer card's device file.
+        peer_fd: u32,
+        /// Which BAR of the peer.
+        peer_bar_index: u32,
+        /// Offset into that BAR.
+        peer_bar_offset: u32,
+        /// Length to map.
+        peer_bar_length: u32,
+        /// Reserved flags.
+        flags: u32,
+        /// Reserved.
+        reserved: u32,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_map_peer_bar_out`.
+    MapPeerBarOut = 16 {
+        /// Address this card uses to reach the peer BAR.
+        dma_address: u64,
+        /// Reserved.
+        reserved: u64,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_map_peer_bar`.
+    MapPeerBar = 40 { in_: MapPeerBarIn, out: MapPeerBarOut }
+);
+
+abi_struct!(
+    /// `struct tenstorrent_allocate_tlb_in`.
+    AllocateTlbIn = 16 {
+        /// Window size in bytes; current drivers want an exact supported size.
+        size: u64,
+        /// Reserved.
+        reserved: u64,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_allocate_tlb_out`.
+    AllocateTlbOut = 32 {
+        /// TLB id for CONFIGURE_TLB / FREE_TLB.
+        id: u32,
+        /// Reserved.
+        reserved0: u32,
+        /// mmap offset for an uncached view.
+        mmap_offset_uc: u64,
+        /// mmap offset for a write-combined view.
+        mmap_offset_wc: u64,
+        /// Reserved.
+        reserved1: u64,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_allocate_tlb`.
+    AllocateTlb = 48 { in_: AllocateTlbIn, out: AllocateTlbOut }
+);
+abi_struct!(
+    /// `struct tenstorrent_free_tlb_in`.
+    FreeTlbIn = 4 {
+        /// The id ALLOCATE_TLB returned.
+        id: u32,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_free_tlb_out` (empty).
+    FreeTlbOut = 0 {}
+);
+abi_struct!(
+    /// `struct tenstorrent_free_tlb`.
+    FreeTlb = 4 { in_: FreeTlbIn, out: FreeTlbOut }
+);
+abi_struct!(
+    /// `struct tenstorrent_noc_tlb_config`: where a TLB window points on the NOC.
+    NocTlbConfig = 32 {
+        /// Window-size-aligned NOC address.
+        addr: u64,
+        /// Target x (the far corner for multicast).
+        x_end: u16,
+        /// Target y (the far corner for multicast).
+        y_end: u16,
+        /// Multicast start x.
+        x_start: u16,
+        /// Multicast start y.
+        y_start: u16,
+        /// NOC 0 or 1.
+        noc: u8,
+        /// 1 for multicast.
+        mcast: u8,
+        /// 0 relaxed, 1 strict, 2 posted.
+        ordering: u8,
+        /// Linked transaction.
+        linked: u8,
+        /// Static virtual channel.
+        static_vc: u8,
+        /// Reserved.
+        reserved0: [u8; 3],
+        /// Reserved.
+        reserved1: [u32; 2],
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_configure_tlb_in`.
+    ConfigureTlbIn = 40 {
+        /// The id ALLOCATE_TLB returned.
+        id: u32,
+        /// Reserved (implicit padding in older headers).
+        reserved: u32,
+        /// The new target.
+        config: NocTlbConfig,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_configure_tlb_out`.
+    ConfigureTlbOut = 8 {
+        /// Reserved.
+        reserved: u64,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_configure_tlb`.
+    ConfigureTlb = 48 { in_: ConfigureTlbIn, out: ConfigureTlbOut }
+);
+
+abi_struct!(
+    /// `struct tenstorrent_set_noc_cleanup`.
+    SetNocCleanup = 32 {
+        /// Must be `size_of::<SetNocCleanup>()` exactly.
+        argsz: u32,
+        /// Must be 0.
+        flags: u32,
+        /// 1 to arm, 0 to disarm.
+        enabled: u8,
+        /// Target x.
+        x: u8,
+        /// Target y.
+        y: u8,
+        /// NOC 0 or 1.
+        noc: u8,
+        /// Reserved.
+        reserved0: u32,
+        /// 4-byte aligned NOC address.
+        addr: u64,
+        /// Value written (low 32 bits).
+        data: u64,
+    }
+);
+abi_struct!(
+    /// `struct tenstorrent_power_state`.
+    PowerState = 40 {
+        /// Must be `size_of::<PowerState>()` exactly.
+        argsz: u32,
+        /// Must be 0.
+        flags: u32,
+        /// Must be 0.
+        reserved0: u8,
+        /// Bits 0-3: valid flag count; bits 4-7: valid setting count.
+        validity: u8,
+        /// On/off power features.
+        power_flags: u16,
+        /// Numeric power settings.
+        power_settings: [u16; 14],
+    }
+);
+
+/// Ties an argument struct to its request code so a call cannot pass the wrong struct.
+///
+/// # Safety
+/// For `REQUEST`, the driver must read and write only within `size_of::<Self>()` bytes of the
+/// argument, given the `output_size_bytes` values this crate sets.
+pub(crate) unsafe trait IoctlArg: Pod {
+    /// The request code.
+    const REQUEST: u32;
+    /// Name for messages and logs.
+    const NAME: &'static str;
+}
+
+macro_rules! ioctl_arg {
+    ($($ty:ty => $req:expr, $name:literal;)*) => {$(
+        // SAFETY: the struct's layout is pinned to the driver's argument struct for this
+        // request (see the layout tests), and the driver copies at most sizeof(in) and
+        // min(output_size_bytes, sizeof(out)) bytes, with output_size_bytes set to our out size.
+        unsafe impl IoctlArg for $ty {
+            const REQUEST: u32 = $req;
+            const NAME: &'static str = $name;
+        }
+    )*};
+}
+
+ioctl_arg! {
+    GetDeviceInfo => IOCTL_GET_DEVICE_INFO, "GET_DEVICE_INFO";
+    GetDriverInfo => IOCTL_GET_DRIVER_INFO, "GET_DRIVER_INFO";
+    ResetDevice => IOCTL_RESET_DEVICE, "RESET_DEVICE";
+    LockCtl => IOCTL_LOCK_CTL, "LOCK_CTL";
+    AllocateTlb => IOCTL_ALLOCATE_TLB, "ALLOCATE_TLB";
+    FreeTlb => IOCTL_FREE_TLB, "FREE_TLB";
+    ConfigureTlb => IOCTL_CONFIGURE_TLB, "CONFIGURE_TLB";
+    SetNocCleanup => IOCTL_SET_NOC_CLEANUP, "SET_NOC_CLEANUP";
+}
+
+/// Byte offset of the first `Mapping` after the QUERY_MAPPINGS in struct.
+pub const QUERY_MAPPINGS_ARRAY_OFFSET: usize = std::mem::offset_of!(QueryMappings, out);
+
+#[cfg(test)]
+#[path = "abi_tests.rs"]
+mod tests;

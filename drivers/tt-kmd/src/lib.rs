@@ -1,0 +1,1 @@
+//! PCIe backend over the tt-kmd driver (work in progress).

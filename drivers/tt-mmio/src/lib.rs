@@ -1,0 +1,260 @@
+//! Volatile, bounds-checked access to a mapped window of device memory.
+//!
+//! Both backends (tt-kmd's BAR/TLB mappings and tt-sim's remapped chip file) hand out
+//! [`MmioRegion`]s. Device memory is never turned into `&[u8]`: a reference would let the
+//! compiler assume nothing else changes the bytes, which is false for a card (its cores write
+//! L1) and for a simulated chip shared between processes. Every access here is a volatile
+//! load or store of an aligned word.
+
+use std::ptr::NonNull;
+
+/// Errors from an access to a mapped region.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MmioError {
+    /// The access reaches past the end of the mapped window.
+    #[error(
+        "access of {len} bytes at offset {offset:#x} is outside the {window_len:#x}-byte window; \
+         split the transfer or configure the window nearer the target address"
+    )]
+    OutOfWindow {
+        /// Offset of the access within the window.
+        offset: usize,
+        /// Length of the access in bytes.
+        len: usize,
+        /// Size of the window in bytes.
+        window_len: usize,
+    },
+    /// A word access at an offset that is not a multiple of the word size.
+    #[error("{width}-byte access at offset {offset:#x} is not {width}-byte aligned; device registers and L1 words need aligned access")]
+    Misaligned {
+        /// Offset of the access within the window.
+        offset: usize,
+        /// Access width in bytes.
+        width: usize,
+    },
+}
+
+/// A window of device memory mapped into this process, accessed only with volatile word
+/// loads and stores. It does not own the mapping: the backend that created it unmaps it
+/// after the region is dropped.
+#[derive(Debug)]
+pub struct MmioRegion {
+    base: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the region is a plain address range of shared memory; every access is a volatile
+// word operation, which is as safe from several threads as the device itself allows (the
+// same as two host threads writing a card's BAR). Callers that need ordering between threads
+// provide it themselves, as with any device memory.
+unsafe impl Send for MmioRegion {}
+// SAFETY: see the `Send` impl: no method hands out references into the mapping.
+unsafe impl Sync for MmioRegion {}
+
+impl MmioRegion {
+    /// Wraps `len` bytes of mapped device memory starting at `base`.
+    ///
+    /// # Safety
+    /// `base` must be 8-byte aligned and valid for volatile reads and writes of `len` bytes
+    /// for as long as this value lives, and nothing may unmap the range before it is dropped.
+    pub unsafe fn new(base: NonNull<u8>, len: usize) -> Self {
+        debug_assert_eq!(base.as_ptr() as usize % 8, 0, "mapping base must be 8-byte aligned");
+        Self { base, len }
+    }
+
+    /// Size of the window in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the window has no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn check(&self, offset: usize, len: usize) -> Result<(), MmioError> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.len => Ok(()),
+            _ => Err(MmioError::OutOfWindow { offset, len, window_len: self.len }),
+        }
+    }
+
+    fn check_word(&self, offset: usize, width: usize) -> Result<(), MmioError> {
+        if offset % width != 0 {
+            return Err(MmioError::Misaligned { offset, width });
+        }
+        self.check(offset, width)
+    }
+
+    /// Reads the 32-bit little-endian word at `offset`.
+    pub fn read32(&self, offset: usize) -> Result<u32, MmioError> {
+        self.check_word(offset, 4)?;
+        // SAFETY: in bounds and 4-byte aligned (checked above; base is 8-byte aligned).
+        Ok(u32::from_le(unsafe { self.base.as_ptr().add(offset).cast::<u32>().read_volatile() }))
+    }
+
+    /// Writes the 32-bit little-endian word at `offset`.
+    pub fn write32(&self, offset: usize, value: u32) -> Result<(), MmioError> {
+        self.check_word(offset, 4)?;
+        // SAFETY: in bounds and 4-byte aligned (checked above; base is 8-byte aligned).
+        unsafe { self.base.as_ptr().add(offset).cast::<u32>().write_volatile(value.to_le()) };
+        Ok(())
+    }
+
+    /// Copies `data` into the window at `offset`. Any length and alignment is accepted: a
+    /// partial word at either end is written by read-modify-write of its aligned 32-bit word,
+    /// the way tt-umd writes unaligned spans through a TLB window.
+    pub fn write_bytes(&self, offset: usize, data: &[u8]) -> Result<(), MmioError> {
+        self.check(offset, data.len())?;
+        let mut off = offset;
+        let mut rest = data;
+        // Head: up to the next 8-byte boundary, byte-merged into aligned 32-bit words.
+        while !rest.is_empty() && off % 8 != 0 {
+            let word_off = off & !3;
+            let in_word = off - word_off;
+            let n = (4 - in_word).min(rest.len());
+            self.merge_word(word_off, in_word, &rest[..n]);
+            off += n;
+            rest = &rest[n..];
+        }
+        // Body: aligned 8-byte volatile stores.
+        let words = rest.len() / 8;
+        let dst = self.word_ptr::<u64>(off);
+        for (i, chunk) in rest[..words * 8].chunks_exact(8).enumerate() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            // SAFETY: `off` is 8-byte aligned and `off + words * 8 <= self.len` (checked).
+            unsafe { dst.add(i).write_volatile(u64::from_ne_bytes(w)) };
+        }
+        off += words * 8;
+        rest = &rest[words * 8..];
+        // Tail: fewer than 8 bytes left, merged into aligned 32-bit words.
+        while !rest.is_empty() {
+            let n = 4.min(rest.len());
+            self.merge_word(off, 0, &rest[..n]);
+            off += n;
+            rest = &rest[n..];
+        }
+        Ok(())
+    }
+
+    /// Copies bytes from the window at `offset` into `out`. Any length and alignment is
+    /// accepted; partial words at either end are read as whole aligned 32-bit words.
+    pub fn read_bytes(&self, offset: usize, out: &mut [u8]) -> Result<(), MmioError> {
+        self.check(offset, out.len())?;
+        let mut off = offset;
+        let mut pos = 0;
+        while pos < out.len() && off % 8 != 0 {
+            let word_off = off & !3;
+            let in_word = off - word_off;
+            let n = (4 - in_word).min(out.len() - pos);
+            let w = self.load_word(word_off).to_ne_bytes();
+            out[pos..pos + n].copy_from_slice(&w[in_word..in_word + n]);
+            off += n;
+            pos += n;
+        }
+        let words = (out.len() - pos) / 8;
+        let src = self.word_ptr::<u64>(off);
+        for (i, chunk) in out[pos..pos + words * 8].chunks_exact_mut(8).enumerate() {
+            // SAFETY: `off` is 8-byte aligned and `off + words * 8 <= self.len` (checked).
+            let w = unsafe { src.add(i).read_volatile() };
+            chunk.copy_from_slice(&w.to_ne_bytes());
+        }
+        off += words * 8;
+        pos += words * 8;
+        while pos < out.len() {
+            let n = 4.min(out.len() - pos);
+            let w = self.load_word(off).to_ne_bytes();
+            out[pos..pos + n].copy_from_slice(&w[..n]);
+            off += n;
+            pos += n;
+        }
+        Ok(())
+    }
+
+    /// Pointer to the word at a byte offset already proven in bounds by the caller.
+    fn word_ptr<T>(&self, offset: usize) -> *mut T {
+        self.base.as_ptr().wrapping_add(offset).cast::<T>()
+    }
+
+    /// Volatile load of the aligned 32-bit word at `word_off` (caller checked bounds).
+    fn load_word(&self, word_off: usize) -> u32 {
+        debug_assert!(word_off % 4 == 0 && word_off + 4 <= self.len);
+        // SAFETY: callers pass a 4-byte aligned offset whose word lies inside the window:
+        // `check` proved the byte span in bounds, and the window length is a multiple of 4.
+        unsafe { self.word_ptr::<u32>(word_off).read_volatile() }
+    }
+
+    /// Replaces `bytes.len()` bytes starting `in_word` bytes into the aligned word at
+    /// `word_off`, keeping the word's other bytes.
+    fn merge_word(&self, word_off: usize, in_word: usize, bytes: &[u8]) {
+        let mut w = if in_word == 0 && bytes.len() == 4 {
+            [0u8; 4]
+        } else {
+            self.load_word(word_off).to_ne_bytes()
+        };
+        w[in_word..in_word + bytes.len()].copy_from_slice(bytes);
+        // SAFETY: as in `load_word`: aligned and inside the window.
+        unsafe { self.word_ptr::<u32>(word_off).write_volatile(u32::from_ne_bytes(w)) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A heap buffer standing in for a mapping, 8-byte aligned.
+    fn region(words: usize) -> (Vec<u64>, MmioRegion) {
+        let mut buf = vec![0u64; words];
+        let ptr = NonNull::new(buf.as_mut_ptr().cast::<u8>()).expect("vec pointer is non-null");
+        // SAFETY: the Vec outlives the region in every test (returned together, dropped after).
+        let r = unsafe { MmioRegion::new(ptr, words * 8) };
+        (buf, r)
+    }
+
+    #[test]
+    fn word_round_trip_and_alignment() {
+        let (_buf, r) = region(4);
+        r.write32(4, 0xdead_beef).unwrap();
+        assert_eq!(r.read32(4).unwrap(), 0xdead_beef);
+        assert_eq!(r.read32(2), Err(MmioError::Misaligned { offset: 2, width: 4 }));
+        assert_eq!(
+            r.write32(32, 1),
+            Err(MmioError::OutOfWindow { offset: 32, len: 4, window_len: 32 })
+        );
+    }
+
+    #[test]
+    fn unaligned_spans_round_trip_and_keep_neighbours() {
+        let (_buf, r) = region(16);
+        let fill: Vec<u8> = (0..128).map(|i| 0xA0 ^ i as u8).collect();
+        r.write_bytes(0, &fill).unwrap();
+        for start in 0..20 {
+            for len in 0..40 {
+                let data: Vec<u8> = (0..len).map(|i| (i * 7 + start) as u8).collect();
+                r.write_bytes(start, &data).unwrap();
+                let mut back = vec![0u8; len];
+                r.read_bytes(start, &mut back).unwrap();
+                assert_eq!(back, data, "start {start} len {len}");
+                let mut before = vec![0u8; start];
+                r.read_bytes(0, &mut before).unwrap();
+                assert_eq!(before, fill[..start], "bytes before {start} untouched");
+                let mut after = vec![0u8; 128 - start - len];
+                r.read_bytes(start + len, &mut after).unwrap();
+                assert_eq!(after, fill[start + len..], "bytes after span untouched");
+                r.write_bytes(start, &fill[start..start + len]).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn spans_past_the_end_are_refused_without_writing() {
+        let (buf, r) = region(2);
+        assert_eq!(
+            r.write_bytes(10, &[1; 7]),
+            Err(MmioError::OutOfWindow { offset: 10, len: 7, window_len: 16 })
+        );
+        assert!(r.write_bytes(usize::MAX, &[1]).is_err());
+        assert_eq!(buf, vec![0, 0]);
+    }
+}

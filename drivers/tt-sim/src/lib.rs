@@ -1,0 +1,1 @@
+//! Simulated chip backend (work in progress).
