@@ -1,1 +1,22 @@
-//! Device access (work in progress).
+//! Device access for Tenstorrent chips.
+//!
+//! [`Device::open`] takes a spec: `sim:wormhole_b0[:ID]`, `sim:blackhole[:ID]` (a simulated
+//! chip, see tt-sim) or a tt-kmd device path such as `/dev/tenstorrent/0` (a card over PCIe,
+//! see tt-kmd). [`Device::open_default`] takes the first card and falls back to a simulated
+//! Wormhole B0 when none is present. Either way the same API reads and writes any Tensix or
+//! Ethernet core's L1 and any DRAM channel or bank by NOC coordinates, splitting transfers
+//! across TLB windows as the hardware requires.
+
+mod backend;
+mod device;
+mod error;
+mod spec;
+mod window_pool;
+
+pub use device::{BackendKind, Device, DramBankId, DramChannelId, OpenOptions};
+pub use error::DeviceError;
+pub use spec::DeviceSpec;
+pub use tt_soc::{Arch, ChipUid, CoreKind, LogicalCoord, NocCoord, SocDescriptor};
+
+#[cfg(test)]
+mod tests;

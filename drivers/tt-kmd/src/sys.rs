@@ -8,7 +8,13 @@ use std::ptr::NonNull;
 
 /// The five syscalls the PCIe backend needs, as a narrow trait with a real implementation
 /// ([`RealSyscalls`]) and fakes in tests.
-pub trait Syscalls: Send + Sync {
+///
+/// # Safety
+/// Safe code builds volatile accessors over what [`Syscalls::mmap`] returns, so an
+/// implementation must return a pointer that is valid for reads and writes of `len` bytes,
+/// 8-byte aligned (page-aligned for real mappings), and stays valid until the matching
+/// [`Syscalls::munmap`]; and `ioctl` must not touch memory outside `arg`.
+pub unsafe trait Syscalls: Send + Sync {
     /// Opens `path` read-write and close-on-exec, returning the new descriptor.
     fn open(&self, path: &Path) -> io::Result<RawFd>;
 
@@ -38,7 +44,9 @@ pub trait Syscalls: Send + Sync {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RealSyscalls;
 
-impl Syscalls for RealSyscalls {
+// SAFETY: mmap results come straight from the kernel's mmap, valid until munmap; the ioctl
+// passes only `arg`'s pointer, and the callers' contract keeps the driver inside it.
+unsafe impl Syscalls for RealSyscalls {
     fn open(&self, path: &Path) -> io::Result<RawFd> {
         // std opens with O_CLOEXEC already; a child process must not inherit the card's fd,
         // or the driver would keep our TLBs and locks alive after we exit.
@@ -77,8 +85,7 @@ impl Syscalls for RealSyscalls {
         if p == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        NonNull::new(p.cast::<u8>())
-            .ok_or_else(|| io::Error::new(io::ErrorKind::Other, "mmap returned a null mapping"))
+        NonNull::new(p.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned a null mapping"))
     }
 
     unsafe fn munmap(&self, addr: NonNull<u8>, len: usize) -> io::Result<()> {

@@ -1,1 +1,24 @@
-//! Simulated chip backend (work in progress).
+//! Simulator backend: a Tenstorrent chip held in one shared-memory file.
+//!
+//! The file holds a header, a small register block, the L1 of every Tensix and Ethernet
+//! core, and every DRAM channel. It is sparse, so a 12 GiB Wormhole or 32 GiB Blackhole
+//! opens in milliseconds and uses memory only for the pages written. One process at a time
+//! may use a chip (an open-file-description lock on the file); the file outlives the process
+//! so its contents can be inspected and reopened.
+//!
+//! TLB windows behave as on the card: a window of the architecture's size is reserved in
+//! the address space, and configuring it for (x, y, address) maps the matching slice of the
+//! chip file over it, so reads and writes are plain volatile loads and stores.
+
+mod chip;
+mod error;
+mod layout;
+mod tlb;
+
+pub use chip::{default_sim_dir, SimChip, REGISTER_BLOCK_SIZE};
+pub use error::SimError;
+pub use layout::ChipLayout;
+pub use tlb::SimTlbWindow;
+
+#[cfg(test)]
+mod tests;

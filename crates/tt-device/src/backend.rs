@@ -1,0 +1,49 @@
+//! The two backends behind one window interface.
+
+use tt_kmd::{KmdDevice, NocTarget, TlbWindow};
+use tt_mmio::MmioRegion;
+use tt_sim::{SimChip, SimTlbWindow};
+use tt_soc::NocCoord;
+
+use crate::DeviceError;
+
+/// A TLB window of either backend.
+pub(crate) trait Window: Send {
+    /// Points the window at `core`'s memory from `base`.
+    fn configure(&mut self, core: NocCoord, base: u64) -> Result<(), DeviceError>;
+    /// The mapped window once configured.
+    fn region(&self) -> Option<&MmioRegion>;
+}
+
+impl Window for SimTlbWindow {
+    fn configure(&mut self, core: NocCoord, base: u64) -> Result<(), DeviceError> {
+        Ok(SimTlbWindow::configure(self, core, base)?)
+    }
+    fn region(&self) -> Option<&MmioRegion> {
+        SimTlbWindow::region(self)
+    }
+}
+
+impl Window for TlbWindow {
+    fn configure(&mut self, core: NocCoord, base: u64) -> Result<(), DeviceError> {
+        Ok(TlbWindow::configure(self, NocTarget::unicast(core.x, core.y, base))?)
+    }
+    fn region(&self) -> Option<&MmioRegion> {
+        self.target().is_some().then(|| TlbWindow::region(self))
+    }
+}
+
+/// The opened chip, simulated or real.
+pub(crate) enum Backend {
+    Sim(SimChip),
+    Pcie(KmdDevice),
+}
+
+impl Backend {
+    pub(crate) fn allocate_window(&self, size: u64) -> Result<Box<dyn Window>, DeviceError> {
+        Ok(match self {
+            Backend::Sim(chip) => Box::new(chip.allocate_tlb(size)?),
+            Backend::Pcie(kmd) => Box::new(kmd.allocate_tlb(size)?),
+        })
+    }
+}

@@ -1,0 +1,406 @@
+//! The device: one opened chip, its descriptor, and transfers split over TLB windows.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use parking_lot::Mutex;
+use tt_kmd::KmdDevice;
+use tt_mmio::MmioRegion;
+use tt_sim::SimChip;
+use tt_soc::{Arch, ChipUid, CoreKind, NocCoord, SocDescriptor};
+
+use crate::backend::Backend;
+use crate::window_pool::WindowPool;
+use crate::{DeviceError, DeviceSpec};
+
+/// Which backend a device is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// A simulated chip in a shared-memory file.
+    Sim,
+    /// A card through tt-kmd.
+    Pcie,
+}
+
+impl BackendKind {
+    /// `sim` or `pcie`, as shown by `ttctl` and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Sim => "sim",
+            BackendKind::Pcie => "pcie",
+        }
+    }
+}
+
+/// A DRAM channel index (0-based, descriptor order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DramChannelId(pub u32);
+
+/// A DRAM bank index as the allocator numbers them (tt-metal bank order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DramBankId(pub u32);
+
+/// Options for [`Device::open_with`].
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// A tt-umd SoC descriptor file to use instead of the built-in one (`--soc FILE`). It must
+    /// describe the same architecture and grid as the device.
+    pub soc_file: Option<PathBuf>,
+    /// Tensix rows (Wormhole) or columns (Blackhole) to treat as harvested.
+    pub harvesting_mask: u32,
+    /// Directory of simulated chip files; default [`tt_sim::default_sim_dir`].
+    pub sim_dir: Option<PathBuf>,
+}
+
+/// Windows the device keeps per pool: enough for a few cores in flight without thrashing.
+const L1_WINDOWS: usize = 8;
+const DRAM_WINDOWS: usize = 2;
+
+/// An opened chip. Reads and writes are safe from several threads; each pool of windows
+/// has its own lock.
+pub struct Device {
+    // Declared first so the windows are dropped (unmapped and freed) before the backend.
+    l1_windows: Mutex<WindowPool>,
+    dram_windows: Mutex<WindowPool>,
+    backend: Backend,
+    spec: DeviceSpec,
+    soc: SocDescriptor,
+    chip_uid: ChipUid,
+}
+
+impl fmt::Debug for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Device")
+            .field("spec", &self.spec)
+            .field("arch", &self.arch())
+            .field("chip_uid", &self.chip_uid)
+            .finish()
+    }
+}
+
+impl Device {
+    /// Opens the device named by `spec` (`sim:wormhole_b0`, `sim:blackhole:2`,
+    /// `/dev/tenstorrent/0`, or a card number).
+    pub fn open(spec: &str) -> Result<Device, DeviceError> {
+        Self::open_with(spec, &OpenOptions::default())
+    }
+
+    /// Opens the first card, or a simulated Wormhole B0 (`sim:wormhole_b0:0`) when no card
+    /// is present, and logs which.
+    pub fn open_default() -> Result<Device, DeviceError> {
+        match tt_kmd::enumerate().first() {
+            Some(path) => {
+                tracing::info!(device = %path.display(), "opening the first Tenstorrent card");
+                Self::open_with(&path.display().to_string(), &OpenOptions::default())
+            }
+            None => {
+                tracing::info!(
+                    "no Tenstorrent card found (no {}/N); using simulated wormhole_b0 chip 0 in {}",
+                    tt_kmd::DEV_DIR,
+                    tt_sim::default_sim_dir().display()
+                );
+                Self::open("sim:wormhole_b0:0")
+            }
+        }
+    }
+
+    /// Opens `spec` with a descriptor file or harvesting mask.
+    pub fn open_with(spec: &str, options: &OpenOptions) -> Result<Device, DeviceError> {
+        match spec.parse::<DeviceSpec>()? {
+            DeviceSpec::Sim { arch, id } => {
+                let dir = options.sim_dir.clone().unwrap_or_else(tt_sim::default_sim_dir);
+                let chip = SimChip::open_in(&dir, arch, id)?;
+                let uid = chip.chip_uid();
+                Self::assemble(DeviceSpec::Sim { arch, id }, Backend::Sim(chip), arch, uid, options)
+            }
+            DeviceSpec::Pcie(path) => Self::from_kmd(KmdDevice::open(&path)?, options),
+        }
+    }
+
+    /// Wraps a card already opened through tt-kmd (for callers that open it with their own
+    /// [`tt_kmd::Syscalls`], such as tests against tt-kmd's fake driver).
+    pub fn from_kmd(kmd: KmdDevice, options: &OpenOptions) -> Result<Device, DeviceError> {
+        let info = *kmd.device_info();
+        let path = kmd.path().to_path_buf();
+        let arch: Arch =
+            info.arch_name().and_then(|n| n.parse().ok()).ok_or(DeviceError::UnsupportedCard {
+                path: path.display().to_string(),
+                device_id: info.device_id,
+            })?;
+        // Until ARC telemetry (board id) is read, the PCI location stands in for the unique
+        // id: stable for a card in a slot, never a logical enumeration index.
+        let uid = ChipUid(
+            (u64::from(info.pci_domain) << 24)
+                | (u64::from(info.pci_bus) << 16)
+                | (u64::from(info.pci_device) << 8)
+                | u64::from(info.pci_function),
+        );
+        Self::assemble(DeviceSpec::Pcie(path), Backend::Pcie(kmd), arch, uid, options)
+    }
+
+    fn assemble(
+        spec: DeviceSpec,
+        backend: Backend,
+        arch: Arch,
+        chip_uid: ChipUid,
+        options: &OpenOptions,
+    ) -> Result<Device, DeviceError> {
+        let builtin = SocDescriptor::builtin(arch);
+        let mut soc = match &options.soc_file {
+            Some(file) => {
+                let soc = SocDescriptor::from_yaml_file(file)?;
+                if soc.arch() != builtin.arch() || soc.grid_size() != builtin.grid_size() {
+                    return Err(DeviceError::SocMismatch {
+                        device: spec.to_string(),
+                        reason: format!(
+                            "{} describes a {} {}x{} grid, the device is {} {}x{}",
+                            file.display(),
+                            soc.arch(),
+                            soc.grid_size().0,
+                            soc.grid_size().1,
+                            builtin.arch(),
+                            builtin.grid_size().0,
+                            builtin.grid_size().1
+                        ),
+                    });
+                }
+                soc
+            }
+            None => builtin,
+        };
+        if options.harvesting_mask != 0 {
+            soc = soc.with_harvesting(options.harvesting_mask)?;
+        }
+        let classes = soc.arch().tlb_classes();
+        // L1 windows: the smallest class that shows a whole worker L1 in one window.
+        let l1_size = classes
+            .iter()
+            .map(|c| c.size)
+            .find(|&s| s >= soc.worker_l1_size())
+            .unwrap_or_else(|| classes.iter().map(|c| c.size).max().unwrap_or(1 << 20));
+        // DRAM windows: the largest class, so big transfers reconfigure least.
+        let dram_size = classes.iter().map(|c| c.size).max().unwrap_or(l1_size);
+        Ok(Device {
+            l1_windows: Mutex::new(WindowPool::new(l1_size, L1_WINDOWS)),
+            dram_windows: Mutex::new(WindowPool::new(dram_size, DRAM_WINDOWS)),
+            backend,
+            spec,
+            soc,
+            chip_uid,
+        })
+    }
+
+    /// The spec the device was opened with, normalised (`sim:wormhole_b0:0`).
+    pub fn spec(&self) -> &DeviceSpec {
+        &self.spec
+    }
+
+    /// Simulated or PCIe.
+    pub fn backend(&self) -> BackendKind {
+        match self.backend {
+            Backend::Sim(_) => BackendKind::Sim,
+            Backend::Pcie(_) => BackendKind::Pcie,
+        }
+    }
+
+    /// The chip's architecture.
+    pub fn arch(&self) -> Arch {
+        self.soc.arch()
+    }
+
+    /// The chip's descriptor: grid, core kinds, sizes, harvesting.
+    pub fn soc(&self) -> &SocDescriptor {
+        &self.soc
+    }
+
+    /// The chip's unique id.
+    pub fn chip_uid(&self) -> ChipUid {
+        self.chip_uid
+    }
+
+    /// Writes `data` to `core`'s memory (L1 of a Tensix or Ethernet core, or the DRAM channel
+    /// of a DRAM endpoint) starting at `addr`. Any length and alignment.
+    pub fn write(&self, core: NocCoord, addr: u64, data: &[u8]) -> Result<(), DeviceError> {
+        self.transfer(core, addr, data.len(), |region, offset, range| {
+            region.write_bytes(offset, &data[range])
+        })
+    }
+
+    /// Reads `buf.len()` bytes of `core`'s memory starting at `addr`.
+    pub fn read(&self, core: NocCoord, addr: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
+        self.transfer(core, addr, buf.len(), |region, offset, range| {
+            region.read_bytes(offset, &mut buf[range])
+        })
+    }
+
+    /// Reads the 32-bit word at `addr` (4-byte aligned) of `core`.
+    pub fn read32(&self, core: NocCoord, addr: u64) -> Result<u32, DeviceError> {
+        if addr % 4 != 0 {
+            return Err(DeviceError::Misaligned { addr });
+        }
+        let mut value = 0;
+        self.transfer(core, addr, 4, |region, offset, _| {
+            value = region.read32(offset)?;
+            Ok(())
+        })?;
+        Ok(value)
+    }
+
+    /// Writes the 32-bit word at `addr` (4-byte aligned) of `core`.
+    pub fn write32(&self, core: NocCoord, addr: u64, value: u32) -> Result<(), DeviceError> {
+        if addr % 4 != 0 {
+            return Err(DeviceError::Misaligned { addr });
+        }
+        self.transfer(core, addr, 4, |region, offset, _| region.write32(offset, value))
+    }
+
+    /// Writes `data` to DRAM channel `channel` at `addr`.
+    pub fn write_dram(
+        &self,
+        channel: DramChannelId,
+        addr: u64,
+        data: &[u8],
+    ) -> Result<(), DeviceError> {
+        self.write(self.channel_endpoint(channel)?, addr, data)
+    }
+
+    /// Reads DRAM channel `channel` at `addr`.
+    pub fn read_dram(
+        &self,
+        channel: DramChannelId,
+        addr: u64,
+        buf: &mut [u8],
+    ) -> Result<(), DeviceError> {
+        self.read(self.channel_endpoint(channel)?, addr, buf)
+    }
+
+    /// Writes `data` at `offset` within DRAM bank `bank`, as the allocator addresses it.
+    pub fn write_dram_bank(
+        &self,
+        bank: DramBankId,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<(), DeviceError> {
+        let (core, addr) = self.bank_target(bank, offset, data.len())?;
+        self.write(core, addr, data)
+    }
+
+    /// Reads at `offset` within DRAM bank `bank`.
+    pub fn read_dram_bank(
+        &self,
+        bank: DramBankId,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<(), DeviceError> {
+        let (core, addr) = self.bank_target(bank, offset, buf.len())?;
+        self.read(core, addr, buf)
+    }
+
+    fn channel_endpoint(&self, channel: DramChannelId) -> Result<NocCoord, DeviceError> {
+        let channels = self.soc.dram_channels();
+        channels.get(channel.0 as usize).and_then(|c| c.endpoints.first().copied()).ok_or_else(
+            || DeviceError::NoSuchDram {
+                what: "DRAM channel",
+                index: channel.0,
+                count: channels.len(),
+                device: self.spec.to_string(),
+            },
+        )
+    }
+
+    /// The channel endpoint and channel address of `offset` in `bank`, checking the bank's
+    /// bounds (a bank is a slice of its channel, so the channel check alone is not enough).
+    fn bank_target(
+        &self,
+        bank: DramBankId,
+        offset: u64,
+        len: usize,
+    ) -> Result<(NocCoord, u64), DeviceError> {
+        let banks = self.soc.dram_banks();
+        let b = banks.get(bank.0 as usize).ok_or_else(|| DeviceError::NoSuchDram {
+            what: "DRAM bank",
+            index: bank.0,
+            count: banks.len(),
+            device: self.spec.to_string(),
+        })?;
+        let len = len as u64;
+        if offset.checked_add(len).is_none_or(|end| end > b.size) {
+            return Err(DeviceError::OutOfRange {
+                device: self.spec.to_string(),
+                what: format!("DRAM bank {}", bank.0),
+                addr: offset,
+                len,
+                size: b.size,
+            });
+        }
+        let core = self.channel_endpoint(DramChannelId(b.channel as u32))?;
+        Ok((core, b.offset + offset))
+    }
+
+    /// Checks `core` and the span, then hands `f` each piece of the transfer with the window
+    /// region, the offset in it, and the matching range of the caller's buffer.
+    fn transfer(
+        &self,
+        core: NocCoord,
+        addr: u64,
+        len: usize,
+        mut f: impl FnMut(&MmioRegion, usize, std::ops::Range<usize>) -> Result<(), tt_mmio::MmioError>,
+    ) -> Result<(), DeviceError> {
+        let (size, is_dram) = self.memory_at(core)?;
+        let len64 = len as u64;
+        if addr.checked_add(len64).is_none_or(|end| end > size) {
+            let what = match self.soc.kind_at(core) {
+                Some(CoreKind::Dram) => {
+                    format!("DRAM channel {}", self.soc.dram_channel_of(core).unwrap_or(0))
+                }
+                Some(CoreKind::Ethernet) => format!("L1 of Ethernet core {core}"),
+                _ => format!("L1 of core {core}"),
+            };
+            return Err(DeviceError::OutOfRange {
+                device: self.spec.to_string(),
+                what,
+                addr,
+                len: len64,
+                size,
+            });
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let mut pool = if is_dram { self.dram_windows.lock() } else { self.l1_windows.lock() };
+        let window = pool.window_size();
+        let mut done = 0usize;
+        while done < len {
+            let at = addr + done as u64;
+            let base = at - at % window;
+            let offset = (at - base) as usize;
+            let n = (len - done).min((window - (at - base)) as usize);
+            let region = pool.region(&self.backend, core, base)?;
+            f(region, offset, done..done + n)?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Size of the memory behind `core` and whether it is DRAM.
+    fn memory_at(&self, core: NocCoord) -> Result<(u64, bool), DeviceError> {
+        let (gx, gy) = self.soc.grid_size();
+        let kind = self.soc.kind_at(core).ok_or(DeviceError::OutOfGrid {
+            device: self.spec.to_string(),
+            core,
+            grid_x: gx,
+            grid_y: gy,
+        })?;
+        match kind {
+            CoreKind::Tensix => Ok((self.soc.worker_l1_size(), false)),
+            CoreKind::Ethernet => Ok((self.soc.eth_l1_size(), false)),
+            CoreKind::Dram => {
+                let ch = self.soc.dram_channel_of(core).unwrap_or(0);
+                Ok((self.soc.dram_channels().get(ch).map_or(0, |c| c.size), true))
+            }
+            other => {
+                Err(DeviceError::NoMemoryAt { device: self.spec.to_string(), core, kind: other })
+            }
+        }
+    }
+}

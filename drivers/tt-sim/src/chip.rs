@@ -1,0 +1,271 @@
+//! Opening, creating and locking a simulated chip file.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tt_soc::{Arch, ChipUid, NocCoord, SocDescriptor};
+
+use crate::layout::{ChipLayout, HEADER_SIZE};
+use crate::{SimError, SimTlbWindow};
+
+/// Bytes of the chip's register block (reached through the ARC core at address 0).
+pub const REGISTER_BLOCK_SIZE: u64 = 4096;
+
+const MAGIC: [u8; 8] = *b"TTSIMCHP";
+const VERSION: u32 = 1;
+
+// Header field offsets (little-endian).
+const OFF_MAGIC: u64 = 0;
+const OFF_VERSION: u64 = 8;
+const OFF_ARCH: u64 = 12;
+const OFF_SIM_ID: u64 = 16;
+const OFF_HOLDER_PID: u64 = 20;
+const OFF_CHIP_UID: u64 = 24;
+const OFF_FILE_LEN: u64 = 32;
+
+fn arch_code(arch: Arch) -> u32 {
+    match arch {
+        Arch::WormholeB0 => 1,
+        Arch::Blackhole => 2,
+    }
+}
+
+/// The directory simulated chip files live in: `$TT_SIM_DIR`, else `/dev/shm/tt-sim-<uid>`
+/// (shared memory, so the file's pages are the chip), else the temp directory.
+pub fn default_sim_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("TT_SIM_DIR") {
+        return PathBuf::from(dir);
+    }
+    let uid = nix::unistd::getuid();
+    let shm = Path::new("/dev/shm");
+    let base = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+    base.join(format!("tt-sim-{uid}"))
+}
+
+/// State shared by a chip and the TLB windows it handed out.
+pub(crate) struct Shared {
+    pub(crate) path: PathBuf,
+    /// The open chip file; its open file description carries the exclusive lock, so it
+    /// stays open until the chip and every window are dropped.
+    pub(crate) file: File,
+    pub(crate) soc: SocDescriptor,
+    pub(crate) layout: ChipLayout,
+    /// Windows in use per TLB size class.
+    pub(crate) windows_in_use: Mutex<Vec<u32>>,
+}
+
+/// A simulated chip opened for exclusive use by this process.
+pub struct SimChip {
+    shared: Arc<Shared>,
+    sim_id: u32,
+    chip_uid: ChipUid,
+}
+
+impl std::fmt::Debug for SimChip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimChip")
+            .field("path", &self.shared.path)
+            .field("arch", &self.shared.soc.arch())
+            .field("sim_id", &self.sim_id)
+            .finish()
+    }
+}
+
+impl SimChip {
+    /// Opens simulated chip `sim_id` of `arch` in [`default_sim_dir`], creating it on first use.
+    pub fn open(arch: Arch, sim_id: u32) -> Result<SimChip, SimError> {
+        Self::open_in(&default_sim_dir(), arch, sim_id)
+    }
+
+    /// The chip file path for `arch`/`sim_id` inside `dir`.
+    pub fn path_in(dir: &Path, arch: Arch, sim_id: u32) -> PathBuf {
+        dir.join(format!("{}-{sim_id}.chip", arch.name()))
+    }
+
+    /// Opens simulated chip `sim_id` of `arch` in `dir`, creating it on first use. Fails with
+    /// [`SimError::Busy`] naming the holder when another process (or this one) has it open.
+    pub fn open_in(dir: &Path, arch: Arch, sim_id: u32) -> Result<SimChip, SimError> {
+        let io = |what, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| SimError::Io { what, path, source }
+        };
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io("cannot create simulator directory", dir))?;
+        let path = Self::path_in(dir, arch, sim_id);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io("cannot open simulated chip file", &path))?;
+        lock_exclusive(&file, &path)?;
+        // From here on this process owns the chip: no one else initialises or writes it.
+        let soc = SocDescriptor::builtin(arch);
+        let layout = ChipLayout::new(&soc, REGISTER_BLOCK_SIZE);
+        let chip_uid = SocDescriptor::sim_chip_uid(arch, sim_id);
+        let len = file.metadata().map_err(io("cannot stat", &path))?.len();
+        if len == 0 {
+            // A sparse file: set_len allocates nothing, pages appear when first written.
+            file.set_len(layout.file_len()).map_err(io("cannot size", &path))?;
+            let mut header = [0u8; 40];
+            header[..8].copy_from_slice(&MAGIC);
+            header[8..12].copy_from_slice(&VERSION.to_le_bytes());
+            header[12..16].copy_from_slice(&arch_code(arch).to_le_bytes());
+            header[16..20].copy_from_slice(&sim_id.to_le_bytes());
+            header[24..32].copy_from_slice(&chip_uid.0.to_le_bytes());
+            header[32..40].copy_from_slice(&layout.file_len().to_le_bytes());
+            file.write_all_at(&header, OFF_MAGIC).map_err(io("cannot initialise", &path))?;
+            let (reg_off, _) = layout.register_block();
+            let mut regs = [0u8; 16];
+            regs[..8].copy_from_slice(&chip_uid.0.to_le_bytes());
+            regs[8..12].copy_from_slice(&arch_code(arch).to_le_bytes());
+            regs[12..16].copy_from_slice(&sim_id.to_le_bytes());
+            file.write_all_at(&regs, reg_off).map_err(io("cannot initialise", &path))?;
+        } else {
+            validate_header(&file, &path, arch, sim_id, layout.file_len(), len)?;
+        }
+        let pid = std::process::id() as i32;
+        file.write_all_at(&pid.to_le_bytes(), OFF_HOLDER_PID)
+            .map_err(io("cannot record holder in", &path))?;
+        tracing::debug!(path = %path.display(), %arch, sim_id, "opened simulated chip");
+        let classes = arch.tlb_classes().len();
+        Ok(SimChip {
+            shared: Arc::new(Shared {
+                path,
+                file,
+                soc,
+                layout,
+                windows_in_use: Mutex::new(vec![0; classes]),
+            }),
+            sim_id,
+            chip_uid,
+        })
+    }
+
+    /// The chip file.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// The chip's descriptor (unharvested built-in layout of its architecture).
+    pub fn soc(&self) -> &SocDescriptor {
+        &self.shared.soc
+    }
+
+    /// The simulator id in `sim:<arch>:<id>`.
+    pub fn sim_id(&self) -> u32 {
+        self.sim_id
+    }
+
+    /// The chip's unique id.
+    pub fn chip_uid(&self) -> ChipUid {
+        self.chip_uid
+    }
+
+    /// Reserves a TLB window of `size` bytes (one of the architecture's size classes).
+    pub fn allocate_tlb(&self, size: u64) -> Result<SimTlbWindow, SimError> {
+        SimTlbWindow::allocate(Arc::clone(&self.shared), size)
+    }
+
+    /// (file offset, size) of the memory behind `core`, for tools that inspect chip files.
+    pub fn memory_of(&self, core: NocCoord) -> Option<(u64, u64)> {
+        self.shared.layout.memory_of(core)
+    }
+}
+
+/// Takes the chip's exclusive lock. An open-file-description lock conflicts even with
+/// another open of the same file in this process, and is released when the file closes,
+/// however the process ends.
+fn lock_exclusive(file: &File, path: &Path) -> Result<(), SimError> {
+    let flock = libc::flock {
+        l_type: libc::F_WRLCK as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    match nix::fcntl::fcntl(file.as_raw_fd(), nix::fcntl::FcntlArg::F_OFD_SETLK(&flock)) {
+        Ok(_) => Ok(()),
+        Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EACCES) => {
+            let mut pid = [0u8; 4];
+            let holder = match file.read_exact_at(&mut pid, OFF_HOLDER_PID) {
+                Ok(()) => i32::from_le_bytes(pid),
+                Err(_) => 0,
+            };
+            if holder == std::process::id() as i32 {
+                Err(SimError::BusyInProcess { path: path.to_path_buf(), pid: holder })
+            } else {
+                Err(SimError::Busy { path: path.to_path_buf(), pid: holder })
+            }
+        }
+        Err(e) => Err(SimError::Io {
+            what: "cannot lock simulated chip file",
+            path: path.to_path_buf(),
+            source: e.into(),
+        }),
+    }
+}
+
+fn validate_header(
+    file: &File,
+    path: &Path,
+    arch: Arch,
+    sim_id: u32,
+    expected_len: u64,
+    actual_len: u64,
+) -> Result<(), SimError> {
+    let bad = |reason: String| SimError::BadChipFile { path: path.to_path_buf(), reason };
+    let mut h = [0u8; HEADER_SIZE as usize];
+    if actual_len < HEADER_SIZE {
+        return Err(bad(format!("it is {actual_len} bytes, shorter than its header")));
+    }
+    file.read_exact_at(&mut h, 0).map_err(|e| bad(format!("cannot read its header: {e}")))?;
+    let u32_at = |off: u64| {
+        let o = off as usize;
+        u32::from_le_bytes([h[o], h[o + 1], h[o + 2], h[o + 3]])
+    };
+    let u64_at = |off: u64| {
+        let o = off as usize;
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&h[o..o + 8]);
+        u64::from_le_bytes(b)
+    };
+    if h[..8] != MAGIC {
+        return Err(bad("it has no tt-sim chip header (wrong magic)".into()));
+    }
+    if u32_at(OFF_VERSION) != VERSION {
+        return Err(bad(format!(
+            "its format version is {}, this build reads version {VERSION}",
+            u32_at(OFF_VERSION)
+        )));
+    }
+    if u32_at(OFF_ARCH) != arch_code(arch) {
+        return Err(bad(format!(
+            "it holds a chip of architecture code {}, not {arch}",
+            u32_at(OFF_ARCH)
+        )));
+    }
+    if u32_at(OFF_SIM_ID) != sim_id {
+        return Err(bad(format!("it holds simulator id {}, not {sim_id}", u32_at(OFF_SIM_ID))));
+    }
+    if u64_at(OFF_FILE_LEN) != expected_len || actual_len != expected_len {
+        return Err(bad(format!(
+            "its length is {actual_len} (header says {}), a {arch} chip needs {expected_len}",
+            u64_at(OFF_FILE_LEN)
+        )));
+    }
+    let uid = SocDescriptor::sim_chip_uid(arch, sim_id).0;
+    if u64_at(OFF_CHIP_UID) != uid {
+        return Err(bad(format!("its chip id is {:#x}, expected {uid:#x}", u64_at(OFF_CHIP_UID))));
+    }
+    Ok(())
+}

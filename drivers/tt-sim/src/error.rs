@@ -1,0 +1,110 @@
+use std::path::PathBuf;
+
+use tt_soc::{Arch, NocCoord};
+
+/// Errors from the simulated chip.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// Another process holds the chip.
+    #[error("device busy: simulated chip {path} is held by pid {pid}; stop that process or use another chip id (sim:<arch>:<id>)")]
+    Busy {
+        /// The chip file.
+        path: PathBuf,
+        /// The holder's pid, as it recorded it when it took the chip.
+        pid: i32,
+    },
+    /// This process already has the chip open.
+    #[error("device busy: simulated chip {path} is already open in this process (pid {pid}); reuse that Device or open another chip id")]
+    BusyInProcess {
+        /// The chip file.
+        path: PathBuf,
+        /// This process's pid.
+        pid: i32,
+    },
+    /// A file or directory operation failed.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The chip file exists but is not a chip of the asked architecture, or is damaged.
+    #[error("simulated chip file {path} is unusable: {reason}; remove it (`ttctl sim rm`) or choose another chip id")]
+    BadChipFile {
+        /// The chip file.
+        path: PathBuf,
+        /// What was found.
+        reason: String,
+    },
+    /// No TLB window of the asked size class is free.
+    #[error(
+        "no free {size:#x}-byte TLB window on {arch}: all {count} are in use; drop a window first"
+    )]
+    NoTlbWindow {
+        /// Architecture.
+        arch: Arch,
+        /// Requested window size.
+        size: u64,
+        /// Windows of that size the chip has.
+        count: u32,
+    },
+    /// The window size is not one of the architecture's classes.
+    #[error("{arch} has no {size:#x}-byte TLB windows; sizes are {classes}")]
+    BadTlbSize {
+        /// Architecture.
+        arch: Arch,
+        /// Requested size.
+        size: u64,
+        /// The valid sizes.
+        classes: String,
+    },
+    /// A window base must be a multiple of the window size.
+    #[error("TLB window base {addr:#x} is not aligned to the {size:#x}-byte window size; align the base down and add an offset")]
+    UnalignedWindow {
+        /// Requested base address.
+        addr: u64,
+        /// Window size.
+        size: u64,
+    },
+    /// A coordinate outside the NOC grid.
+    #[error("core {core} is outside the {arch} NOC grid of {grid_x}x{grid_y}")]
+    OutOfGrid {
+        /// The coordinate asked for.
+        core: NocCoord,
+        /// Architecture.
+        arch: Arch,
+        /// Grid columns.
+        grid_x: u16,
+        /// Grid rows.
+        grid_y: u16,
+    },
+    /// The core has no memory the host can address.
+    #[error("core {core} is a {kind} core with no host-addressable memory; target a Tensix, Ethernet or DRAM core")]
+    NoMemoryAt {
+        /// The coordinate asked for.
+        core: NocCoord,
+        /// What is there.
+        kind: tt_soc::CoreKind,
+    },
+    /// The address is past the end of the core's memory.
+    #[error("address {addr:#x} is past the end of {core}'s {size:#x}-byte memory")]
+    AddressOutOfRange {
+        /// The core.
+        core: NocCoord,
+        /// The address asked for.
+        addr: u64,
+        /// Size of the core's memory.
+        size: u64,
+    },
+    /// A mapping system call failed.
+    #[error("mapping {what} failed: {source}")]
+    Map {
+        /// What was being mapped.
+        what: &'static str,
+        /// The OS error.
+        source: nix::Error,
+    },
+}

@@ -1,0 +1,122 @@
+//! Where each core's memory lives in a chip file.
+
+use tt_soc::{CoreKind, NocCoord, SocDescriptor};
+
+/// Page size the file layout is aligned to, so every slice can be mapped on its own.
+pub const PAGE: u64 = 4096;
+
+/// Header page at offset 0.
+pub const HEADER_SIZE: u64 = PAGE;
+
+/// The placement of every memory region inside a chip file of one architecture.
+#[derive(Debug, Clone)]
+pub struct ChipLayout {
+    grid_x: u16,
+    /// Per grid location: (file offset, bytes) of its memory, if it has any.
+    slots: Vec<Option<(u64, u64)>>,
+    register_block: (u64, u64),
+    file_len: u64,
+}
+
+fn page_up(n: u64) -> u64 {
+    n.div_ceil(PAGE) * PAGE
+}
+
+impl ChipLayout {
+    /// Lays out `soc`: header, register block, L1 of every Tensix (harvested included: the
+    /// silicon is there, so the layout does not change with harvesting) and Ethernet core in
+    /// row-major order, then each DRAM channel. Every DRAM endpoint of a channel maps to the
+    /// same bytes.
+    pub fn new(soc: &SocDescriptor, register_block_size: u64) -> Self {
+        let (gx, gy) = soc.grid_size();
+        let mut slots = vec![None; usize::from(gx) * usize::from(gy)];
+        let register_block = (HEADER_SIZE, page_up(register_block_size));
+        let mut next = register_block.0 + register_block.1;
+        for y in 0..gy {
+            for x in 0..gx {
+                let core = NocCoord::new(x, y);
+                let size = match soc.kind_at(core) {
+                    Some(CoreKind::Tensix | CoreKind::HarvestedTensix) => soc.worker_l1_size(),
+                    Some(CoreKind::Ethernet) => soc.eth_l1_size(),
+                    _ => continue,
+                };
+                slots[usize::from(y) * usize::from(gx) + usize::from(x)] = Some((next, size));
+                next += page_up(size);
+            }
+        }
+        for channel in soc.dram_channels() {
+            for e in &channel.endpoints {
+                slots[usize::from(e.y) * usize::from(gx) + usize::from(e.x)] =
+                    Some((next, channel.size));
+            }
+            next += page_up(channel.size);
+        }
+        ChipLayout { grid_x: gx, slots, register_block, file_len: next }
+    }
+
+    /// (file offset, size) of the memory behind `core`, if it has any.
+    pub fn memory_of(&self, core: NocCoord) -> Option<(u64, u64)> {
+        if core.x >= self.grid_x {
+            return None;
+        }
+        let i = usize::from(core.y) * usize::from(self.grid_x) + usize::from(core.x);
+        self.slots.get(i).copied().flatten()
+    }
+
+    /// (file offset, size) of the register block.
+    pub fn register_block(&self) -> (u64, u64) {
+        self.register_block
+    }
+
+    /// Total file length.
+    pub fn file_len(&self) -> u64 {
+        self.file_len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tt_soc::Arch;
+
+    #[test]
+    fn regions_are_page_aligned_and_disjoint() {
+        for arch in Arch::ALL {
+            let soc = SocDescriptor::builtin(arch);
+            let layout = ChipLayout::new(&soc, 4096);
+            let mut regions: Vec<(u64, u64)> = Vec::new();
+            let (gx, gy) = soc.grid_size();
+            for y in 0..gy {
+                for x in 0..gx {
+                    if let Some(r) = layout.memory_of(NocCoord::new(x, y)) {
+                        assert_eq!(r.0 % PAGE, 0);
+                        if !regions.contains(&r) {
+                            regions.push(r);
+                        }
+                    }
+                }
+            }
+            regions.sort();
+            for pair in regions.windows(2) {
+                assert!(pair[0].0 + pair[0].1 <= pair[1].0, "{arch}: {pair:?} overlap");
+            }
+            let dram: u64 = soc.dram_size();
+            assert!(layout.file_len() > dram);
+            let l1_cores = soc.tensix_cores().len() + soc.ethernet_cores().len();
+            assert_eq!(regions.len(), l1_cores + soc.dram_channels().len());
+        }
+    }
+
+    #[test]
+    fn dram_endpoints_of_a_channel_share_bytes() {
+        let soc = SocDescriptor::builtin(Arch::WormholeB0);
+        let layout = ChipLayout::new(&soc, 4096);
+        let ch = &soc.dram_channels()[2];
+        let first = layout.memory_of(ch.endpoints[0]).unwrap();
+        for e in &ch.endpoints {
+            assert_eq!(layout.memory_of(*e), Some(first));
+        }
+        assert_eq!(first.1, 2 << 30);
+        assert_eq!(layout.memory_of(NocCoord::new(0, 2)), None, "router-only has no memory");
+    }
+}

@@ -1,0 +1,177 @@
+use std::os::unix::fs::MetadataExt;
+use std::process::Command;
+use std::time::Instant;
+
+use tt_soc::{Arch, NocCoord};
+
+use crate::{SimChip, SimError};
+
+#[test]
+fn both_architectures_open_sparse_and_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    for arch in Arch::ALL {
+        let start = Instant::now();
+        let chip = SimChip::open_in(dir.path(), arch, 0).unwrap();
+        let elapsed = start.elapsed();
+        let meta = std::fs::metadata(chip.path()).unwrap();
+        assert!(meta.len() > chip.soc().dram_size(), "file holds all DRAM");
+        // Sparse: only the header and register block pages are allocated.
+        assert!(meta.blocks() * 512 < 1 << 20, "{arch}: {} bytes allocated", meta.blocks() * 512);
+        assert!(elapsed.as_secs() < 5, "{arch} took {elapsed:?} to open");
+        assert_eq!(chip.chip_uid(), tt_soc::SocDescriptor::sim_chip_uid(arch, 0));
+    }
+}
+
+#[test]
+fn writes_through_a_window_persist_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = NocCoord::new(1, 1);
+    {
+        let chip = SimChip::open_in(dir.path(), Arch::WormholeB0, 3).unwrap();
+        let mut w = chip.allocate_tlb(2 << 20).unwrap();
+        w.configure(core, 0).unwrap();
+        let r = w.region().unwrap();
+        assert_eq!(r.len(), 1_499_136, "window shows exactly the core's L1");
+        r.write32(0x1000, 0xfeed_f00d).unwrap();
+        // The last word of L1 is reachable; the byte after it is not.
+        r.write32(1_499_136 - 4, 7).unwrap();
+        assert!(r.write32(1_499_136, 7).is_err());
+    }
+    let chip = SimChip::open_in(dir.path(), Arch::WormholeB0, 3).unwrap();
+    let mut w = chip.allocate_tlb(1 << 20).unwrap();
+    w.configure(core, 0).unwrap();
+    assert_eq!(w.region().unwrap().read32(0x1000).unwrap(), 0xfeed_f00d);
+    // Reconfiguring to another core shows that core's (zeroed) memory, not the old slice.
+    w.configure(NocCoord::new(2, 1), 0).unwrap();
+    assert_eq!(w.region().unwrap().read32(0x1000).unwrap(), 0);
+}
+
+#[test]
+fn dram_endpoints_share_a_channel_and_windows_tile_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let chip = SimChip::open_in(dir.path(), Arch::WormholeB0, 0).unwrap();
+    let ch = chip.soc().dram_channels()[1].clone();
+    let mut a = chip.allocate_tlb(16 << 20).unwrap();
+    let mut b = chip.allocate_tlb(16 << 20).unwrap();
+    a.configure(ch.endpoints[0], 32 << 20).unwrap();
+    b.configure(ch.endpoints[2], 32 << 20).unwrap();
+    a.region().unwrap().write32(8, 0xabcd).unwrap();
+    assert_eq!(b.region().unwrap().read32(8).unwrap(), 0xabcd);
+    // The top window of a 2 GiB channel ends exactly at the channel's end.
+    a.configure(ch.endpoints[0], (2 << 30) - (16 << 20)).unwrap();
+    assert_eq!(a.region().unwrap().len(), 16 << 20);
+    let err = a.configure(ch.endpoints[0], 2 << 30).unwrap_err();
+    assert!(matches!(err, SimError::AddressOutOfRange { .. }), "{err}");
+}
+
+#[test]
+fn window_rules_match_the_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let chip = SimChip::open_in(dir.path(), Arch::WormholeB0, 0).unwrap();
+    let err = chip.allocate_tlb(4096).unwrap_err().to_string();
+    assert!(err.contains("0x100000, 0x200000, 0x1000000"), "{err}");
+    let mut w = chip.allocate_tlb(1 << 20).unwrap();
+    let err = w.configure(NocCoord::new(1, 1), 0x1000).unwrap_err();
+    assert!(matches!(err, SimError::UnalignedWindow { addr: 0x1000, .. }), "{err}");
+    let err = w.configure(NocCoord::new(10, 0), 0).unwrap_err();
+    assert!(matches!(err, SimError::OutOfGrid { .. }), "{err}");
+    assert!(err.to_string().contains("10x12"), "{err}");
+    let err = w.configure(NocCoord::new(0, 2), 0).unwrap_err();
+    assert!(matches!(err, SimError::NoMemoryAt { .. }), "router-only: {err}");
+    let err = w.configure(NocCoord::new(1, 1), 2 << 20).unwrap_err();
+    assert!(matches!(err, SimError::AddressOutOfRange { .. }), "{err}");
+    assert!(w.region().is_none(), "failed configure leaves the window unconfigured");
+}
+
+#[test]
+fn window_counts_are_limited_per_class_and_returned_on_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let chip = SimChip::open_in(dir.path(), Arch::WormholeB0, 0).unwrap();
+    let windows: Vec<_> = (0..10).map(|_| chip.allocate_tlb(2 << 20).unwrap()).collect();
+    let err = chip.allocate_tlb(2 << 20).unwrap_err();
+    assert!(matches!(err, SimError::NoTlbWindow { count: 10, .. }), "{err}");
+    drop(windows);
+    assert!(chip.allocate_tlb(2 << 20).is_ok());
+}
+
+#[test]
+fn blackhole_four_gib_window_covers_a_channel() {
+    let dir = tempfile::tempdir().unwrap();
+    let chip = SimChip::open_in(dir.path(), Arch::Blackhole, 0).unwrap();
+    let ch = chip.soc().dram_channels()[7].clone();
+    let mut w = chip.allocate_tlb(4 << 30).unwrap();
+    w.configure(ch.endpoints[1], 0).unwrap();
+    let r = w.region().unwrap();
+    assert_eq!(r.len() as u64, ch.size);
+    r.write32(r.len() - 4, 0x5a5a_5a5a).unwrap();
+    assert_eq!(r.read32(r.len() - 4).unwrap(), 0x5a5a_5a5a);
+}
+
+#[test]
+fn second_open_in_this_process_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let _chip = SimChip::open_in(dir.path(), Arch::Blackhole, 1).unwrap();
+    let err = SimChip::open_in(dir.path(), Arch::Blackhole, 1).unwrap_err();
+    assert!(
+        matches!(err, SimError::BusyInProcess { pid, .. } if pid == std::process::id() as i32),
+        "{err}"
+    );
+    // Another id is another chip.
+    assert!(SimChip::open_in(dir.path(), Arch::Blackhole, 2).is_ok());
+}
+
+#[test]
+fn foreign_or_damaged_files_are_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = SimChip::path_in(dir.path(), Arch::WormholeB0, 0);
+    std::fs::write(&path, b"not a chip").unwrap();
+    let err = SimChip::open_in(dir.path(), Arch::WormholeB0, 0).unwrap_err().to_string();
+    assert!(err.contains("shorter than its header") && err.contains("remove it"), "{err}");
+    std::fs::write(&path, vec![0u8; 8192]).unwrap();
+    let err = SimChip::open_in(dir.path(), Arch::WormholeB0, 0).unwrap_err().to_string();
+    assert!(err.contains("wrong magic"), "{err}");
+    // A Blackhole file renamed to a Wormhole name is caught too.
+    drop(SimChip::open_in(dir.path(), Arch::Blackhole, 0).unwrap());
+    std::fs::rename(SimChip::path_in(dir.path(), Arch::Blackhole, 0), &path).unwrap();
+    let err = SimChip::open_in(dir.path(), Arch::WormholeB0, 0).unwrap_err().to_string();
+    assert!(err.contains("not wormhole_b0"), "{err}");
+}
+
+const CHILD_DIR: &str = "TT_SIM_TEST_CHILD_DIR";
+
+/// Child role for `second_process_gets_busy_with_holder_pid`: does nothing unless the parent
+/// test re-executes this binary with the chip directory in the environment.
+#[test]
+fn child_role_open_held_chip() {
+    let Some(dir) = std::env::var_os(CHILD_DIR) else { return };
+    match SimChip::open_in(std::path::Path::new(&dir), Arch::WormholeB0, 9) {
+        Err(SimError::Busy { pid, .. }) => println!("CHILD-RESULT busy pid={pid}"),
+        Err(e) => println!("CHILD-RESULT other error: {e}"),
+        Ok(_) => println!("CHILD-RESULT opened"),
+    }
+}
+
+#[test]
+fn second_process_gets_busy_with_holder_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    let chip = SimChip::open_in(dir.path(), Arch::WormholeB0, 9).unwrap();
+    let run_child = || {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "tests::child_role_open_held_chip",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_DIR, dir.path())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let out = run_child();
+    let expected = format!("CHILD-RESULT busy pid={}", std::process::id());
+    assert!(out.contains(&expected), "child said: {out}");
+    // Once the holder closes the chip, another process may open it.
+    drop(chip);
+    assert!(run_child().contains("CHILD-RESULT opened"));
+}

@@ -1,0 +1,178 @@
+//! TLB windows emulated by remapping slices of the chip file.
+
+use std::ffi::c_void;
+use std::num::NonZeroUsize;
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use nix::sys::mman::{mmap, mmap_anonymous, munmap, MapFlags, ProtFlags};
+use tt_mmio::MmioRegion;
+use tt_soc::{CoreKind, NocCoord};
+
+use crate::chip::Shared;
+use crate::layout::PAGE;
+use crate::SimError;
+
+/// One TLB window: a fixed range of this process's address space that shows a slice of one
+/// core's memory once configured, as a BAR window does on the card.
+pub struct SimTlbWindow {
+    shared: Arc<Shared>,
+    class: usize,
+    base: NonNull<c_void>,
+    size: u64,
+    target: Option<(NocCoord, u64)>,
+    region: Option<MmioRegion>,
+}
+
+// SAFETY: the window owns its reservation; the raw base pointer is only used by `configure`
+// (which takes `&mut self`) and `Drop`, and the region it exposes is itself Send + Sync.
+unsafe impl Send for SimTlbWindow {}
+// SAFETY: shared access goes only through `region()`, whose accesses are volatile word
+// operations (see tt_mmio::MmioRegion).
+unsafe impl Sync for SimTlbWindow {}
+
+impl std::fmt::Debug for SimTlbWindow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimTlbWindow")
+            .field("size", &self.size)
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+fn nz(len: u64) -> Result<NonZeroUsize, SimError> {
+    usize::try_from(len).ok().and_then(NonZeroUsize::new).ok_or(SimError::Map {
+        what: "TLB window (zero or oversized length)",
+        source: nix::errno::Errno::EINVAL,
+    })
+}
+
+impl SimTlbWindow {
+    pub(crate) fn allocate(shared: Arc<Shared>, size: u64) -> Result<Self, SimError> {
+        let arch = shared.soc.arch();
+        let classes = arch.tlb_classes();
+        let Some(class) = classes.iter().position(|c| c.size == size) else {
+            let list: Vec<String> = classes.iter().map(|c| format!("{:#x}", c.size)).collect();
+            return Err(SimError::BadTlbSize { arch, size, classes: list.join(", ") });
+        };
+        {
+            let mut used = shared.windows_in_use.lock();
+            if used[class] >= classes[class].count {
+                return Err(SimError::NoTlbWindow { arch, size, count: classes[class].count });
+            }
+            used[class] += 1;
+        }
+        // SAFETY: a fresh anonymous PROT_NONE reservation at an address the kernel picks;
+        // nothing else refers to it. MAP_NORESERVE: a 4 GiB Blackhole window costs no memory.
+        let base = unsafe {
+            mmap_anonymous(
+                None,
+                nz(size)?,
+                ProtFlags::PROT_NONE,
+                MapFlags::MAP_PRIVATE | MapFlags::MAP_NORESERVE,
+            )
+        };
+        let base = match base {
+            Ok(b) => b,
+            Err(source) => {
+                shared.windows_in_use.lock()[class] -= 1;
+                return Err(SimError::Map { what: "TLB window reservation", source });
+            }
+        };
+        Ok(SimTlbWindow { shared, class, base, size, target: None, region: None })
+    }
+
+    /// Window size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The (core, base address) the window shows, if configured.
+    pub fn target(&self) -> Option<(NocCoord, u64)> {
+        self.target
+    }
+
+    /// The mapped window, once configured. Its length is the part of the window that lies
+    /// inside the target core's memory; accesses beyond it are refused.
+    pub fn region(&self) -> Option<&MmioRegion> {
+        self.region.as_ref()
+    }
+
+    /// Points the window at `core`'s memory starting at `addr`, which must be a multiple of
+    /// the window size, as the card's TLB requires.
+    pub fn configure(&mut self, core: NocCoord, addr: u64) -> Result<(), SimError> {
+        if self.target == Some((core, addr)) {
+            return Ok(());
+        }
+        let soc = &self.shared.soc;
+        let (gx, gy) = soc.grid_size();
+        let Some(kind) = soc.kind_at(core) else {
+            return Err(SimError::OutOfGrid { core, arch: soc.arch(), grid_x: gx, grid_y: gy });
+        };
+        if addr % self.size != 0 {
+            return Err(SimError::UnalignedWindow { addr, size: self.size });
+        }
+        let (file_off, mem_size) = match (kind, self.shared.layout.memory_of(core)) {
+            (CoreKind::Tensix | CoreKind::Ethernet | CoreKind::Dram, Some(m)) => m,
+            _ => return Err(SimError::NoMemoryAt { core, kind }),
+        };
+        if addr >= mem_size {
+            return Err(SimError::AddressOutOfRange { core, addr, size: mem_size });
+        }
+        let visible = (mem_size - addr).min(self.size);
+        let mapped = visible.div_ceil(PAGE) * PAGE;
+        self.region = None;
+        self.target = None;
+        let offset = i64::try_from(file_off + addr).map_err(|_| SimError::Map {
+            what: "chip file slice (offset too large)",
+            source: nix::errno::Errno::EOVERFLOW,
+        })?;
+        let base_addr = NonZeroUsize::new(self.base.as_ptr() as usize);
+        // SAFETY: MAP_FIXED replaces pages inside our own reservation [base, base + size)
+        // (mapped <= size); no region referring to the old pages exists (cleared above and
+        // `&mut self` excludes borrowers). The file is open read-write and long enough.
+        unsafe {
+            mmap(
+                base_addr,
+                nz(mapped)?,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED | MapFlags::MAP_FIXED,
+                &self.shared.file,
+                offset,
+            )
+        }
+        .map_err(|source| SimError::Map { what: "chip file slice into TLB window", source })?;
+        if mapped < self.size {
+            let tail = NonZeroUsize::new(self.base.as_ptr() as usize + mapped as usize);
+            // SAFETY: re-reserves the rest of our own window as inaccessible, so a stale slice
+            // from an earlier configuration can never be reached through this window.
+            unsafe {
+                mmap_anonymous(
+                    tail,
+                    nz(self.size - mapped)?,
+                    ProtFlags::PROT_NONE,
+                    MapFlags::MAP_PRIVATE | MapFlags::MAP_FIXED | MapFlags::MAP_NORESERVE,
+                )
+            }
+            .map_err(|source| SimError::Map { what: "TLB window tail", source })?;
+        }
+        // SAFETY: [base, base + visible) is mapped read-write (above) and stays mapped until
+        // the next configure or drop, both of which need `&mut self` and clear the region first.
+        self.region = Some(unsafe { MmioRegion::new(self.base.cast(), visible as usize) });
+        self.target = Some((core, addr));
+        Ok(())
+    }
+}
+
+impl Drop for SimTlbWindow {
+    fn drop(&mut self) {
+        self.region = None;
+        if let Ok(len) = nz(self.size) {
+            // SAFETY: the reservation is ours and no region refers to it any more.
+            if let Err(e) = unsafe { munmap(self.base, len.get()) } {
+                tracing::warn!(error = %e, "unmapping a simulated TLB window failed");
+            }
+        }
+        self.shared.windows_in_use.lock()[self.class] -= 1;
+    }
+}
