@@ -3,6 +3,9 @@ use std::path::Path;
 
 use crate::{Arch, ChipUid, CoreKind, HarvestAxis, LogicalCoord, NocCoord, SocError};
 
+/// Top 16 bits of every simulated chip's unique id ("SQ").
+const SIM_UID_TAG: u64 = 0x5153;
+
 /// One DRAM channel: the NOC endpoints that reach it and its size in bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DramChannel {
@@ -239,7 +242,12 @@ impl SocDescriptor {
             Arch::WormholeB0 => 0x57,
             Arch::Blackhole => 0x42,
         };
-        ChipUid((0x5153_u64 << 48) | (tag << 40) | u64::from(sim_id))
+        ChipUid((SIM_UID_TAG << 48) | (tag << 40) | u64::from(sim_id))
+    }
+
+    /// True for ids made by [`SocDescriptor::sim_chip_uid`].
+    pub fn is_sim_chip_uid(uid: ChipUid) -> bool {
+        uid.0 >> 48 == SIM_UID_TAG
     }
 }
 
@@ -312,5 +320,8 @@ mod tests {
         let b = SocDescriptor::sim_chip_uid(Arch::Blackhole, 0);
         let c = SocDescriptor::sim_chip_uid(Arch::WormholeB0, 1);
         assert!(a != b && a != c && b != c);
+        assert!(
+            SocDescriptor::is_sim_chip_uid(a) && !SocDescriptor::is_sim_chip_uid(ChipUid(0x0300))
+        );
     }
 }

@@ -23,7 +23,7 @@ const OFF_MAGIC: u64 = 0;
 const OFF_VERSION: u64 = 8;
 const OFF_ARCH: u64 = 12;
 const OFF_SIM_ID: u64 = 16;
-const OFF_HOLDER_PID: u64 = 20;
+pub(crate) const OFF_HOLDER_PID: u64 = 20;
 const OFF_CHIP_UID: u64 = 24;
 const OFF_FILE_LEN: u64 = 32;
 

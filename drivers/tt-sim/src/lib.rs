@@ -13,11 +13,13 @@
 mod chip;
 mod error;
 mod layout;
+mod listing;
 mod tlb;
 
 pub use chip::{default_sim_dir, SimChip, REGISTER_BLOCK_SIZE};
 pub use error::SimError;
 pub use layout::ChipLayout;
+pub use listing::{list_chips, remove_chip, SimChipInfo};
 pub use tlb::SimTlbWindow;
 
 #[cfg(test)]

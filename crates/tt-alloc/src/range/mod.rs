@@ -1,0 +1,437 @@
+//! The single-range allocation engine: one address range, best fit in O(1) class lookups.
+//!
+//! Blocks (free and allocated) tile the range and live in a slab linked in address order, so
+//! freeing coalesces with both neighbours in O(1). Free blocks are also filed in a
+//! two-level segregated size index ([`size_index`]); an allocation finds the first class
+//! that can hold the request with two bit scans and then takes the exact best fit inside
+//! that class, which keeps fragmentation at the level of a true best-fit allocator.
+//! Allocated blocks are found by address through a hash map, because callers free by
+//! address.
+
+mod addr_map;
+mod node;
+#[cfg(test)]
+mod proptests;
+mod size_index;
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+
+use crate::error::RangeError;
+use addr_map::AddrMap;
+use node::{Node, NodeState, Slab, NIL};
+use size_index::{class_of, SizeIndex};
+
+/// Where in the range an allocation goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Policy {
+    /// The smallest free block that fits, at its bottom; ties go to the lowest address.
+    #[default]
+    BestFitBottomUp,
+    /// The smallest free block that fits, at its top; ties go to the highest address.
+    TopDown,
+    /// Exactly at this address, or an error.
+    At(u64),
+}
+
+/// One block of the range, as listed by [`RangeAllocator::blocks`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Block {
+    /// First address.
+    pub addr: u64,
+    /// Bytes.
+    pub size: u64,
+    /// True for an allocation, false for free space.
+    pub allocated: bool,
+}
+
+/// Occupancy of one range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RangeStats {
+    /// Bytes the range can hand out.
+    pub total: u64,
+    /// Bytes in allocated blocks.
+    pub allocated: u64,
+    /// Bytes in free blocks (`total - allocated`).
+    pub free: u64,
+    /// The largest free block (lowest address among equals), if any.
+    pub largest_free: Option<FreeBlock>,
+    /// Number of free blocks.
+    pub free_blocks: usize,
+    /// Number of allocated blocks.
+    pub allocated_blocks: usize,
+}
+
+/// A free block named in statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FreeBlock {
+    /// First address.
+    pub addr: u64,
+    /// Bytes.
+    pub size: u64,
+}
+
+/// Hands out aligned, disjoint pieces of one address range `[base, base + size)`.
+///
+/// It only does arithmetic on addresses; it never touches the memory they name.
+#[derive(Debug, Clone)]
+pub struct RangeAllocator {
+    base: u64,
+    end: u64,
+    alignment: u64,
+    align_shift: u32,
+    slab: Slab,
+    head: u32,
+    index: SizeIndex,
+    allocated_nodes: AddrMap,
+    allocated_bytes: u64,
+    free_blocks: usize,
+}
+
+fn align_up(value: u64, align: u64) -> Option<u64> {
+    value.checked_add(align - 1).map(|v| v & !(align - 1))
+}
+
+fn align_down(value: u64, align: u64) -> u64 {
+    value & !(align - 1)
+}
+
+impl RangeAllocator {
+    /// A range of `size` bytes from `base` whose addresses and sizes are multiples of
+    /// `alignment`. An alignment that is not a power of two is rounded up to one, and the
+    /// range is shrunk inward to alignment boundaries (and to the end of the address
+    /// space), so any input gives a valid, possibly empty, allocator.
+    pub fn new(base: u64, size: u64, alignment: u64) -> Self {
+        let alignment = alignment.max(1).checked_next_power_of_two().unwrap_or(1 << 63);
+        let end = align_down(base.saturating_add(size), alignment);
+        let base = align_up(base, alignment).unwrap_or(end).min(end);
+        let mut slab = Slab::default();
+        let mut index = SizeIndex::new();
+        let align_shift = alignment.trailing_zeros();
+        let mut head = NIL;
+        let mut free_blocks = 0;
+        if end > base {
+            head = slab.insert(Node::free(base, end - base));
+            index.insert(&mut slab.nodes, head, align_shift);
+            free_blocks = 1;
+        }
+        Self {
+            base,
+            end,
+            alignment,
+            align_shift,
+            slab,
+            head,
+            index,
+            allocated_nodes: AddrMap::default(),
+            allocated_bytes: 0,
+            free_blocks,
+        }
+    }
+
+    /// First address of the range.
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
+    /// One past the last address of the range.
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
+    /// Bytes in the range.
+    pub fn size(&self) -> u64 {
+        self.end - self.base
+    }
+
+    /// The alignment every address and size is a multiple of.
+    pub fn alignment(&self) -> u64 {
+        self.alignment
+    }
+
+    /// Bytes free.
+    pub fn free_bytes(&self) -> u64 {
+        self.size() - self.allocated_bytes
+    }
+
+    /// `size` rounded up to the range's alignment, or `None` on overflow.
+    pub fn rounded_size(&self, size: u64) -> Option<u64> {
+        align_up(size, self.alignment)
+    }
+
+    /// Allocates `size` bytes (rounded up to the alignment) at an address that is a
+    /// multiple of `align` (at least the range's alignment; 0 means the range's), placed by
+    /// `policy`. Returns the address.
+    pub fn allocate(&mut self, size: u64, align: u64, policy: Policy) -> Result<u64, RangeError> {
+        if size == 0 {
+            return Err(RangeError::ZeroSize);
+        }
+        if align != 0 && !align.is_power_of_two() {
+            return Err(RangeError::BadAlignment { align });
+        }
+        let align = align.max(self.alignment);
+        let free = self.free_bytes();
+        let Some(size) = align_up(size, self.alignment) else {
+            return Err(RangeError::OutOfMemory { requested: size, free });
+        };
+        if size > free {
+            return Err(RangeError::OutOfMemory { requested: size, free });
+        }
+        if !self.slab.has_room_for(2) {
+            return Err(RangeError::TooManyBlocks);
+        }
+        let (node, addr) = match policy {
+            Policy::At(addr) => self.find_exact(addr, size, align)?,
+            Policy::BestFitBottomUp | Policy::TopDown => {
+                let top_down = policy == Policy::TopDown;
+                match self.find_best_fit(size, align, top_down) {
+                    Some(found) => found,
+                    None => return Err(self.no_fit_error(size)),
+                }
+            }
+        };
+        self.carve(node, addr, size);
+        Ok(addr)
+    }
+
+    /// Frees the allocation starting at `addr` and returns its size. An address where no
+    /// allocation starts (never allocated, or freed already) is an error.
+    pub fn free(&mut self, addr: u64) -> Result<u64, RangeError> {
+        let Some(mut index) = self.allocated_nodes.remove(addr) else {
+            return Err(RangeError::UnknownAddress { addr });
+        };
+        let size = self.slab.nodes[index as usize].size;
+        self.allocated_bytes -= size;
+        self.slab.nodes[index as usize].set_state(NodeState::Free);
+        let prev = self.slab.nodes[index as usize].prev;
+        if prev != NIL && self.slab.nodes[prev as usize].state() == NodeState::Free {
+            self.index.remove(&mut self.slab.nodes, prev, self.align_shift);
+            self.slab.nodes[prev as usize].size += self.slab.nodes[index as usize].size;
+            self.unlink(index);
+            self.slab.release(index);
+            self.free_blocks -= 1;
+            index = prev;
+        }
+        let next = self.slab.nodes[index as usize].next;
+        if next != NIL && self.slab.nodes[next as usize].state() == NodeState::Free {
+            self.index.remove(&mut self.slab.nodes, next, self.align_shift);
+            self.slab.nodes[index as usize].size += self.slab.nodes[next as usize].size;
+            self.unlink(next);
+            self.slab.release(next);
+            self.free_blocks -= 1;
+        }
+        self.index.insert(&mut self.slab.nodes, index, self.align_shift);
+        self.free_blocks += 1;
+        Ok(size)
+    }
+
+    /// The size of the allocation starting at `addr`, if there is one.
+    pub fn allocation_size(&self, addr: u64) -> Option<u64> {
+        self.allocated_nodes.get(addr).map(|i| self.slab.nodes[i as usize].size)
+    }
+
+    /// Occupancy figures; O(1) apart from a scan of the largest size class.
+    pub fn stats(&self) -> RangeStats {
+        RangeStats {
+            total: self.size(),
+            allocated: self.allocated_bytes,
+            free: self.free_bytes(),
+            largest_free: self.largest_free(),
+            free_blocks: self.free_blocks,
+            allocated_blocks: self.allocated_nodes.len(),
+        }
+    }
+
+    /// Every block, free and allocated, in address order; they tile the range exactly.
+    pub fn blocks(&self) -> Vec<Block> {
+        let mut out = Vec::with_capacity(self.free_blocks + self.allocated_nodes.len());
+        let mut index = self.head;
+        while index != NIL {
+            let n = &self.slab.nodes[index as usize];
+            out.push(Block {
+                addr: n.addr,
+                size: n.size,
+                allocated: n.state() == NodeState::Allocated,
+            });
+            index = n.next;
+        }
+        out
+    }
+
+    fn largest_free(&self) -> Option<FreeBlock> {
+        let class = self.index.last_non_empty()?;
+        let mut best: Option<FreeBlock> = None;
+        let mut index = self.index.head(class);
+        while index != NIL {
+            let n = &self.slab.nodes[index as usize];
+            let better = match best {
+                None => true,
+                Some(b) => n.size > b.size || (n.size == b.size && n.addr < b.addr),
+            };
+            if better {
+                best = Some(FreeBlock { addr: n.addr, size: n.size });
+            }
+            index = n.bin_next;
+        }
+        best
+    }
+
+    /// The error for a best-fit search that found nothing.
+    fn no_fit_error(&self, requested: u64) -> RangeError {
+        let free = self.free_bytes();
+        if requested > free {
+            RangeError::OutOfMemory { requested, free }
+        } else {
+            let largest_free_block = self.largest_free().map_or(0, |b| b.size);
+            RangeError::Fragmented { requested, free, largest_free_block }
+        }
+    }
+
+    /// Where `size` bytes aligned to `align` go inside free node `n`, if they fit.
+    fn fit_in(n: &Node, size: u64, align: u64, top_down: bool) -> Option<u64> {
+        if top_down {
+            let addr = align_down(n.end().checked_sub(size)?, align);
+            (addr >= n.addr).then_some(addr)
+        } else {
+            let addr = align_up(n.addr, align)?;
+            (addr.checked_add(size)? <= n.end()).then_some(addr)
+        }
+    }
+
+    /// The smallest free block that holds the request: scan the request's own class (its
+    /// blocks may be smaller than the request), then the first non-empty class above that
+    /// has a fitting block (every block there is larger than any in lower classes).
+    fn find_best_fit(&self, size: u64, align: u64, top_down: bool) -> Option<(u32, u64)> {
+        let mut class = self.index.first_non_empty_from(class_of(size >> self.align_shift))?;
+        loop {
+            let mut best: Option<(u32, u64, u64, u64)> = None; // (node, addr, size, node addr)
+            let mut index = self.index.head(class);
+            while index != NIL {
+                let n = &self.slab.nodes[index as usize];
+                if let Some(addr) = Self::fit_in(n, size, align, top_down) {
+                    let better = match best {
+                        None => true,
+                        Some((_, _, best_size, best_addr)) => {
+                            n.size < best_size
+                                || (n.size == best_size
+                                    && if top_down {
+                                        n.addr > best_addr
+                                    } else {
+                                        n.addr < best_addr
+                                    })
+                        }
+                    };
+                    if better {
+                        best = Some((index, addr, n.size, n.addr));
+                    }
+                }
+                index = n.bin_next;
+            }
+            if let Some((node, addr, _, _)) = best {
+                return Some((node, addr));
+            }
+            class = self.index.first_non_empty_from(class + 1)?;
+        }
+    }
+
+    /// The free node that holds `[addr, addr + size)`, or why there is none.
+    fn find_exact(&self, addr: u64, size: u64, align: u64) -> Result<(u32, u64), RangeError> {
+        if addr % align != 0 {
+            return Err(RangeError::Misaligned { addr, alignment: align });
+        }
+        let (base, end) = (self.base, self.end);
+        let last = addr.checked_add(size).filter(|&e| addr >= base && e <= end);
+        let Some(req_end) = last else {
+            return Err(RangeError::OutOfRange { addr, size, base, end });
+        };
+        // Exact placements are rare (fixed addresses at bring-up), so a walk in address
+        // order is cheaper overall than an address index on the hot path.
+        let mut index = self.head;
+        while index != NIL {
+            let n = &self.slab.nodes[index as usize];
+            if n.end() > addr {
+                if n.state() == NodeState::Free && n.end() >= req_end {
+                    return Ok((index, addr));
+                }
+                // Blocks tile the range, so `n` holds `addr`. If `n` is free it ends before
+                // `req_end <= end`, so a next block exists and, free blocks being always
+                // coalesced, it is allocated: that block is in the way.
+                let blocker = if n.state() == NodeState::Free { n.next } else { index };
+                let Some(b) = self.slab.nodes.get(blocker as usize) else {
+                    return Err(RangeError::OutOfRange { addr, size, base, end });
+                };
+                return Err(RangeError::Overlap {
+                    addr,
+                    size,
+                    block_addr: b.addr,
+                    block_size: b.size,
+                });
+            }
+            index = n.next;
+        }
+        Err(RangeError::OutOfRange { addr, size, base, end })
+    }
+
+    /// Turns `[addr, addr + size)` of free node `index` into an allocated block, leaving the
+    /// space before and after it as free blocks. The caller checked room for two nodes.
+    fn carve(&mut self, index: u32, addr: u64, size: u64) {
+        self.index.remove(&mut self.slab.nodes, index, self.align_shift);
+        self.free_blocks -= 1;
+        let n = self.slab.nodes[index as usize];
+        let lead = addr - n.addr;
+        let trail = n.end() - (addr + size);
+        if lead > 0 {
+            let before = self.slab.insert(Node::free(n.addr, lead));
+            self.link_before(index, before);
+            self.index.insert(&mut self.slab.nodes, before, self.align_shift);
+            self.free_blocks += 1;
+        }
+        if trail > 0 {
+            let after = self.slab.insert(Node::free(addr + size, trail));
+            self.link_after(index, after);
+            self.index.insert(&mut self.slab.nodes, after, self.align_shift);
+            self.free_blocks += 1;
+        }
+        let node = &mut self.slab.nodes[index as usize];
+        node.addr = addr;
+        node.size = size;
+        node.set_state(NodeState::Allocated);
+        self.allocated_nodes.insert(addr, index);
+        self.allocated_bytes += size;
+    }
+
+    fn link_before(&mut self, at: u32, new: u32) {
+        let prev = self.slab.nodes[at as usize].prev;
+        self.slab.nodes[new as usize].prev = prev;
+        self.slab.nodes[new as usize].next = at;
+        self.slab.nodes[at as usize].prev = new;
+        if prev == NIL {
+            self.head = new;
+        } else {
+            self.slab.nodes[prev as usize].next = new;
+        }
+    }
+
+    fn link_after(&mut self, at: u32, new: u32) {
+        let next = self.slab.nodes[at as usize].next;
+        self.slab.nodes[new as usize].prev = at;
+        self.slab.nodes[new as usize].next = next;
+        self.slab.nodes[at as usize].next = new;
+        if next != NIL {
+            self.slab.nodes[next as usize].prev = new;
+        }
+    }
+
+    fn unlink(&mut self, index: u32) {
+        let Node { prev, next, .. } = self.slab.nodes[index as usize];
+        if prev == NIL {
+            self.head = next;
+        } else {
+            self.slab.nodes[prev as usize].next = next;
+        }
+        if next != NIL {
+            self.slab.nodes[next as usize].prev = prev;
+        }
+    }
+}

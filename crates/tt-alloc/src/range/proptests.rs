@@ -1,0 +1,128 @@
+//! Random interleavings of allocate and free checked against a model and a brute-force
+//! best-fit oracle.
+
+use proptest::prelude::*;
+
+use super::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Alloc { size: u64, align_shift: u32, policy: u8, at: u64 },
+    Free { pick: usize },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (1u64..=3000, 0u32..=8, 0u8..3, any::<u64>())
+            .prop_map(|(size, align_shift, policy, at)| Op::Alloc { size, align_shift, policy, at }),
+        2 => any::<usize>().prop_map(|pick| Op::Free { pick }),
+    ]
+}
+
+/// The block best fit must choose: smallest that fits, lowest (or highest) address on ties.
+fn oracle(r: &RangeAllocator, size: u64, align: u64, top_down: bool) -> Option<u64> {
+    let mut best: Option<(u64, u64, u64)> = None; // (size, block addr, placed addr)
+    for b in r.blocks().iter().filter(|b| !b.allocated) {
+        let placed = if top_down {
+            (b.addr + b.size).checked_sub(size).map(|a| a & !(align - 1)).filter(|&a| a >= b.addr)
+        } else {
+            Some(b.addr.div_ceil(align) * align).filter(|&a| a + size <= b.addr + b.size)
+        };
+        let Some(placed) = placed else { continue };
+        let better = match best {
+            None => true,
+            Some((s, a, _)) => b.size < s || (b.size == s && (b.addr > a) == top_down),
+        };
+        if better {
+            best = Some((b.size, b.addr, placed));
+        }
+    }
+    best.map(|(_, _, placed)| placed)
+}
+
+fn check_invariants(r: &RangeAllocator, live: &[(u64, u64, u64)]) {
+    let blocks = r.blocks();
+    let mut cursor = r.base();
+    let mut previous_free = false;
+    for b in &blocks {
+        assert_eq!(b.addr, cursor, "blocks tile the range without gaps or overlap");
+        assert!(b.size > 0 && b.size % r.alignment() == 0);
+        assert!(!previous_free || b.allocated, "free neighbours are always coalesced");
+        previous_free = !b.allocated;
+        cursor += b.size;
+    }
+    assert_eq!(cursor, r.end(), "blocks stay inside the range");
+    let mut allocated: Vec<(u64, u64)> =
+        blocks.iter().filter(|b| b.allocated).map(|b| (b.addr, b.size)).collect();
+    let mut expected: Vec<(u64, u64)> = live.iter().map(|&(a, s, _)| (a, s)).collect();
+    allocated.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(allocated, expected, "exactly the live allocations are allocated");
+    for &(addr, _, align) in live {
+        assert_eq!(addr % align, 0, "addresses keep their alignment");
+    }
+    let s = r.stats();
+    assert_eq!(s.allocated + s.free, s.total);
+    assert_eq!(s.allocated, expected.iter().map(|e| e.1).sum::<u64>());
+    assert_eq!(s.free_blocks, blocks.iter().filter(|b| !b.allocated).count());
+    assert_eq!(s.allocated_blocks, live.len());
+    let largest = blocks.iter().filter(|b| !b.allocated).map(|b| b.size).max();
+    assert_eq!(s.largest_free.map(|b| b.size), largest);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_churn_keeps_every_invariant(
+        base in 0u64..4096,
+        size in 4096u64..65536,
+        align_shift in 4u32..7,
+        ops in prop::collection::vec(op(), 1..160),
+    ) {
+        let mut r = RangeAllocator::new(base, size, 1 << align_shift);
+        let mut live: Vec<(u64, u64, u64)> = Vec::new(); // (addr, size, align)
+        for op in ops {
+            match op {
+                Op::Alloc { size, align_shift, policy, at } => {
+                    let align = (1u64 << align_shift).max(r.alignment());
+                    let rounded = r.rounded_size(size).unwrap();
+                    let policy = match policy {
+                        0 => Policy::BestFitBottomUp,
+                        1 => Policy::TopDown,
+                        _ => Policy::At((r.base() + at % r.size().max(1)) / align * align),
+                    };
+                    let expected = match policy {
+                        Policy::At(addr) => {
+                            let fits = r.blocks().iter().any(|b| !b.allocated
+                                && b.addr <= addr && addr + rounded <= b.addr + b.size);
+                            fits.then_some(addr)
+                        }
+                        p => oracle(&r, rounded, align, p == Policy::TopDown),
+                    };
+                    let got = r.allocate(size, align, policy);
+                    prop_assert_eq!(got.as_ref().ok().copied(), expected, "{:?}", got);
+                    if let Ok(addr) = got {
+                        live.push((addr, rounded, align));
+                    }
+                }
+                Op::Free { pick } => {
+                    if live.is_empty() {
+                        prop_assert!(r.free(r.base()).is_err());
+                    } else {
+                        let (addr, size, _) = live.swap_remove(pick % live.len());
+                        prop_assert_eq!(r.free(addr), Ok(size));
+                        prop_assert_eq!(r.free(addr), Err(RangeError::UnknownAddress { addr }));
+                    }
+                }
+            }
+            check_invariants(&r, &live);
+        }
+        for (addr, _, _) in live.drain(..) {
+            r.free(addr).unwrap();
+        }
+        let all = r.blocks();
+        prop_assert_eq!(all.len(), 1, "freeing everything restores one free block");
+        prop_assert_eq!((all[0].addr, all[0].size, all[0].allocated), (r.base(), r.size(), false));
+    }
+}

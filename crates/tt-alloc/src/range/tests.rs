@@ -1,0 +1,195 @@
+//! Placement policy with exact expected addresses.
+
+use super::*;
+
+fn blocks(r: &RangeAllocator) -> Vec<(u64, u64, bool)> {
+    r.blocks().iter().map(|b| (b.addr, b.size, b.allocated)).collect()
+}
+
+#[test]
+fn new_rounds_alignment_and_shrinks_the_range_to_it() {
+    let r = RangeAllocator::new(3, 100, 16);
+    assert_eq!((r.base(), r.end(), r.size(), r.alignment()), (16, 96, 80, 16));
+    assert_eq!(RangeAllocator::new(0, 1024, 24).alignment(), 32);
+    assert_eq!(RangeAllocator::new(0, 1024, 0).alignment(), 1);
+    let top = RangeAllocator::new(u64::MAX - 100, 1000, 16);
+    assert_eq!(top.end(), !15u64);
+    let mut empty = RangeAllocator::new(0, 8, 16);
+    assert_eq!(empty.size(), 0);
+    assert!(empty.blocks().is_empty());
+    assert_eq!(
+        empty.allocate(1, 0, Policy::default()),
+        Err(RangeError::OutOfMemory { requested: 16, free: 0 })
+    );
+    assert_eq!(empty.stats().largest_free, None);
+}
+
+#[test]
+fn bottom_up_packs_from_the_base_in_aligned_sizes() {
+    let mut r = RangeAllocator::new(0x1000, 0x1000, 16);
+    assert_eq!(r.allocate(100, 0, Policy::BestFitBottomUp), Ok(0x1000));
+    assert_eq!(r.allocate(16, 0, Policy::BestFitBottomUp), Ok(0x1070));
+    assert_eq!(r.allocation_size(0x1000), Some(112));
+    assert_eq!(r.rounded_size(100), Some(112));
+    assert_eq!(r.rounded_size(u64::MAX), None);
+    assert_eq!(blocks(&r), vec![(0x1000, 112, true), (0x1070, 16, true), (0x1080, 0xf80, false)]);
+}
+
+#[test]
+fn top_down_packs_from_the_end() {
+    let mut r = RangeAllocator::new(0x1000, 0x1000, 16);
+    assert_eq!(r.allocate(100, 0, Policy::TopDown), Ok(0x1f90));
+    assert_eq!(r.allocate(16, 0, Policy::TopDown), Ok(0x1f80));
+    assert_eq!(r.allocate(16, 0x100, Policy::TopDown), Ok(0x1f00));
+    assert_eq!(
+        blocks(&r),
+        vec![
+            (0x1000, 0xf00, false),
+            (0x1f00, 16, true),
+            (0x1f10, 0x70, false),
+            (0x1f80, 16, true),
+            (0x1f90, 112, true)
+        ]
+    );
+}
+
+/// Holes of 0x100 at 0, 0x40 at 0x110, 0x80 at 0x160 and 0x40 at 0x1f0, separated by
+/// 0x10-byte allocations, then the tail from 0x240.
+fn holes() -> RangeAllocator {
+    let mut r = RangeAllocator::new(0, 0x1000, 16);
+    let sizes = [0x100, 0x10, 0x40, 0x10, 0x80, 0x10, 0x40, 0x10];
+    let addrs: Vec<u64> =
+        sizes.iter().map(|&s| r.allocate(s, 0, Policy::BestFitBottomUp).unwrap()).collect();
+    for i in [0, 2, 4, 6] {
+        r.free(addrs[i]).unwrap();
+    }
+    r
+}
+
+#[test]
+fn best_fit_takes_the_smallest_hole_that_fits() {
+    let mut r = holes();
+    assert_eq!(r.allocate(0x70, 0, Policy::BestFitBottomUp), Ok(0x160), "0x80 hole");
+    assert_eq!(r.allocate(0x90, 0, Policy::BestFitBottomUp), Ok(0x0), "0x100 hole");
+    assert_eq!(r.allocate(0x200, 0, Policy::BestFitBottomUp), Ok(0x240), "only the tail fits");
+}
+
+#[test]
+fn equal_holes_tie_break_by_direction() {
+    let mut r = holes();
+    assert_eq!(r.allocate(0x30, 0, Policy::BestFitBottomUp), Ok(0x110), "lowest 0x40 hole");
+    let mut r = holes();
+    assert_eq!(r.allocate(0x30, 0, Policy::TopDown), Ok(0x200), "top of highest 0x40 hole");
+}
+
+#[test]
+fn larger_alignment_skips_to_an_aligned_address_and_keeps_the_gap_free() {
+    let mut r = RangeAllocator::new(0x1010, 0x1000, 16);
+    assert_eq!(r.allocate(16, 0x100, Policy::BestFitBottomUp), Ok(0x1100));
+    assert_eq!(blocks(&r), vec![(0x1010, 0xf0, false), (0x1100, 16, true), (0x1110, 0xf00, false)]);
+    assert_eq!(
+        r.allocate(16, 48, Policy::BestFitBottomUp),
+        Err(RangeError::BadAlignment { align: 48 })
+    );
+    assert_eq!(r.allocate(0, 0, Policy::BestFitBottomUp), Err(RangeError::ZeroSize));
+}
+
+#[test]
+fn exact_address_succeeds_inside_a_hole_and_splits_it() {
+    let mut r = RangeAllocator::new(0, 0x1000, 16);
+    assert_eq!(r.allocate(0x20, 0, Policy::At(0x400)), Ok(0x400));
+    assert_eq!(blocks(&r), vec![(0, 0x400, false), (0x400, 0x20, true), (0x420, 0xbe0, false)]);
+    assert_eq!(r.allocate(0x10, 0, Policy::At(0x420)), Ok(0x420), "right after a block");
+    assert_eq!(r.allocate(0x10, 0, Policy::At(0)), Ok(0), "at the base");
+    assert_eq!(r.allocate(0x10, 0, Policy::At(0xff0)), Ok(0xff0), "at the end");
+}
+
+#[test]
+fn exact_address_fails_on_overlap_misalignment_and_outside_the_range() {
+    let mut r = RangeAllocator::new(0x1000, 0x1000, 16);
+    r.allocate(0x100, 0, Policy::At(0x1400)).unwrap();
+    let overlap =
+        |addr, size| RangeError::Overlap { addr, size, block_addr: 0x1400, block_size: 0x100 };
+    assert_eq!(r.allocate(0x10, 0, Policy::At(0x1480)), Err(overlap(0x1480, 0x10)));
+    assert_eq!(r.allocate(0x20, 0, Policy::At(0x13f0)), Err(overlap(0x13f0, 0x20)), "runs into it");
+    assert_eq!(
+        r.allocate(0x10, 0, Policy::At(0x1408)),
+        Err(RangeError::Misaligned { addr: 0x1408, alignment: 16 })
+    );
+    assert_eq!(
+        r.allocate(0x10, 0x100, Policy::At(0x1010)),
+        Err(RangeError::Misaligned { addr: 0x1010, alignment: 0x100 })
+    );
+    let outside = |addr, size| RangeError::OutOfRange { addr, size, base: 0x1000, end: 0x2000 };
+    assert_eq!(r.allocate(0x10, 0, Policy::At(0xff0)), Err(outside(0xff0, 0x10)));
+    assert_eq!(r.allocate(0x20, 0, Policy::At(0x1ff0)), Err(outside(0x1ff0, 0x20)));
+    assert_eq!(r.allocate(0x10, 0, Policy::At(!15u64)), Err(outside(!15u64, 0x10)));
+    assert_eq!(r.stats().allocated_blocks, 1, "failures change nothing");
+}
+
+#[test]
+fn free_returns_the_size_and_refuses_unknown_and_double_frees() {
+    let mut r = RangeAllocator::new(0, 0x1000, 32);
+    let a = r.allocate(40, 0, Policy::BestFitBottomUp).unwrap();
+    assert_eq!(r.free(a + 32), Err(RangeError::UnknownAddress { addr: a + 32 }));
+    assert_eq!(r.free(a), Ok(64));
+    assert_eq!(r.free(a), Err(RangeError::UnknownAddress { addr: a }));
+    assert_eq!(blocks(&r), vec![(0, 0x1000, false)]);
+}
+
+#[test]
+fn freeing_coalesces_with_both_neighbours() {
+    let mut r = RangeAllocator::new(0, 0x300, 16);
+    let a: Vec<u64> = (0..3).map(|_| r.allocate(0x100, 0, Policy::default()).unwrap()).collect();
+    r.free(a[0]).unwrap();
+    r.free(a[2]).unwrap();
+    assert_eq!(r.stats().free_blocks, 2);
+    r.free(a[1]).unwrap();
+    assert_eq!(blocks(&r), vec![(0, 0x300, false)]);
+    assert_eq!(r.stats().free_blocks, 1);
+}
+
+#[test]
+fn out_of_memory_and_fragmentation_are_told_apart() {
+    let mut r = RangeAllocator::new(0x100, 0x400, 16);
+    let a: Vec<u64> = (0..4).map(|_| r.allocate(0x100, 0, Policy::default()).unwrap()).collect();
+    r.free(a[0]).unwrap();
+    r.free(a[2]).unwrap();
+    assert_eq!(
+        r.allocate(0x300, 0, Policy::default()),
+        Err(RangeError::OutOfMemory { requested: 0x300, free: 0x200 })
+    );
+    assert_eq!(
+        r.allocate(0x180, 0, Policy::default()),
+        Err(RangeError::Fragmented { requested: 0x180, free: 0x200, largest_free_block: 0x100 })
+    );
+    assert_eq!(
+        r.allocate(0x10, 0x400, Policy::default()),
+        Err(RangeError::Fragmented { requested: 0x10, free: 0x200, largest_free_block: 0x100 }),
+        "free space exists but not at a 0x400-aligned address"
+    );
+    let msg = RangeError::Fragmented { requested: 1, free: 2, largest_free_block: 0 }.to_string();
+    assert!(
+        msg.contains("largest free block is 0 bytes") && msg.contains("free neighbouring"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn stats_count_bytes_blocks_and_name_the_largest_hole() {
+    let mut r = holes();
+    let s = r.stats();
+    assert_eq!(
+        s,
+        RangeStats {
+            total: 0x1000,
+            allocated: 0x40,
+            free: 0xfc0,
+            largest_free: Some(FreeBlock { addr: 0x240, size: 0xdc0 }),
+            free_blocks: 5,
+            allocated_blocks: 4,
+        }
+    );
+    r.allocate(0xdc0, 0, Policy::default()).unwrap();
+    assert_eq!(r.stats().largest_free, Some(FreeBlock { addr: 0, size: 0x100 }));
+}

@@ -1,0 +1,134 @@
+//! The one error type of tt-track.
+
+use std::io;
+use std::path::PathBuf;
+
+use tt_soc::ChipUid;
+
+/// Everything that can go wrong while tracking or reading the ledger.
+#[derive(Debug, thiserror::Error)]
+pub enum TrackError {
+    /// The ledger directory could not be created or used.
+    #[error(
+        "cannot use ledger directory {path}: {source}; point TT_LEDGER_DIR at a writable \
+         directory you own, or set TT_TRACKING=off"
+    )]
+    LedgerDir {
+        /// The directory asked for.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// The ledger directory exists but belongs to another user or is not a directory.
+    #[error(
+        "ledger directory {path} is unsafe to use: {found}; remove it or point TT_LEDGER_DIR \
+         elsewhere"
+    )]
+    UnsafeLedgerDir {
+        /// The directory asked for.
+        path: PathBuf,
+        /// What was found instead of a private directory.
+        found: String,
+    },
+    /// The directory listing of the ledger failed.
+    #[error("cannot list ledger directory {path}: {source}; check it exists and is readable")]
+    ListLedger {
+        /// The directory asked for.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// Creating, sizing, mapping or publishing this process's segment failed.
+    #[error(
+        "cannot create ledger segment {path} while {step}: {source}; check free space in the \
+         ledger directory or set TT_TRACKING=off"
+    )]
+    SegmentCreate {
+        /// The segment file.
+        path: PathBuf,
+        /// Which step failed (create, resize, lock, map, rename).
+        step: &'static str,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// All device slots of the segment are taken.
+    #[error(
+        "cannot register device {uid}: all {max} device slots of this process's ledger are \
+         taken; close a device first"
+    )]
+    TooManyDevices {
+        /// The chip that asked for a slot.
+        uid: ChipUid,
+        /// Number of slots a segment has.
+        max: usize,
+    },
+    /// A device slot handle from another tracker was passed in.
+    #[error(
+        "device slot for {uid} was registered with another tracker; register the device with \
+         this tracker"
+    )]
+    ForeignDeviceSlot {
+        /// The chip named by the slot.
+        uid: ChipUid,
+    },
+    /// A segment file could not be opened, inspected or mapped.
+    #[error("cannot read ledger segment {path}: {source}; it is skipped")]
+    SegmentIo {
+        /// The segment file.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// A segment file is empty.
+    #[error("ledger segment {path} is empty (0 bytes); it is skipped")]
+    EmptySegment {
+        /// The segment file.
+        path: PathBuf,
+    },
+    /// A segment file is shorter than its layout requires.
+    #[error(
+        "ledger segment {path} is truncated: {found} bytes, the layout needs {needed}; it is \
+         skipped"
+    )]
+    TruncatedSegment {
+        /// The segment file.
+        path: PathBuf,
+        /// Its size in bytes.
+        found: u64,
+        /// The size its header (or the layout) requires.
+        needed: u64,
+    },
+    /// A segment file does not start with the ledger magic.
+    #[error(
+        "ledger segment {path} is not a tt-track segment (magic {found:#018x}); it is skipped, \
+         remove it if nothing should write there"
+    )]
+    BadMagic {
+        /// The segment file.
+        path: PathBuf,
+        /// The first eight bytes, little-endian.
+        found: u64,
+    },
+    /// A segment written with a schema this reader does not know.
+    #[error(
+        "ledger segment {path} has schema version {found}, this reader understands only \
+         version {supported}; it is skipped: use a ttctl built from the same release as the \
+         writer"
+    )]
+    UnsupportedVersion {
+        /// The segment file.
+        path: PathBuf,
+        /// The version in its header.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// A segment header whose fields contradict the layout.
+    #[error("ledger segment {path} is corrupt: {what}; it is skipped")]
+    CorruptSegment {
+        /// The segment file.
+        path: PathBuf,
+        /// Which field was wrong and how.
+        what: String,
+    },
+}

@@ -1,0 +1,57 @@
+//! The process-wide tracker the runtime uses, configured from the environment.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use crate::tracker::Tracker;
+
+/// Environment variable naming the ledger directory.
+pub const LEDGER_DIR_ENV: &str = "TT_LEDGER_DIR";
+/// Environment variable that turns tracking off when set to `off`, `0` or `false`.
+pub const TRACKING_ENV: &str = "TT_TRACKING";
+
+/// The ledger directory: `$TT_LEDGER_DIR`, else `/dev/shm/tt-ledger-<uid>`.
+pub fn default_ledger_dir() -> PathBuf {
+    match std::env::var_os(LEDGER_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(format!("/dev/shm/tt-ledger-{}", nix::unistd::geteuid().as_raw())),
+    }
+}
+
+/// True unless `TT_TRACKING` says off.
+pub fn tracking_enabled_by_env() -> bool {
+    !matches!(
+        std::env::var(TRACKING_ENV).map(|v| v.to_ascii_lowercase()).as_deref(),
+        Ok("off" | "0" | "false" | "no")
+    )
+}
+
+impl Tracker {
+    /// The tracker the environment asks for: off if `TT_TRACKING=off` (logged), else a
+    /// segment in [`default_ledger_dir`], else (logged) private memory.
+    pub fn from_env() -> Tracker {
+        if !tracking_enabled_by_env() {
+            tracing::info!(
+                "memory tracking is off ({TRACKING_ENV}=off): monitors will not see this process"
+            );
+            return Tracker::disabled();
+        }
+        let dir = default_ledger_dir();
+        match Tracker::with_ledger_dir(&dir) {
+            Ok(tracker) => tracker,
+            Err(error) => {
+                tracing::warn!(%error, "ledger unavailable; counting in private memory, invisible to monitors");
+                Tracker::in_memory().unwrap_or_else(|error| {
+                    tracing::warn!(%error, "cannot map private tracking memory; tracking is off");
+                    Tracker::disabled()
+                })
+            }
+        }
+    }
+}
+
+/// The process-wide tracker, created on first use from the environment.
+pub fn global() -> &'static Tracker {
+    static GLOBAL: OnceLock<Tracker> = OnceLock::new();
+    GLOBAL.get_or_init(Tracker::from_env)
+}

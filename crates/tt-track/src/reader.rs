@@ -1,0 +1,227 @@
+//! The ledger reader used by monitors: lists segments, asks the kernel which are live,
+//! decodes and sums them, and removes dead ones.
+//!
+//! It never opens a segment of its own process (closing that descriptor would drop the
+//! process's lock); those are read through the writer's mapping instead.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::fd::AsFd;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use tt_alloc::tracker::MemKind;
+use tt_soc::ChipUid;
+
+use crate::error::TrackError;
+use crate::liveness::lock_holder;
+use crate::segment::layout::SCHEMA_VERSION;
+use crate::segment::mapped::MappedSegment;
+use crate::segment::writer::{own_segment, SEGMENT_SUFFIX};
+use crate::tracker::DeviceCapacity;
+use crate::view::{decode_process, IntegrityCounts, ProcessView};
+
+/// Sums of one kind on one device over all live processes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KindTotals {
+    /// Bytes placed and not released.
+    pub current_bytes: u64,
+    /// Placements not released.
+    pub live_count: u64,
+    /// Bytes ever placed by the live processes.
+    pub placed_bytes: u64,
+    /// Bytes ever released by the live processes.
+    pub released_bytes: u64,
+}
+
+/// One device summed over every live process that registered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceTotals {
+    /// The chip.
+    pub uid: ChipUid,
+    /// Architecture name, from the first process that registered it.
+    pub arch: String,
+    /// Capacity, from the first process that registered it.
+    pub capacity: DeviceCapacity,
+    /// Sums per kind, indexed by [`MemKind::index`].
+    pub kinds: [KindTotals; MemKind::COUNT],
+    /// Integrity errors summed.
+    pub integrity: IntegrityCounts,
+    /// Live processes that registered the device.
+    pub processes: usize,
+}
+
+impl DeviceTotals {
+    /// Sums of one kind.
+    pub fn kind(&self, kind: MemKind) -> &KindTotals {
+        &self.kinds[kind.index()]
+    }
+
+    /// Current bytes over all kinds.
+    pub fn current_bytes(&self) -> u64 {
+        self.kinds.iter().fold(0, |sum, k| sum.saturating_add(k.current_bytes))
+    }
+}
+
+/// A segment file the reader could not use, and why.
+#[derive(Debug)]
+pub struct SkippedSegment {
+    /// The file.
+    pub path: PathBuf,
+    /// What was wrong with it.
+    pub reason: TrackError,
+}
+
+/// Everything one read of the ledger found.
+#[derive(Debug)]
+pub struct LedgerSnapshot {
+    /// The schema version of the segments summed.
+    pub schema_version: u32,
+    /// The directory read.
+    pub dir: PathBuf,
+    /// Live processes, by pid.
+    pub processes: Vec<ProcessView>,
+    /// Devices summed over live processes, by chip uid.
+    pub devices: Vec<DeviceTotals>,
+    /// Live segments that could not be read.
+    pub skipped: Vec<SkippedSegment>,
+    /// Segments of dead processes, left out and removed by this read.
+    pub removed_dead: Vec<PathBuf>,
+}
+
+impl LedgerSnapshot {
+    /// The sums of one device.
+    pub fn device(&self, uid: ChipUid) -> Option<&DeviceTotals> {
+        self.devices.iter().find(|d| d.uid == uid)
+    }
+
+    /// The view of one live process.
+    pub fn process(&self, pid: u32) -> Option<&ProcessView> {
+        self.processes.iter().find(|p| p.pid == pid)
+    }
+}
+
+enum SegmentState {
+    Live(ProcessView),
+    Dead,
+    Vanished,
+}
+
+/// Reads every segment in `dir`. A missing directory is an empty ledger; unreadable or
+/// foreign segments are listed in `skipped` and the rest still summed.
+pub fn read_ledger(dir: impl AsRef<Path>) -> Result<LedgerSnapshot, TrackError> {
+    let dir = dir.as_ref();
+    let mut snapshot = LedgerSnapshot {
+        schema_version: SCHEMA_VERSION,
+        dir: dir.to_owned(),
+        processes: Vec::new(),
+        devices: Vec::new(),
+        skipped: Vec::new(),
+        removed_dead: Vec::new(),
+    };
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(snapshot),
+        Err(source) => return Err(TrackError::ListLedger { path: dir.to_owned(), source }),
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| is_segment_name(path))
+        .collect();
+    paths.sort();
+
+    for path in paths {
+        match read_segment(&path) {
+            Ok(SegmentState::Live(view)) => snapshot.processes.push(view),
+            Ok(SegmentState::Dead) => snapshot.removed_dead.push(path),
+            Ok(SegmentState::Vanished) => {}
+            Err(reason) => {
+                tracing::warn!(%reason, "skipping ledger segment");
+                snapshot.skipped.push(SkippedSegment { path, reason });
+            }
+        }
+    }
+    snapshot.processes.sort_by_key(|p| p.pid);
+    snapshot.devices = sum_devices(&snapshot.processes);
+    Ok(snapshot)
+}
+
+fn is_segment_name(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(SEGMENT_SUFFIX) && !n.starts_with('.'))
+}
+
+fn read_segment(path: &Path) -> Result<SegmentState, TrackError> {
+    let io = |source| TrackError::SegmentIo { path: path.to_owned(), source };
+    // stat, not open: recognising our own segment must not create a descriptor of it.
+    let metadata = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(SegmentState::Vanished),
+        Err(e) => return Err(io(e)),
+    };
+    if !metadata.file_type().is_file() {
+        return Err(TrackError::CorruptSegment {
+            path: path.to_owned(),
+            what: "not a regular file".to_owned(),
+        });
+    }
+    if let Some(own) = own_segment(metadata.dev(), metadata.ino()) {
+        let view = decode_process(own.layout(), std::process::id(), Some(path.to_owned()), true);
+        return Ok(SegmentState::Live(view));
+    }
+
+    let file = match open_for_reading(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(SegmentState::Vanished),
+        Err(e) => return Err(io(e)),
+    };
+    let Some(holder) = lock_holder(file.as_fd()).map_err(io)? else {
+        // Nobody holds the lock: the writer is gone, however it went.
+        match fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove dead segment")
+            }
+        }
+        return Ok(SegmentState::Dead);
+    };
+    let mapped = MappedSegment::open(&file, path)?;
+    let pid = u32::try_from(holder).unwrap_or(0);
+    Ok(SegmentState::Live(decode_process(mapped.layout(), pid, Some(path.to_owned()), false)))
+}
+
+fn open_for_reading(path: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)
+}
+
+fn sum_devices(processes: &[ProcessView]) -> Vec<DeviceTotals> {
+    let mut totals: BTreeMap<ChipUid, DeviceTotals> = BTreeMap::new();
+    for device in processes.iter().flat_map(|p| p.devices.iter()) {
+        let sum = totals.entry(device.uid).or_insert_with(|| DeviceTotals {
+            uid: device.uid,
+            arch: device.arch.clone(),
+            capacity: device.capacity,
+            kinds: [KindTotals::default(); MemKind::COUNT],
+            integrity: IntegrityCounts::default(),
+            processes: 0,
+        });
+        sum.processes += 1;
+        // Saturating: a corrupt segment must not be able to panic the monitor.
+        let integrity = &mut sum.integrity;
+        integrity.unknown_releases =
+            integrity.unknown_releases.saturating_add(device.integrity.unknown_releases);
+        integrity.double_releases =
+            integrity.double_releases.saturating_add(device.integrity.double_releases);
+        for (total, usage) in sum.kinds.iter_mut().zip(device.kinds.iter()) {
+            total.current_bytes = total.current_bytes.saturating_add(usage.current_bytes);
+            total.live_count = total.live_count.saturating_add(usage.live_count);
+            total.placed_bytes = total.placed_bytes.saturating_add(usage.placed_bytes);
+            total.released_bytes = total.released_bytes.saturating_add(usage.released_bytes);
+        }
+    }
+    totals.into_values().collect()
+}

@@ -1,0 +1,192 @@
+//! Creating, publishing and owning this process's segment, and the process-wide registry
+//! through which the reader recognises segments of its own process.
+
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io;
+use std::os::fd::AsFd;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use memmap2::{MmapMut, MmapOptions};
+use parking_lot::Mutex;
+
+use super::layout::{
+    prefix_within, store_bytes, SegmentLayout, COMMAND_BYTES, HEADER_BYTES, LIVE_TABLE_CAPACITY,
+    MAX_DEVICES, RING_CAPACITY, SCHEMA_VERSION, SEGMENT_BYTES, SEGMENT_MAGIC,
+};
+use crate::error::TrackError;
+use crate::liveness::lock_for_lifetime;
+use crate::procinfo::ProcessIdentity;
+
+/// File name suffix of a published segment.
+pub(crate) const SEGMENT_SUFFIX: &str = ".seg";
+
+/// The memory a tracker writes its counters to: a published, locked segment file, or
+/// private anonymous memory when there is no ledger.
+pub(crate) struct SegmentMemory {
+    map: MmapMut,
+    file: Option<PublishedFile>,
+}
+
+/// A segment file this process created, renamed into place and holds the lock on.
+struct PublishedFile {
+    path: PathBuf,
+    /// Kept open for the process lifetime: the POSIX lock lives exactly as long as it.
+    _locked: File,
+    dev: u64,
+    ino: u64,
+}
+
+struct OwnSegment {
+    dev: u64,
+    ino: u64,
+    memory: Weak<SegmentMemory>,
+}
+
+/// Every live segment this process created. The reader consults it before opening any
+/// file, because opening and closing our own segment would drop our lock.
+static OWN_SEGMENTS: Mutex<Vec<OwnSegment>> = Mutex::new(Vec::new());
+
+/// Distinguishes several trackers of one process in one directory (tests do this).
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(0);
+
+/// The segment of this process with this device and inode number, if it is one.
+pub(crate) fn own_segment(dev: u64, ino: u64) -> Option<Arc<SegmentMemory>> {
+    OWN_SEGMENTS
+        .lock()
+        .iter()
+        .find(|s| s.dev == dev && s.ino == ino)
+        .and_then(|s| s.memory.upgrade())
+}
+
+impl SegmentMemory {
+    /// Private zeroed memory with the segment layout, visible to no other process.
+    pub(crate) fn anonymous(identity: &ProcessIdentity) -> io::Result<Arc<SegmentMemory>> {
+        let map = MmapMut::map_anon(SEGMENT_BYTES)?;
+        let memory = SegmentMemory { map, file: None };
+        memory.initialise(identity);
+        Ok(Arc::new(memory))
+    }
+
+    /// Creates a segment in `dir` under a temporary name, locks and initialises it, then
+    /// renames it into place so no reader ever sees it half written.
+    pub(crate) fn publish_in(
+        dir: &Path,
+        identity: &ProcessIdentity,
+    ) -> Result<Arc<SegmentMemory>, TrackError> {
+        prepare_directory(dir)?;
+        let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed);
+        let stem = format!("{}-{}-{}", identity.pid, identity.start_time_ticks, serial);
+        let temporary = dir.join(format!(".{stem}.tmp"));
+        let path = dir.join(format!("{stem}{SEGMENT_SUFFIX}"));
+        let failed = |step: &'static str, source: io::Error| {
+            let _ = fs::remove_file(&temporary);
+            TrackError::SegmentCreate { path: path.clone(), step, source }
+        };
+
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temporary)
+            .map_err(|e| TrackError::SegmentCreate {
+                path: path.clone(),
+                step: "create",
+                source: e,
+            })?;
+        // Locked before it has its final name, so a reader never finds it unlocked.
+        lock_for_lifetime(file.as_fd()).map_err(|e| failed("lock", e))?;
+        file.set_len(SEGMENT_BYTES as u64).map_err(|e| failed("resize", e))?;
+        // SAFETY: the file was just created by us with create_new and is SEGMENT_BYTES long;
+        // nothing truncates it while mapped (only this process writes it, and only through
+        // atomics in the mapping).
+        let map = unsafe { MmapOptions::new().len(SEGMENT_BYTES).map_mut(&file) }
+            .map_err(|e| failed("map", e))?;
+        let metadata = file.metadata().map_err(|e| failed("stat", e))?;
+        let memory = SegmentMemory {
+            map,
+            file: Some(PublishedFile {
+                path: path.clone(),
+                _locked: file,
+                dev: metadata.dev(),
+                ino: metadata.ino(),
+            }),
+        };
+        memory.initialise(identity);
+        fs::rename(&temporary, &path).map_err(|e| failed("rename", e))?;
+
+        let memory = Arc::new(memory);
+        OWN_SEGMENTS.lock().push(OwnSegment {
+            dev: metadata.dev(),
+            ino: metadata.ino(),
+            memory: Arc::downgrade(&memory),
+        });
+        Ok(memory)
+    }
+
+    /// The mapped segment.
+    pub(crate) fn layout(&self) -> &SegmentLayout {
+        // SAFETY: the mapping is SEGMENT_BYTES long (anonymous or a file sized before
+        // mapping) and page aligned, which satisfies SegmentLayout's size and 64-byte
+        // alignment; every field is an atomic, so any bit pattern is valid and concurrent
+        // access through shared references is sound; the reference cannot outlive `self`,
+        // which owns the mapping.
+        unsafe { &*self.map.as_ptr().cast::<SegmentLayout>() }
+    }
+
+    /// The published file, if this segment has one.
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.file.as_ref().map(|f| f.path.as_path())
+    }
+
+    fn initialise(&self, identity: &ProcessIdentity) {
+        let header = &self.layout().header;
+        header.version.store(SCHEMA_VERSION, Ordering::Relaxed);
+        header.header_bytes.store(HEADER_BYTES as u32, Ordering::Relaxed);
+        header.total_bytes.store(SEGMENT_BYTES as u64, Ordering::Relaxed);
+        header.claimed_pid.store(u64::from(identity.pid), Ordering::Relaxed);
+        header.start_time_ticks.store(identity.start_time_ticks, Ordering::Relaxed);
+        header.max_devices.store(MAX_DEVICES as u32, Ordering::Relaxed);
+        header.ring_capacity.store(RING_CAPACITY as u32, Ordering::Relaxed);
+        header.live_table_capacity.store(LIVE_TABLE_CAPACITY as u32, Ordering::Relaxed);
+        store_bytes(&header.command, prefix_within(&identity.command, COMMAND_BYTES).as_bytes());
+        header.magic.store(SEGMENT_MAGIC, Ordering::Release);
+    }
+}
+
+impl Drop for SegmentMemory {
+    fn drop(&mut self) {
+        if let Some(file) = &self.file {
+            OWN_SEGMENTS.lock().retain(|s| !(s.dev == file.dev && s.ino == file.ino));
+            // Removed while still locked: a reader sees either a live segment or none.
+            if let Err(e) = fs::remove_file(&file.path) {
+                tracing::debug!(path = %file.path.display(), error = %e, "segment already gone");
+            }
+        }
+    }
+}
+
+/// Creates the ledger directory (mode 0700) if needed and refuses one that is not a
+/// directory owned by the caller, since another user could then read or plant segments.
+fn prepare_directory(dir: &Path) -> Result<(), TrackError> {
+    let io_error = |source| TrackError::LedgerDir { path: dir.to_owned(), source };
+    DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io_error)?;
+    let metadata = fs::symlink_metadata(dir).map_err(io_error)?;
+    if !metadata.is_dir() {
+        return Err(TrackError::UnsafeLedgerDir {
+            path: dir.to_owned(),
+            found: "not a directory (a symlink or a file)".to_owned(),
+        });
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    if metadata.uid() != me {
+        return Err(TrackError::UnsafeLedgerDir {
+            path: dir.to_owned(),
+            found: format!("owned by uid {}, not by you (uid {me})", metadata.uid()),
+        });
+    }
+    Ok(())
+}

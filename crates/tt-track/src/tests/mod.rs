@@ -1,0 +1,54 @@
+//! Tests that cross the crate's modules: the tracker against its own ledger, exactness under
+//! concurrency, and real multi-process scenarios (children are this test binary re-executed
+//! with a role in the environment).
+
+mod children;
+mod exactness;
+mod processes;
+mod tracker_tests;
+
+use std::panic::Location;
+
+use tt_alloc::tracker::BankSpan;
+use tt_soc::{Arch, ChipUid};
+
+use crate::{DeviceCapacity, DeviceSlot, Tracker};
+
+pub(crate) const WORMHOLE: DeviceCapacity = DeviceCapacity {
+    dram_bytes: 12 << 30,
+    l1_bytes_total: 64 * 1_499_136,
+    l1_bytes_per_core: 1_499_136,
+    core_count: 64,
+};
+
+/// `count` equal spans of `size` bytes on banks 0.., like one buffer over `count` cores.
+pub(crate) fn spans(count: u32, size: u64) -> Vec<BankSpan> {
+    (0..count).map(|bank| BankSpan { bank, addr: 0x1_0000, size }).collect()
+}
+
+#[track_caller]
+pub(crate) fn here() -> &'static Location<'static> {
+    Location::caller()
+}
+
+pub(crate) fn register(tracker: &Tracker, uid: u64) -> DeviceSlot {
+    tracker.register_device(ChipUid(uid), Arch::WormholeB0, WORMHOLE).expect("register device")
+}
+
+/// A small deterministic generator, so failures replay.
+pub(crate) struct XorShift(pub u64);
+
+impl XorShift {
+    pub(crate) fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}

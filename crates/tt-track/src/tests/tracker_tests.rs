@@ -1,0 +1,373 @@
+//! The tracker against its own ledger, one process.
+
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use tt_alloc::tracker::{MemKind, Placement, PlacementTracker};
+use tt_soc::{Arch, ChipUid};
+
+use super::{here, register, spans, WORMHOLE};
+use crate::segment::layout::{LIVE_TABLE_CAPACITY, MAX_DEVICES, RING_CAPACITY};
+use crate::{read_ledger, EventOp, GraphCapture, LedgerOp, TrackError, Tracker};
+
+fn ledger() -> (tempfile::TempDir, Tracker) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tracker = Tracker::with_ledger_dir(dir.path().join("ledger")).expect("tracker");
+    (dir, tracker)
+}
+
+#[test]
+fn place_and_release_move_every_counter_by_the_recorded_size() {
+    let (_dir, tracker) = ledger();
+    let device = register(&tracker, 0xA1);
+    let at = here();
+    let kernel = tracker.record_place(
+        device,
+        MemKind::Kernel,
+        &spans(64, 6 << 10),
+        "program 7 kernel reader",
+        at,
+    );
+    assert_eq!(kernel.bytes(), 64 * (6 << 10));
+    let dram = tracker.record_place(device, MemKind::Dram, &spans(12, 4096), "weights", here());
+
+    let view = tracker.snapshot().expect("enabled");
+    let dev = view.device(ChipUid(0xA1)).expect("registered");
+    assert_eq!(dev.kind(MemKind::Kernel).current_bytes, 393_216);
+    assert_eq!(dev.kind(MemKind::Kernel).live_count, 1);
+    assert_eq!(dev.kind(MemKind::Dram).current_bytes, 49_152);
+    assert_eq!(dev.current_bytes(), 393_216 + 49_152);
+    assert_eq!(dev.peak_bytes, 393_216 + 49_152);
+    assert_eq!(dev.arch, "wormhole_b0");
+    assert_eq!(dev.capacity, WORMHOLE);
+    assert_eq!(dev.live_records.len(), 2);
+    let listed = &dev.live_records[0];
+    assert_eq!((listed.id, listed.kind, listed.bytes), (kernel.id(), MemKind::Kernel, 393_216));
+    assert_eq!(listed.owner, "program 7 kernel reader");
+    assert!(listed.file.ends_with("tracker_tests.rs"), "{}", listed.file);
+    assert_eq!(listed.line, at.line());
+
+    let kernel_id = kernel.id();
+    tracker.record_release(kernel);
+    tracker.record_release(dram);
+    let view = tracker.snapshot().expect("enabled");
+    let dev = view.device(ChipUid(0xA1)).expect("registered");
+    let usage = dev.kind(MemKind::Kernel);
+    assert_eq!((usage.current_bytes, usage.live_count), (0, 0));
+    assert_eq!((usage.placed_bytes, usage.released_bytes), (393_216, 393_216));
+    assert_eq!((usage.placed_count, usage.released_count), (1, 1));
+    assert_eq!(usage.peak_bytes, 393_216);
+    assert_eq!(dev.current_bytes(), 0);
+    assert!(dev.live_records.is_empty());
+    let ops: Vec<_> = dev.recent_events.iter().map(|e| (e.op, e.kind, e.bytes)).collect();
+    assert_eq!(
+        ops,
+        [
+            (LedgerOp::Place, MemKind::Kernel, 393_216),
+            (LedgerOp::Place, MemKind::Dram, 49_152),
+            (LedgerOp::Release, MemKind::Kernel, 393_216),
+            (LedgerOp::Release, MemKind::Dram, 49_152),
+        ]
+    );
+    assert_eq!(dev.recent_events[2].id, kernel_id);
+    assert_eq!(view.integrity_errors(), 0);
+}
+
+#[test]
+fn registering_a_chip_again_returns_its_slot_and_slots_run_out_with_a_clear_error() {
+    let (_dir, tracker) = ledger();
+    let first = register(&tracker, 1);
+    assert_eq!(register(&tracker, 1), first);
+    for uid in 2..=MAX_DEVICES as u64 {
+        register(&tracker, uid);
+    }
+    let error = tracker
+        .register_device(ChipUid(99), Arch::Blackhole, WORMHOLE)
+        .expect_err("all slots taken");
+    assert!(matches!(error, TrackError::TooManyDevices { max: 16, .. }));
+    assert!(error.to_string().contains("close a device first"));
+}
+
+#[test]
+fn closing_and_reopening_a_device_keeps_totals_right() {
+    let (_dir, tracker) = ledger();
+    let device = register(&tracker, 7);
+    let system =
+        tracker.record_place(device, MemKind::System, &spans(64, 1000), "dispatch", here());
+    let leaked = tracker.record_place(device, MemKind::L1, &spans(1, 500), "leaky", here());
+    tracker.record_release(system);
+    tracker.unregister_device(device).expect("unregister");
+    let view = tracker.snapshot().expect("enabled");
+    let dev = view.device(ChipUid(7)).expect("still listed");
+    assert!(!dev.open);
+    assert_eq!(dev.current_bytes(), 500);
+
+    let again = register(&tracker, 7);
+    assert_eq!(again.index(), device.index());
+    tracker.record_release(leaked);
+    let view = tracker.snapshot().expect("enabled");
+    let dev = view.device(ChipUid(7)).expect("listed");
+    assert!(dev.open);
+    assert_eq!(dev.current_bytes(), 0);
+    assert_eq!(dev.kind(MemKind::System).released_bytes, 64_000);
+}
+
+#[test]
+fn release_to_the_wrong_tracker_is_an_unknown_release_and_changes_no_totals() {
+    let (_dir, tracker) = ledger();
+    let other = Tracker::in_memory().expect("in-memory tracker");
+    let device = register(&tracker, 3);
+    register(&other, 3);
+    let record = tracker.record_place(device, MemKind::Dram, &spans(1, 4096), "x", here());
+    other.record_release(record);
+    let theirs = other.snapshot().expect("enabled");
+    let dev = theirs.device(ChipUid(3)).expect("registered");
+    assert_eq!(dev.integrity.unknown_releases, 1);
+    assert_eq!(dev.kind(MemKind::Dram).released_bytes, 0);
+    let ours = tracker.snapshot().expect("enabled");
+    assert_eq!(ours.device(ChipUid(3)).expect("registered").current_bytes(), 4096);
+}
+
+#[test]
+fn a_second_release_is_a_double_release_counted_once_and_not_subtracted() {
+    let (dir, tracker) = ledger();
+    let device = register(&tracker, 4);
+    let record = tracker.record_place(device, MemKind::Cb, &spans(8, 2048), "cb0", here());
+    let twin =
+        tracker.forge_record(device, MemKind::Cb, record.id().get(), 16_384, record.table_entry);
+    tracker.record_release(record);
+    tracker.record_release(twin);
+    let view = tracker.snapshot().expect("enabled");
+    let dev = view.device(ChipUid(4)).expect("registered");
+    assert_eq!(dev.integrity.double_releases, 1);
+    assert_eq!(dev.kind(MemKind::Cb).released_bytes, 16_384);
+    assert_eq!(dev.kind(MemKind::Cb).released_count, 1);
+    // Monitors see the error too.
+    let snapshot = read_ledger(dir.path().join("ledger")).expect("read");
+    assert_eq!(snapshot.device(ChipUid(4)).expect("summed").integrity.double_releases, 1);
+}
+
+#[test]
+fn a_slot_of_another_tracker_is_not_counted_and_is_reported() {
+    let (_dir, tracker) = ledger();
+    let other = Tracker::in_memory().expect("in-memory tracker");
+    let foreign = register(&other, 5);
+    let record = tracker.record_place(foreign, MemKind::L1, &spans(1, 64), "x", here());
+    assert!(!record.is_counted());
+    tracker.record_release(record);
+    assert_eq!(tracker.snapshot().expect("enabled").unattributed_integrity_errors, 1);
+    assert!(matches!(
+        tracker.unregister_device(foreign),
+        Err(TrackError::ForeignDeviceSlot { .. })
+    ));
+}
+
+#[test]
+fn graph_capture_sees_each_event_in_order_until_unsubscribed() {
+    let (_dir, tracker) = ledger();
+    let device = register(&tracker, 6);
+    let capture = Arc::new(GraphCapture::new());
+    let subscription = tracker.subscribe(capture.clone());
+    let a = tracker.record_place(device, MemKind::Trace, &spans(2, 100), "trace buffer", here());
+    let b = tracker.record_place(device, MemKind::L1Small, &spans(1, 32), "sem", here());
+    let b_id = b.id();
+    tracker.record_release(a);
+    assert!(tracker.unsubscribe(subscription));
+    tracker.record_release(b);
+    let events = capture.events();
+    let summary: Vec<_> = events.iter().map(|e| (e.op, e.kind, e.bytes)).collect();
+    assert_eq!(
+        summary,
+        [
+            (EventOp::Place, MemKind::Trace, 200),
+            (EventOp::Place, MemKind::L1Small, 32),
+            (EventOp::Release, MemKind::Trace, 200),
+        ]
+    );
+    assert_eq!(events[0].owner.as_deref(), Some("trace buffer"));
+    assert!(events[0].provenance.as_deref().is_some_and(|p| p.contains("tracker_tests.rs:")));
+    assert!(events.windows(2).all(|w| w[0].elapsed_ns <= w[1].elapsed_ns));
+    assert_eq!(capture.unreleased(), [b_id]);
+}
+
+#[test]
+fn the_allocator_seam_releases_on_guard_drop_and_counts_unregistered_chips() {
+    let (_dir, tracker) = ledger();
+    register(&tracker, 8);
+    let banks = spans(4, 1024);
+    let placement = |device| Placement {
+        device: ChipUid(device),
+        kind: MemKind::L1,
+        spans: &banks,
+        owner: "seam",
+        provenance: here(),
+    };
+    let guard = tracker.placed(&placement(8));
+    let stray = tracker.placed(&placement(9));
+    let view = tracker.snapshot().expect("enabled");
+    assert_eq!(view.device(ChipUid(8)).expect("registered").current_bytes(), 4096);
+    let unregistered = view.device(ChipUid(9)).expect("registered on first placement");
+    assert_eq!((unregistered.arch.as_str(), unregistered.current_bytes()), ("unknown", 4096));
+    drop(guard);
+    drop(stray);
+    let view = tracker.snapshot().expect("enabled");
+    assert!(view.devices.iter().all(|d| d.current_bytes() == 0));
+}
+
+#[test]
+fn a_disabled_tracker_counts_nothing_but_observers_still_see_events() {
+    let tracker = Tracker::disabled();
+    assert!(!tracker.is_enabled());
+    let device = register(&tracker, 1);
+    let capture = Arc::new(GraphCapture::new());
+    tracker.subscribe(capture.clone());
+    let record = tracker.record_place(device, MemKind::Dram, &spans(1, 10), "x", here());
+    assert!(!record.is_counted());
+    tracker.record_release(record);
+    assert!(tracker.snapshot().is_none());
+    assert_eq!(capture.events().len(), 2);
+}
+
+#[test]
+fn the_ring_keeps_the_latest_events_and_counts_the_rest_as_dropped() {
+    let (_dir, tracker) = ledger();
+    let device = register(&tracker, 2);
+    for _ in 0..150 {
+        let record = tracker.record_place(device, MemKind::Dram, &spans(1, 1), "x", here());
+        tracker.record_release(record);
+    }
+    let view = tracker.snapshot().expect("enabled");
+    let dev = view.device(ChipUid(2)).expect("registered");
+    assert_eq!(dev.events_written, 300);
+    assert_eq!(dev.events_dropped, 300 - RING_CAPACITY as u64);
+    assert_eq!(dev.recent_events.len(), RING_CAPACITY);
+    assert_eq!(dev.recent_events.last().map(|e| (e.number, e.op)), Some((299, LedgerOp::Release)));
+}
+
+#[test]
+fn a_full_live_table_counts_overflow_and_long_names_are_truncated() {
+    let (_dir, tracker) = ledger();
+    let device = register(&tracker, 2);
+    let owner = "an-owner-name-much-longer-than-forty-bytes-of-ledger-space";
+    let records: Vec<_> = (0..600)
+        .map(|_| tracker.record_place(device, MemKind::L1, &spans(1, 8), owner, here()))
+        .collect();
+    let view = tracker.snapshot().expect("enabled");
+    let dev = view.device(ChipUid(2)).expect("registered");
+    assert!(dev.live_records.len() <= LIVE_TABLE_CAPACITY);
+    assert_eq!(dev.live_records.len() as u64 + dev.live_records_overflow, 600);
+    assert_eq!(dev.live_records[0].owner, &owner[..40]);
+    for record in records {
+        tracker.record_release(record);
+    }
+    let view = tracker.snapshot().expect("enabled");
+    let dev = view.device(ChipUid(2)).expect("registered");
+    assert!(dev.live_records.is_empty());
+    assert_eq!((dev.current_bytes(), dev.integrity.total()), (0, 0));
+}
+
+#[test]
+fn the_segment_is_private_published_whole_and_removed_with_its_tracker() {
+    let (dir, tracker) = ledger();
+    let ledger_dir = dir.path().join("ledger");
+    let path = tracker.segment_path().expect("published").to_path_buf();
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode(&ledger_dir), 0o700);
+    assert_eq!(mode(&path), 0o600);
+    let name = path.file_name().and_then(|n| n.to_str()).expect("utf-8 name").to_owned();
+    assert!(name.starts_with(&format!("{}-", std::process::id())) && name.ends_with(".seg"));
+    let names: Vec<_> = std::fs::read_dir(&ledger_dir)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "no temporary file is left behind: {names:?}");
+    let view = tracker.snapshot().expect("enabled");
+    assert_eq!(view.claimed_pid, u64::from(std::process::id()));
+    assert!(view.start_time_ticks > 0 && !view.command.is_empty());
+    drop(tracker);
+    assert!(!path.exists());
+}
+
+#[test]
+fn unlocked_segment_files_are_dead_removed_and_left_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in ["1-1-0.seg", "2-2-0.seg"] {
+        std::fs::write(dir.path().join(name), b"garbage from a dead writer").expect("write");
+    }
+    std::fs::write(dir.path().join("notes.txt"), b"not a segment").expect("write");
+    let snapshot = read_ledger(dir.path()).expect("read");
+    assert_eq!(snapshot.removed_dead.len(), 2);
+    assert!(snapshot.processes.is_empty() && snapshot.skipped.is_empty());
+    assert!(!dir.path().join("1-1-0.seg").exists());
+    assert!(dir.path().join("notes.txt").exists());
+    let missing = read_ledger(dir.path().join("absent")).expect("missing directory is empty");
+    assert!(missing.processes.is_empty());
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Place { device: usize, kind: usize, banks: u32, size: u64 },
+    Release { pick: usize },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => (0..2usize, 0..8usize, 1..8u32, 1..100_000u64)
+            .prop_map(|(device, kind, banks, size)| Step::Place { device, kind, banks, size }),
+        2 => any::<usize>().prop_map(|pick| Step::Release { pick }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Current, live, totals and peaks equal a model that replays the same steps.
+    #[test]
+    fn the_ledger_equals_a_model_of_the_same_steps(steps in proptest::collection::vec(step(), 1..120)) {
+        let tracker = Tracker::in_memory().expect("in-memory tracker");
+        let devices = [register(&tracker, 100), register(&tracker, 101)];
+        let mut live = Vec::new();
+        // [device][kind] = (current, peak, live, placed, released)
+        let mut model = [[(0u64, 0u64, 0u64, 0u64, 0u64); 8]; 2];
+        let mut device_peak = [0u64; 2];
+        for step in steps {
+            match step {
+                Step::Place { device, kind, banks, size } => {
+                    let kind_ = MemKind::ALL[kind];
+                    live.push((device, tracker.record_place(devices[device], kind_, &spans(banks, size), "p", here())));
+                    let m = &mut model[device][kind];
+                    m.0 += u64::from(banks) * size;
+                    m.1 = m.1.max(m.0);
+                    m.2 += 1;
+                    m.3 += u64::from(banks) * size;
+                    let total: u64 = model[device].iter().map(|k| k.0).sum();
+                    device_peak[device] = device_peak[device].max(total);
+                }
+                Step::Release { pick } => {
+                    if live.is_empty() { continue; }
+                    let (device, record) = live.swap_remove(pick % live.len());
+                    let m = &mut model[device][record.kind().index()];
+                    m.0 -= record.bytes();
+                    m.2 -= 1;
+                    m.4 += record.bytes();
+                    tracker.record_release(record);
+                }
+            }
+        }
+        let view = tracker.snapshot().expect("enabled");
+        for (d, uid) in [100u64, 101].into_iter().enumerate() {
+            let dev = view.device(ChipUid(uid)).expect("registered");
+            prop_assert_eq!(dev.peak_bytes, device_peak[d]);
+            for kind in MemKind::ALL {
+                let u = dev.kind(kind);
+                let m = model[d][kind.index()];
+                prop_assert_eq!((u.current_bytes, u.peak_bytes, u.live_count, u.placed_bytes, u.released_bytes), m);
+            }
+        }
+        for (_, record) in live {
+            tracker.record_release(record);
+        }
+    }
+}

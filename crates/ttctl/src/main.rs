@@ -1,0 +1,123 @@
+//! `ttctl`: run workloads on Tenstorrent devices and show what is on the chip.
+
+mod devices;
+mod mem;
+mod run;
+mod session;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Run workloads on Tenstorrent cards (or simulated chips) and show their memory.
+#[derive(Parser)]
+#[command(name = "ttctl", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List cards and simulated chips with arch, grid, unique id and backend.
+    Devices {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a built-in workload and show memory before, at peak and after.
+    Run {
+        /// The workload: `buffers` (DRAM/L1 buffer churn).
+        workload: String,
+        /// Device spec (`sim:wormhole_b0`, `/dev/tenstorrent/0`); default: first card, else simulated.
+        #[arg(long)]
+        device: Option<String>,
+        /// How many rounds to run.
+        #[arg(long, default_value_t = 20)]
+        iterations: u32,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show memory per device and per process, read from the ledger (never opens a device).
+    Mem {
+        /// Print JSON (schema_version 1) instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Refresh every SECS seconds (default 1) until interrupted.
+        #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "1")]
+        watch: Option<f64>,
+        /// Only this chip (unique id as shown).
+        #[arg(long)]
+        device: Option<String>,
+        /// Only this process.
+        #[arg(long)]
+        pid: Option<u32>,
+    },
+    /// Manage simulated chip files.
+    Sim {
+        #[command(subcommand)]
+        action: SimAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum SimAction {
+    /// Remove a simulated chip's file (its memory contents), e.g. `ttctl sim rm sim:blackhole:1`.
+    Rm {
+        /// The chip, as `sim:<arch>[:<id>]`.
+        spec: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout with success, usage errors to stderr.
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Devices { json } => devices::devices(json),
+        Command::Sim { action: SimAction::Rm { spec } } => devices::sim_rm(&spec),
+        Command::Run { workload, device, iterations, json } => {
+            run::run(&workload, device.as_deref(), iterations, json)
+        }
+        Command::Mem { json, watch, device, pid } => {
+            mem::mem(json, watch, &mem::Filter { device, pid })
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ttctl: {}", one_line(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The error and its causes on one line, outermost first, leaving out a cause whose text the
+/// message already carries (our error types quote their OS error in their own message).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line.replace('\n', " ")
+}

@@ -1,0 +1,110 @@
+//! ttctl end to end: each test runs the real binary with its own ledger and simulator dirs.
+
+// Helpers outside #[test] functions: a failed step should fail the test loudly.
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+struct Env {
+    ledger: tempfile::TempDir,
+    sim: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env { ledger: tempfile::tempdir().unwrap(), sim: tempfile::tempdir().unwrap() }
+    }
+
+    fn ttctl(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_ttctl"))
+            .args(args)
+            .env("TT_LEDGER_DIR", self.ledger.path())
+            .env("TT_SIM_DIR", self.sim.path())
+            .env_remove("TT_TRACKING")
+            .output()
+            .unwrap()
+    }
+}
+
+fn json_of(out: &Output) -> Value {
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn buffers_workload_returns_to_the_reserved_baseline() {
+    let env = Env::new();
+    let out = env.ttctl(&[
+        "run",
+        "buffers",
+        "--device",
+        "sim:wormhole_b0:1",
+        "--iterations",
+        "3",
+        "--json",
+    ]);
+    let v = json_of(&out);
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["returned_to_baseline"], true);
+    assert_eq!(v["buffers"], 24);
+    // RESERVED is the fixed 32 KiB area of each of the 80 Tensix cores; nothing else before.
+    assert_eq!(v["before"]["reserved"], 80 * 32 * 1024);
+    for kind in ["dram", "l1", "l1_small", "trace", "cb", "kernel", "system"] {
+        assert_eq!(v["before"][kind], 0, "{kind}");
+        assert_eq!(v["after"][kind], v["before"][kind], "{kind}");
+    }
+    assert!(v["peak"]["dram"].as_u64().unwrap() > 0 && v["peak"]["l1"].as_u64().unwrap() > 0);
+    // The process is gone: a separate reader sees no device in use and removes nothing live.
+    let mem = json_of(&env.ttctl(&["mem", "--json"]));
+    assert_eq!(mem["schema_version"], 1);
+    assert_eq!(mem["devices"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn text_run_ends_with_the_memory_view() {
+    let env = Env::new();
+    let out = env.ttctl(&["run", "buffers", "--device", "sim:blackhole", "--iterations", "2"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("ran `buffers` on sim:blackhole:0"), "{text}");
+    let view = text.split("memory view").nth(1).expect("memory view at the end");
+    assert!(view.contains("blackhole (sim)") && view.contains("dram=0 B"), "{view}");
+}
+
+#[test]
+fn devices_lists_simulated_chips_without_taking_them() {
+    let env = Env::new();
+    assert!(env
+        .ttctl(&["run", "buffers", "--device", "sim:blackhole:3", "--iterations", "1"])
+        .status
+        .success());
+    let v = json_of(&env.ttctl(&["devices", "--json"]));
+    let devices = v["devices"].as_array().unwrap();
+    let sim: Vec<_> = devices.iter().filter(|d| d["backend"] == "sim").collect();
+    assert_eq!(sim.len(), 1);
+    assert_eq!(sim[0]["spec"], "sim:blackhole:3");
+    assert_eq!(sim[0]["grid"]["x"], 17);
+    assert_eq!(sim[0]["tensix_cores"], 140);
+    assert_eq!(sim[0]["state"], "free");
+    let rm = env.ttctl(&["sim", "rm", "sim:blackhole:3"]);
+    assert!(rm.status.success());
+    let v = json_of(&env.ttctl(&["devices", "--json"]));
+    assert!(v["devices"].as_array().unwrap().iter().all(|d| d["backend"] != "sim"));
+}
+
+#[test]
+fn exit_codes_and_one_line_errors() {
+    let env = Env::new();
+    let usage = env.ttctl(&["frobnicate"]);
+    assert_eq!(usage.status.code(), Some(2));
+    let bad = env.ttctl(&["run", "buffers", "--device", "sim:grayskull"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("sim:grayskull") && err.contains("sim:wormhole_b0"), "{err}");
+    let unknown = env.ttctl(&["run", "nonsense", "--device", "sim:wormhole_b0:7"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("available: buffers"));
+}

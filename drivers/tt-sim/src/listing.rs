@@ -1,0 +1,147 @@
+//! Finding simulated chips on disk without opening (and so without taking) them.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use tt_soc::{Arch, ChipUid, SocDescriptor};
+
+use crate::SimError;
+
+/// A simulated chip file found on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimChipInfo {
+    /// The chip file.
+    pub path: PathBuf,
+    /// Its architecture.
+    pub arch: Arch,
+    /// Its simulator id.
+    pub sim_id: u32,
+    /// Its unique id.
+    pub chip_uid: ChipUid,
+    /// The process holding it open, if any (as it recorded itself when it took the chip).
+    pub holder: Option<i32>,
+    /// Bytes of memory the file really uses (pages written so far).
+    pub resident_bytes: u64,
+}
+
+/// Parses `<arch>-<id>.chip`.
+fn parse_name(name: &str) -> Option<(Arch, u32)> {
+    let stem = name.strip_suffix(".chip")?;
+    let (arch, id) = stem.rsplit_once('-')?;
+    Some((arch.parse().ok()?, id.parse().ok()?))
+}
+
+/// Lists the chip files in `dir` (empty when the directory does not exist), sorted by
+/// architecture and id. Files whose names are not chip names are skipped.
+pub fn list_chips(dir: &Path) -> Result<Vec<SimChipInfo>, SimError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(SimError::Io {
+                what: "cannot list simulator directory",
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let mut chips = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some((arch, sim_id)) = name.to_str().and_then(parse_name) else { continue };
+        let path = entry.path();
+        let Ok(file) = File::open(&path) else { continue };
+        let resident_bytes = file.metadata().map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.blocks() * 512
+        });
+        chips.push(SimChipInfo {
+            holder: holder_of(&file),
+            path,
+            arch,
+            sim_id,
+            chip_uid: SocDescriptor::sim_chip_uid(arch, sim_id),
+            resident_bytes: resident_bytes.unwrap_or(0),
+        });
+    }
+    chips.sort_by_key(|c| (c.arch, c.sim_id));
+    Ok(chips)
+}
+
+/// The pid holding the chip's lock, or `None` when it is free. Asks the kernel (F_OFD_GETLK)
+/// whether the lock is held, then reads the pid the holder recorded in the header.
+fn holder_of(file: &File) -> Option<i32> {
+    let mut flock = libc::flock {
+        l_type: libc::F_WRLCK as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    nix::fcntl::fcntl(file.as_raw_fd(), nix::fcntl::FcntlArg::F_OFD_GETLK(&mut flock)).ok()?;
+    if flock.l_type == libc::F_UNLCK as libc::c_short {
+        return None;
+    }
+    let mut pid = [0u8; 4];
+    file.read_exact_at(&mut pid, crate::chip::OFF_HOLDER_PID).ok()?;
+    Some(i32::from_le_bytes(pid))
+}
+
+/// Removes the chip file of `arch`/`sim_id` in `dir`, refusing while a process holds it.
+pub fn remove_chip(dir: &Path, arch: Arch, sim_id: u32) -> Result<PathBuf, SimError> {
+    let path = crate::SimChip::path_in(dir, arch, sim_id);
+    let file = File::open(&path).map_err(|source| SimError::Io {
+        what: "no simulated chip file",
+        path: path.clone(),
+        source,
+    })?;
+    if let Some(pid) = holder_of(&file) {
+        return Err(SimError::Busy { path, pid });
+    }
+    std::fs::remove_file(&path).map_err(|source| SimError::Io {
+        what: "cannot remove",
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SimChip;
+
+    #[test]
+    fn lists_chips_with_their_holders_and_removes_free_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(list_chips(&dir.path().join("missing")).unwrap().is_empty());
+        let held = SimChip::open_in(dir.path(), Arch::Blackhole, 2).unwrap();
+        drop(SimChip::open_in(dir.path(), Arch::WormholeB0, 5).unwrap());
+        std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
+        let chips = list_chips(dir.path()).unwrap();
+        let summary: Vec<_> = chips.iter().map(|c| (c.arch, c.sim_id, c.holder)).collect();
+        assert_eq!(
+            summary,
+            vec![
+                (Arch::WormholeB0, 5, None),
+                (Arch::Blackhole, 2, Some(std::process::id() as i32)),
+            ]
+        );
+        assert_eq!(chips[1].chip_uid, held.chip_uid());
+        let err = remove_chip(dir.path(), Arch::Blackhole, 2).unwrap_err();
+        assert!(matches!(err, SimError::Busy { .. }), "{err}");
+        remove_chip(dir.path(), Arch::WormholeB0, 5).unwrap();
+        assert_eq!(list_chips(dir.path()).unwrap().len(), 1);
+        assert!(remove_chip(dir.path(), Arch::WormholeB0, 5).is_err());
+    }
+
+    #[test]
+    fn chip_names_parse() {
+        assert_eq!(parse_name("wormhole_b0-3.chip"), Some((Arch::WormholeB0, 3)));
+        assert_eq!(parse_name("blackhole-0.chip"), Some((Arch::Blackhole, 0)));
+        assert_eq!(parse_name("blackhole-x.chip"), None);
+        assert_eq!(parse_name("wormhole_b0-3.tmp"), None);
+    }
+}
