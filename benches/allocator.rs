@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use tt_alloc::{Policy, RangeAllocator};
+use tt_alloc::{Policy, RangeAllocator, RangeHandle};
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
@@ -188,18 +188,18 @@ struct TtAlloc(RangeAllocator);
 
 impl Contender for TtAlloc {
     const NAME: &'static str = "tt-alloc";
-    type Handle = u64;
+    type Handle = RangeHandle;
     fn new(capacity: u64) -> Self {
         TtAlloc(RangeAllocator::new(0, capacity, 32))
     }
-    fn allocate(&mut self, size: u64) -> Option<u64> {
-        self.0.allocate(size, 0, Policy::BestFitBottomUp).ok()
+    fn allocate(&mut self, size: u64) -> Option<RangeHandle> {
+        self.0.allocate_handle(size, 0, Policy::BestFitBottomUp).ok()
     }
-    fn free(&mut self, addr: u64) {
-        let freed = self.0.free(addr);
+    fn free(&mut self, handle: RangeHandle) {
+        let freed = self.0.free_handle(handle);
         debug_assert!(freed.is_ok());
     }
-    fn largest_free_block(&self, _live: &[Option<u64>]) -> u64 {
+    fn largest_free_block(&self, _live: &[Option<RangeHandle>]) -> u64 {
         self.0.stats().largest_free.map_or(0, |b| b.size)
     }
 }

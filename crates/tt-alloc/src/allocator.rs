@@ -12,7 +12,7 @@ use tt_soc::{ChipUid, DramBank, NocCoord, SocDescriptor};
 use crate::bank::{bank_layouts, BankLayout};
 use crate::error::{AllocError, RangeError};
 use crate::layout::{plan, BufferRequest};
-use crate::range::RangeAllocator;
+use crate::range::{RangeAllocator, RangeHandle};
 use crate::stats::{dump_json, BankStats, BlockInfo};
 use crate::tracker::{BankSpan, MemKind, Placement, PlacementGuard, PlacementTracker};
 use crate::{AllocatorConfig, BankType};
@@ -116,15 +116,16 @@ impl Allocator {
             return Err(AllocError::EmptyRegion { device: inner.device, bank_type });
         }
         let plan = plan(&req.layout, &group.layout, |core| self.bank_of_core_checked(core))?;
-        let address = {
+        let handle = {
             let mut state = group.state.lock();
-            let address = state
+            let handle = state
                 .ranges
-                .allocate(plan.size_per_bank, 0, req.policy)
+                .allocate_handle(plan.size_per_bank, 0, req.policy)
                 .map_err(|e| self.range_error(bank_type, e))?;
-            state.owners.insert(address, Owner { tag: req.owner.into(), kind: req.kind });
-            address
+            state.owners.insert(handle.addr(), Owner { tag: req.owner.into(), kind: req.kind });
+            handle
         };
+        let address = handle.addr();
         let spans = plan
             .bytes_per_bank
             .iter()
@@ -136,7 +137,7 @@ impl Allocator {
             inner: Arc::clone(inner),
             bank_type,
             kind: req.kind,
-            address,
+            handle,
             size_per_bank: plan.size_per_bank,
             spans,
             guard: None,
@@ -246,7 +247,8 @@ pub struct Allocation {
     inner: Arc<Inner>,
     bank_type: BankType,
     kind: MemKind,
-    address: u64,
+    /// The range block, freed by handle (no address lookup) on drop.
+    handle: RangeHandle,
     size_per_bank: u64,
     spans: Box<[BankSpan]>,
     guard: Option<Box<dyn PlacementGuard>>,
@@ -256,7 +258,7 @@ impl Allocation {
     /// The address of the buffer in every bank it uses (an L1 address, or an offset within
     /// each DRAM bank).
     pub fn address(&self) -> u64 {
-        self.address
+        self.handle.addr()
     }
 
     /// Bytes reserved in each bank of the type (aligned pages per bank, or the aligned
@@ -297,7 +299,7 @@ impl fmt::Debug for Allocation {
             .field("device", &self.inner.device)
             .field("bank_type", &self.bank_type)
             .field("kind", &self.kind)
-            .field("address", &format_args!("{:#x}", self.address))
+            .field("address", &format_args!("{:#x}", self.handle.addr()))
             .field("size_per_bank", &self.size_per_bank)
             .field("banks", &self.spans.len())
             .finish()
@@ -309,16 +311,16 @@ impl Drop for Allocation {
         let group = &self.inner.groups[self.bank_type.index()];
         {
             let mut state = group.state.lock();
-            match state.ranges.free(self.address) {
+            match state.ranges.free_handle(self.handle) {
                 Ok(_) => {
-                    state.owners.remove(&self.address);
+                    state.owners.remove(&self.handle.addr());
                 }
                 Err(error) => {
                     self.inner.integrity_errors.fetch_add(1, Ordering::Relaxed);
                     tracing::error!(
                         device = %self.inner.device,
                         bank_type = %self.bank_type,
-                        address = self.address,
+                        address = self.handle.addr(),
                         %error,
                         "allocator integrity error: a buffer's range was already gone at release"
                     );

@@ -17,7 +17,7 @@ pub use allocator::{Allocation, Allocator};
 pub use bank::{AllocatorConfig, BankType};
 pub use error::{AllocError, RangeError};
 pub use layout::{BufferRequest, Layout};
-pub use range::{Block, FreeBlock, Policy, RangeAllocator, RangeStats};
+pub use range::{Block, FreeBlock, Policy, RangeAllocator, RangeHandle, RangeStats};
 pub use stats::{BankStats, BlockInfo};
 pub use tracker::{MemKind, NoTracking};
 

@@ -5,8 +5,10 @@
 //! two-level segregated size index ([`size_index`]); an allocation finds the first class
 //! that can hold the request with two bit scans and then takes the exact best fit inside
 //! that class, which keeps fragmentation at the level of a true best-fit allocator.
-//! Allocated blocks are found by address through a hash map, because callers free by
-//! address.
+//! Allocated blocks are found by address through a hash map when callers free by address
+//! ([`RangeAllocator::free`]); callers that keep a [`RangeHandle`] free without any lookup
+//! ([`RangeAllocator::free_handle`]), the handle naming the block's node directly and a
+//! generation catching stale and double frees.
 
 mod addr_map;
 mod node;
@@ -20,7 +22,7 @@ use serde::Serialize;
 
 use crate::error::RangeError;
 use addr_map::AddrMap;
-use node::{Node, NodeState, Slab, NIL};
+use node::{Node, NodeState, Slab, GENERATION_MASK, NIL, UNINDEXED};
 use size_index::{class_of, SizeIndex};
 
 /// Where in the range an allocation goes.
@@ -72,6 +74,24 @@ pub struct FreeBlock {
     pub size: u64,
 }
 
+/// An allocation made by [`RangeAllocator::allocate_handle`], to give back to
+/// [`RangeAllocator::free_handle`]. It names the block's node, so freeing needs no address
+/// lookup; its generation tells a live block from a stale handle (freed already, or whose
+/// node has since been reused), which is refused like an unknown address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RangeHandle {
+    addr: u64,
+    node: u32,
+    generation: u32,
+}
+
+impl RangeHandle {
+    /// First address of the allocation.
+    pub fn addr(&self) -> u64 {
+        self.addr
+    }
+}
+
 /// Hands out aligned, disjoint pieces of one address range `[base, base + size)`.
 ///
 /// It only does arithmetic on addresses; it never touches the memory they name.
@@ -86,7 +106,10 @@ pub struct RangeAllocator {
     index: SizeIndex,
     allocated_nodes: AddrMap,
     allocated_bytes: u64,
+    allocated_blocks: usize,
     free_blocks: usize,
+    /// Generation stamped on the next block allocated (31 bits, wrapping).
+    next_generation: u32,
 }
 
 fn align_up(value: u64, align: u64) -> Option<u64> {
@@ -126,7 +149,9 @@ impl RangeAllocator {
             index,
             allocated_nodes: AddrMap::default(),
             allocated_bytes: 0,
+            allocated_blocks: 0,
             free_blocks,
+            next_generation: 0,
         }
     }
 
@@ -164,6 +189,44 @@ impl RangeAllocator {
     /// multiple of `align` (at least the range's alignment; 0 means the range's), placed by
     /// `policy`. Returns the address.
     pub fn allocate(&mut self, size: u64, align: u64, policy: Policy) -> Result<u64, RangeError> {
+        let (node, addr, size) = self.place(size, align, policy)?;
+        self.carve(node, addr, size, true);
+        Ok(addr)
+    }
+
+    /// Like [`RangeAllocator::allocate`], but returns a handle to free the block with
+    /// [`RangeAllocator::free_handle`], which needs no address lookup. The block is not
+    /// indexed by address: [`RangeAllocator::free`] and [`RangeAllocator::allocation_size`]
+    /// still find it, but only by a walk of the range.
+    pub fn allocate_handle(
+        &mut self,
+        size: u64,
+        align: u64,
+        policy: Policy,
+    ) -> Result<RangeHandle, RangeError> {
+        let (node, addr, size) = self.place(size, align, policy)?;
+        let generation = self.carve(node, addr, size, false);
+        Ok(RangeHandle { addr, node, generation })
+    }
+
+    /// Frees the allocation `handle` names and returns its size. A handle whose block was
+    /// freed already (by either free), or whose node has since been reused, is refused
+    /// with [`RangeError::UnknownAddress`]. Generations are 31 bits, so a stale handle is
+    /// caught unless its node was reallocated exactly 2^31 times in between.
+    pub fn free_handle(&mut self, handle: RangeHandle) -> Result<u64, RangeError> {
+        let live = self.slab.nodes.get(handle.node as usize).is_some_and(|n| {
+            n.state() == NodeState::Allocated
+                && n.bin_next == (handle.generation | UNINDEXED)
+                && n.addr == handle.addr
+        });
+        if !live {
+            return Err(RangeError::UnknownAddress { addr: handle.addr });
+        }
+        Ok(self.release(handle.node))
+    }
+
+    /// Checks a request and finds where it goes: (free node, address, rounded size).
+    fn place(&self, size: u64, align: u64, policy: Policy) -> Result<(u32, u64, u64), RangeError> {
         if size == 0 {
             return Err(RangeError::ZeroSize);
         }
@@ -191,16 +254,42 @@ impl RangeAllocator {
                 }
             }
         };
-        self.carve(node, addr, size);
-        Ok(addr)
+        Ok((node, addr, size))
     }
 
     /// Frees the allocation starting at `addr` and returns its size. An address where no
     /// allocation starts (never allocated, or freed already) is an error.
     pub fn free(&mut self, addr: u64) -> Result<u64, RangeError> {
-        let Some(mut index) = self.allocated_nodes.remove(addr) else {
-            return Err(RangeError::UnknownAddress { addr });
+        let index = match self.allocated_nodes.remove(addr) {
+            Some(index) => index,
+            None => self.find_unindexed(addr).ok_or(RangeError::UnknownAddress { addr })?,
         };
+        Ok(self.release(index))
+    }
+
+    /// The allocated block starting at `addr` that [`RangeAllocator::allocate_handle`]
+    /// made (and so is not in the address map), by a walk in address order.
+    fn find_unindexed(&self, addr: u64) -> Option<u32> {
+        if self.allocated_blocks == self.allocated_nodes.len() {
+            return None;
+        }
+        let mut index = self.head;
+        while index != NIL {
+            let n = &self.slab.nodes[index as usize];
+            if n.addr >= addr {
+                let hit = n.addr == addr
+                    && n.state() == NodeState::Allocated
+                    && n.bin_next & UNINDEXED != 0;
+                return hit.then_some(index);
+            }
+            index = n.next;
+        }
+        None
+    }
+
+    /// Turns allocated node `index` (already out of the address map) into free space,
+    /// coalescing with free neighbours, and returns its size.
+    fn release(&mut self, mut index: u32) -> u64 {
         let size = self.slab.nodes[index as usize].size;
         self.allocated_bytes -= size;
         self.slab.nodes[index as usize].set_state(NodeState::Free);
@@ -223,12 +312,14 @@ impl RangeAllocator {
         }
         self.index.insert(&mut self.slab.nodes, index, self.align_shift);
         self.free_blocks += 1;
-        Ok(size)
+        self.allocated_blocks -= 1;
+        size
     }
 
     /// The size of the allocation starting at `addr`, if there is one.
     pub fn allocation_size(&self, addr: u64) -> Option<u64> {
-        self.allocated_nodes.get(addr).map(|i| self.slab.nodes[i as usize].size)
+        let index = self.allocated_nodes.get(addr).or_else(|| self.find_unindexed(addr))?;
+        Some(self.slab.nodes[index as usize].size)
     }
 
     /// Occupancy figures; O(1) apart from a scan of the largest size class.
@@ -239,13 +330,13 @@ impl RangeAllocator {
             free: self.free_bytes(),
             largest_free: self.largest_free(),
             free_blocks: self.free_blocks,
-            allocated_blocks: self.allocated_nodes.len(),
+            allocated_blocks: self.allocated_blocks,
         }
     }
 
     /// Every block, free and allocated, in address order; they tile the range exactly.
     pub fn blocks(&self) -> Vec<Block> {
-        let mut out = Vec::with_capacity(self.free_blocks + self.allocated_nodes.len());
+        let mut out = Vec::with_capacity(self.free_blocks + self.allocated_blocks);
         let mut index = self.head;
         while index != NIL {
             let n = &self.slab.nodes[index as usize];
@@ -375,7 +466,9 @@ impl RangeAllocator {
 
     /// Turns `[addr, addr + size)` of free node `index` into an allocated block, leaving the
     /// space before and after it as free blocks. The caller checked room for two nodes.
-    fn carve(&mut self, index: u32, addr: u64, size: u64) {
+    /// An `indexed` block goes in the address map; either way it is stamped with a fresh
+    /// generation, which is returned.
+    fn carve(&mut self, index: u32, addr: u64, size: u64, indexed: bool) -> u32 {
         self.index.remove(&mut self.slab.nodes, index, self.align_shift);
         self.free_blocks -= 1;
         let n = self.slab.nodes[index as usize];
@@ -397,8 +490,15 @@ impl RangeAllocator {
         node.addr = addr;
         node.size = size;
         node.set_state(NodeState::Allocated);
-        self.allocated_nodes.insert(addr, index);
+        let generation = self.next_generation;
+        self.next_generation = generation.wrapping_add(1) & GENERATION_MASK;
+        node.bin_next = if indexed { generation } else { generation | UNINDEXED };
+        if indexed {
+            self.allocated_nodes.insert(addr, index);
+        }
         self.allocated_bytes += size;
+        self.allocated_blocks += 1;
+        generation
     }
 
     fn link_before(&mut self, at: u32, new: u32) {

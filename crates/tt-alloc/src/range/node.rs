@@ -7,6 +7,13 @@ const ALLOCATED: u32 = u32::MAX - 1;
 /// `bin_prev` of a vacant slab slot.
 const VACANT: u32 = u32::MAX - 2;
 
+/// While a node is allocated, `bin_next` (unused then) holds its generation in the low 31
+/// bits and this flag when the block is not in the address map (it was allocated for a
+/// handle).
+pub(super) const UNINDEXED: u32 = 1 << 31;
+/// The generation bits of an allocated node's `bin_next`.
+pub(super) const GENERATION_MASK: u32 = UNINDEXED - 1;
+
 /// Whether a slab slot holds a free block, an allocated block, or nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum NodeState {
@@ -16,7 +23,8 @@ pub(super) enum NodeState {
 }
 
 /// One block: `[addr, addr + size)`, its neighbours in address order and, while free, its
-/// neighbours in its size class's free list. The state is folded into `bin_prev` so a node
+/// neighbours in its size class's free list (while allocated, `bin_next` holds its
+/// generation and [`UNINDEXED`] flag instead). The state is folded into `bin_prev` so a node
 /// is 32 bytes, two per cache line.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Node {

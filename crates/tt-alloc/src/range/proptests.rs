@@ -8,14 +8,15 @@ use super::*;
 #[derive(Debug, Clone)]
 enum Op {
     Alloc { size: u64, align_shift: u32, policy: u8, at: u64 },
-    Free { pick: usize },
+    Free { pick: usize, by_handle: bool },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (1u64..=3000, 0u32..=8, 0u8..3, any::<u64>())
             .prop_map(|(size, align_shift, policy, at)| Op::Alloc { size, align_shift, policy, at }),
-        2 => any::<usize>().prop_map(|pick| Op::Free { pick }),
+        2 => (any::<usize>(), any::<bool>())
+            .prop_map(|(pick, by_handle)| Op::Free { pick, by_handle }),
     ]
 }
 
@@ -40,7 +41,10 @@ fn oracle(r: &RangeAllocator, size: u64, align: u64, top_down: bool) -> Option<u
     best.map(|(_, _, placed)| placed)
 }
 
-fn check_invariants(r: &RangeAllocator, live: &[(u64, u64, u64)]) {
+/// A live allocation: (address, size, alignment, handle if allocated for one).
+type Live = (u64, u64, u64, Option<RangeHandle>);
+
+fn check_invariants(r: &RangeAllocator, live: &[Live]) {
     let blocks = r.blocks();
     let mut cursor = r.base();
     let mut previous_free = false;
@@ -54,12 +58,13 @@ fn check_invariants(r: &RangeAllocator, live: &[(u64, u64, u64)]) {
     assert_eq!(cursor, r.end(), "blocks stay inside the range");
     let mut allocated: Vec<(u64, u64)> =
         blocks.iter().filter(|b| b.allocated).map(|b| (b.addr, b.size)).collect();
-    let mut expected: Vec<(u64, u64)> = live.iter().map(|&(a, s, _)| (a, s)).collect();
+    let mut expected: Vec<(u64, u64)> = live.iter().map(|&(a, s, _, _)| (a, s)).collect();
     allocated.sort_unstable();
     expected.sort_unstable();
     assert_eq!(allocated, expected, "exactly the live allocations are allocated");
-    for &(addr, _, align) in live {
+    for &(addr, size, align, _) in live {
         assert_eq!(addr % align, 0, "addresses keep their alignment");
+        assert_eq!(r.allocation_size(addr), Some(size));
     }
     let s = r.stats();
     assert_eq!(s.allocated + s.free, s.total);
@@ -81,7 +86,8 @@ proptest! {
         ops in prop::collection::vec(op(), 1..160),
     ) {
         let mut r = RangeAllocator::new(base, size, 1 << align_shift);
-        let mut live: Vec<(u64, u64, u64)> = Vec::new(); // (addr, size, align)
+        let mut live: Vec<Live> = Vec::new();
+        let mut stale: Vec<RangeHandle> = Vec::new();
         for op in ops {
             match op {
                 Op::Alloc { size, align_shift, policy, at } => {
@@ -100,26 +106,47 @@ proptest! {
                         }
                         p => oracle(&r, rounded, align, p == Policy::TopDown),
                     };
-                    let got = r.allocate(size, align, policy);
-                    prop_assert_eq!(got.as_ref().ok().copied(), expected, "{:?}", got);
-                    if let Ok(addr) = got {
-                        live.push((addr, rounded, align));
+                    // Every other allocation is made for a handle.
+                    let got = if at % 2 == 0 {
+                        r.allocate(size, align, policy).map(|addr| (addr, None))
+                    } else {
+                        r.allocate_handle(size, align, policy).map(|h| (h.addr(), Some(h)))
+                    };
+                    prop_assert_eq!(got.as_ref().ok().map(|g| g.0), expected, "{:?}", got);
+                    if let Ok((addr, handle)) = got {
+                        live.push((addr, rounded, align, handle));
                     }
                 }
-                Op::Free { pick } => {
+                Op::Free { pick, by_handle } => {
                     if live.is_empty() {
                         prop_assert!(r.free(r.base()).is_err());
                     } else {
-                        let (addr, size, _) = live.swap_remove(pick % live.len());
-                        prop_assert_eq!(r.free(addr), Ok(size));
-                        prop_assert_eq!(r.free(addr), Err(RangeError::UnknownAddress { addr }));
+                        let (addr, size, _, handle) = live.swap_remove(pick % live.len());
+                        let unknown = Err(RangeError::UnknownAddress { addr });
+                        match handle {
+                            Some(h) if by_handle => prop_assert_eq!(r.free_handle(h), Ok(size)),
+                            _ => prop_assert_eq!(r.free(addr), Ok(size)),
+                        }
+                        prop_assert_eq!(r.free(addr), unknown.clone());
+                        if let Some(h) = handle {
+                            prop_assert_eq!(r.free_handle(h), unknown);
+                            stale.push(h);
+                        }
+                    }
+                    // Handles freed earlier stay refused whatever reused their nodes.
+                    for h in &stale {
+                        let unknown = Err(RangeError::UnknownAddress { addr: h.addr() });
+                        prop_assert_eq!(r.free_handle(*h), unknown);
                     }
                 }
             }
             check_invariants(&r, &live);
         }
-        for (addr, _, _) in live.drain(..) {
-            r.free(addr).unwrap();
+        for (addr, size, _, handle) in live.drain(..) {
+            match handle {
+                Some(h) => prop_assert_eq!(r.free_handle(h), Ok(size)),
+                None => prop_assert_eq!(r.free(addr), Ok(size)),
+            }
         }
         let all = r.blocks();
         prop_assert_eq!(all.len(), 1, "freeing everything restores one free block");

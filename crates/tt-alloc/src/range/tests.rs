@@ -193,3 +193,49 @@ fn stats_count_bytes_blocks_and_name_the_largest_hole() {
     r.allocate(0xdc0, 0, Policy::default()).unwrap();
     assert_eq!(r.stats().largest_free, Some(FreeBlock { addr: 0, size: 0x100 }));
 }
+
+#[test]
+fn handle_round_trip_frees_without_the_address_map() {
+    let mut r = RangeAllocator::new(0, 0x1000, 32);
+    let a = r.allocate_handle(40, 0, Policy::BestFitBottomUp).unwrap();
+    let b = r.allocate_handle(0x100, 0, Policy::TopDown).unwrap();
+    assert_eq!((a.addr(), b.addr()), (0, 0xf00));
+    assert_eq!(r.allocation_size(a.addr()), Some(64), "handle blocks are still found by address");
+    assert_eq!(r.stats().allocated_blocks, 2);
+    assert_eq!(r.free_handle(a), Ok(64));
+    assert_eq!(r.free_handle(b), Ok(0x100));
+    assert_eq!(r.stats().allocated_blocks, 0);
+    assert_eq!(blocks(&r), vec![(0, 0x1000, false)]);
+}
+
+#[test]
+fn handle_double_free_is_refused_like_an_unknown_address() {
+    let mut r = RangeAllocator::new(0, 0x1000, 32);
+    let keep = r.allocate_handle(0x40, 0, Policy::default()).unwrap();
+    let a = r.allocate_handle(0x40, 0, Policy::default()).unwrap();
+    assert_eq!(r.free_handle(a), Ok(0x40));
+    assert_eq!(r.free_handle(a), Err(RangeError::UnknownAddress { addr: a.addr() }));
+    // Freed by address after a handle free, and the other way round.
+    assert_eq!(r.free(a.addr()), Err(RangeError::UnknownAddress { addr: a.addr() }));
+    assert_eq!(r.free(keep.addr()), Ok(0x40));
+    assert_eq!(r.free_handle(keep), Err(RangeError::UnknownAddress { addr: keep.addr() }));
+    assert_eq!(blocks(&r), vec![(0, 0x1000, false)]);
+}
+
+#[test]
+fn stale_handle_after_reuse_is_refused_and_leaves_the_new_block_alone() {
+    let mut r = RangeAllocator::new(0, 0x1000, 32);
+    let old = r.allocate_handle(0x1000, 0, Policy::default()).unwrap();
+    assert_eq!(r.free_handle(old), Ok(0x1000));
+    // The same node, at the same address and size, now holds a new block.
+    let new = r.allocate_handle(0x1000, 0, Policy::default()).unwrap();
+    assert_eq!(new.addr(), old.addr());
+    assert_ne!(new, old);
+    assert_eq!(r.free_handle(old), Err(RangeError::UnknownAddress { addr: 0 }));
+    // A block allocated by address in that node is not freed by the stale handle either.
+    assert_eq!(r.free_handle(new), Ok(0x1000));
+    assert_eq!(r.allocate(0x1000, 0, Policy::default()), Ok(0));
+    assert_eq!(r.free_handle(new), Err(RangeError::UnknownAddress { addr: 0 }));
+    assert_eq!(r.allocation_size(0), Some(0x1000));
+    assert_eq!(r.free(0), Ok(0x1000));
+}
