@@ -10,6 +10,7 @@ mod builtin;
 mod coord;
 mod descriptor;
 mod error;
+pub mod kernel_abi;
 pub mod l1_map;
 mod yaml;
 
