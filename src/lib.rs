@@ -3,5 +3,6 @@
 
 pub use tt_alloc as alloc;
 pub use tt_device as device;
+pub use tt_program as program;
 pub use tt_soc as soc;
 pub use tt_track as track;

@@ -169,6 +169,140 @@ static inline uint32_t tt_sem_inc_remote(const struct tt_launch *l, uint32_t i, 
     return tt_noc_atomic_add(x, y, (uint32_t)(uintptr_t)tt_sem(l, i), value);
 }
 
+/* ---- Additions to ABI v1 (kernel-side helpers and conventions; no change to the above) ---- */
+
+/* Exit codes every kernel in kernels/src uses: 0 is success, anything else is an error the
+ * kernel detected itself (a fault is reported by the simulator through the mailbox instead). */
+#define TT_EXIT_OK 0
+#define TT_EXIT_BAD_LAUNCH 1   /* launch block magic or version is wrong */
+#define TT_EXIT_MISSING_ARGS 2 /* fewer runtime args than the kernel documents */
+#define TT_EXIT_MISSING_CBS 3  /* fewer circular buffers than the kernel documents */
+#define TT_EXIT_MISSING_SEMS 4 /* fewer semaphores than the kernel documents */
+#define TT_EXIT_BAD_ARG 5      /* an argument is out of range (zero page size, page > CB page, ...) */
+#define TT_EXIT_NOC_ERROR 6    /* a NOC command returned a nonzero status */
+#define TT_EXIT_UNEXPECTED 7   /* something that cannot happen did (e.g. fault.c did not fault) */
+
+static inline uint32_t tt_num_args(const struct tt_launch *l) { return l->num_args; }
+
+/* Checks the launch block and that it carries at least the given numbers of runtime args,
+ * circular buffers and semaphores; returns TT_EXIT_OK or the TT_EXIT_ code to return. */
+static inline int tt_launch_check(const struct tt_launch *l, uint32_t min_args, uint32_t min_cbs,
+                                  uint32_t min_sems)
+{
+    if (l->magic != TT_LAUNCH_MAGIC || l->version != TT_ABI_VERSION)
+        return TT_EXIT_BAD_LAUNCH;
+    if (l->num_args < min_args)
+        return TT_EXIT_MISSING_ARGS;
+    if (l->num_cbs < min_cbs)
+        return TT_EXIT_MISSING_CBS;
+    if (l->num_sems < min_sems)
+        return TT_EXIT_MISSING_SEMS;
+    return TT_EXIT_OK;
+}
+
+/* Interleaved DRAM buffers.
+ *
+ * The host writes a table of `num_banks` bank entries into the core's L1 and passes its L1
+ * address as a runtime arg. Entry b names one NOC endpoint (x, y) of bank b's DRAM channel
+ * (any of the channel's endpoints in the SoC descriptor) and the bank's byte offset within
+ * that channel (the descriptor's dram_address_offsets entry: on Wormhole B0 the two banks
+ * of a channel sit at 0 and 1 GiB).
+ *
+ * An interleaved buffer with base address `base` (the same in every bank) and aligned page
+ * size `page_size` stores page p in bank p % num_banks at
+ *     bank.offset + base + (p / num_banks) * page_size
+ * and a page is moved with one NOC command of `page_size` bytes. */
+#define TT_DRAM_BANK_BYTES 16
+struct tt_dram_bank {
+    uint32_t x;         /* NOC column of a DRAM endpoint of the bank's channel */
+    uint32_t y;         /* NOC row of that endpoint */
+    uint32_t offset_lo; /* bank offset within the channel, low 32 bits */
+    uint32_t offset_hi; /* high 32 bits */
+};
+
+/* The bank table whose L1 address is runtime arg i. */
+static inline const volatile struct tt_dram_bank *tt_dram_banks(const struct tt_launch *l, uint32_t i)
+{
+    return (const volatile struct tt_dram_bank *)tt_arg(l, i);
+}
+
+/* Where page `page` of an interleaved buffer lives: sets *x, *y, returns the channel address.
+ * num_banks must be nonzero. */
+static inline uint64_t tt_dram_page_addr(const volatile struct tt_dram_bank *banks, uint32_t num_banks,
+                                         uint32_t base, uint32_t page_size, uint32_t page,
+                                         uint32_t *x, uint32_t *y)
+{
+    const volatile struct tt_dram_bank *b = &banks[page % num_banks];
+    uint64_t offset = ((uint64_t)b->offset_hi << 32) | b->offset_lo;
+    *x = b->x;
+    *y = b->y;
+    return offset + base + (uint64_t)(page / num_banks) * page_size;
+}
+
+/* Reads page `page` (page_size bytes) of an interleaved buffer into local L1; returns the
+ * NOC status (0 ok). Call tt_noc_barrier() before using the data. */
+static inline uint32_t tt_dram_read_page(const volatile struct tt_dram_bank *banks, uint32_t num_banks,
+                                         uint32_t base, uint32_t page_size, uint32_t page,
+                                         uint32_t local)
+{
+    uint32_t x, y;
+    uint64_t addr = tt_dram_page_addr(banks, num_banks, base, page_size, page, &x, &y);
+    return tt_noc_read(x, y, addr, local, page_size);
+}
+
+/* Writes page_size bytes of local L1 to page `page` of an interleaved buffer; returns the
+ * NOC status (0 ok). Call tt_noc_barrier() before reusing the local bytes or signalling. */
+static inline uint32_t tt_dram_write_page(const volatile struct tt_dram_bank *banks, uint32_t num_banks,
+                                          uint32_t base, uint32_t page_size, uint32_t page,
+                                          uint32_t local)
+{
+    uint32_t x, y;
+    uint64_t addr = tt_dram_page_addr(banks, num_banks, base, page_size, page, &x, &y);
+    return tt_noc_write(x, y, addr, local, page_size);
+}
+
+/* Control block of the persistent SYSTEM kernels (dispatch.c, fabric.c), in their own L1 at
+ * the address given as runtime arg 0. The host fills the operands, then writes `cmd` last;
+ * the kernel carries the command out, writes `status`, increments `done`, and writes `cmd`
+ * back to TT_SYS_CMD_NONE last, so `cmd == NONE` tells the host the command finished.
+ * The host writes cmd = TT_SYS_CMD_NONE before launching the kernel. */
+#define TT_SYS_CTRL_BYTES 40
+struct tt_sys_ctrl {
+    volatile uint32_t cmd;     /* TT_SYS_CMD_* */
+    volatile uint32_t status;  /* result of the last command: a NOC status, or TT_SYS_STATUS_* */
+    volatile uint32_t done;    /* dispatch: commands completed; fabric: packets forwarded */
+    volatile uint32_t x;       /* operands of the NOC commands (dispatch only) */
+    volatile uint32_t y;
+    volatile uint32_t addr_lo;
+    volatile uint32_t addr_hi;
+    volatile uint32_t local;
+    volatile uint32_t len;
+    volatile uint32_t value;
+};
+#define TT_SYS_CMD_NONE 0          /* nothing to do */
+#define TT_SYS_CMD_STOP 1          /* acknowledge and return TT_EXIT_OK */
+#define TT_SYS_CMD_NOC_READ 2      /* dispatch: tt_noc_read(x, y, addr, local, len) + barrier */
+#define TT_SYS_CMD_NOC_WRITE 3     /* dispatch: tt_noc_write(x, y, addr, local, len) + barrier */
+#define TT_SYS_CMD_NOC_ATOMIC_ADD 4 /* dispatch: tt_noc_atomic_add(x, y, addr, value) + barrier */
+#define TT_SYS_STATUS_BAD_CMD 0xffffffff /* status after a command the kernel does not know */
+
+/* A single-producer single-consumer packet queue in L1 (fabric.c): a 16-byte header then
+ * num_slots slots of slot_size bytes. `wr` and `rd` only ever grow; slot i is at
+ * header + TT_QUEUE_HEADER_BYTES + (i % num_slots) * slot_size. The producer fills slot wr
+ * then increments wr; the consumer reads slot rd then increments rd. */
+#define TT_QUEUE_HEADER_BYTES 16
+struct tt_queue {
+    volatile uint32_t wr;  /* packets written so far */
+    volatile uint32_t rd;  /* packets consumed so far */
+    uint32_t num_slots;
+    uint32_t slot_size;    /* bytes, a multiple of 4 */
+};
+
+static inline uint32_t tt_queue_slot(volatile struct tt_queue *q, uint32_t i)
+{
+    return (uint32_t)(uintptr_t)q + TT_QUEUE_HEADER_BYTES + (i % q->num_slots) * q->slot_size;
+}
+
 int kernel_main(const struct tt_launch *launch);
 
 #endif /* TT_KERNEL_H */

@@ -98,6 +98,12 @@ pub enum DeviceError {
         /// The window base.
         base: u64,
     },
+    /// A processor index with no mailbox.
+    #[error("processor {processor} does not exist: a Tensix core has processors 0..5")]
+    NoSuchProcessor {
+        /// The index asked for.
+        processor: u8,
+    },
     /// An access through a mapped window failed.
     #[error(transparent)]
     Mmio(#[from] tt_mmio::MmioError),

@@ -10,11 +10,13 @@
 mod backend;
 mod device;
 mod error;
+mod launch;
 mod spec;
 mod window_pool;
 
 pub use device::{BackendKind, Device, DramBankId, DramChannelId, OpenOptions};
 pub use error::DeviceError;
+pub use launch::{DeviceLaunch, LaunchOutcome};
 pub use spec::DeviceSpec;
 pub use tt_soc::{Arch, ChipUid, CoreKind, LogicalCoord, NocCoord, SocDescriptor};
 

@@ -43,6 +43,10 @@ pub struct SocDescriptor {
     pub(crate) worker_l1_size: u64,
     pub(crate) eth_l1_size: u64,
     pub(crate) harvesting_mask: u32,
+    /// NOC0 columns and rows holding usable Tensix cores, ascending: the logical grid axes.
+    /// Derived from `kinds` by [`SocDescriptor::with_axes`] whenever `kinds` changes.
+    pub(crate) worker_xs: Vec<u16>,
+    pub(crate) worker_ys: Vec<u16>,
 }
 
 impl SocDescriptor {
@@ -161,24 +165,28 @@ impl SocDescriptor {
         self.harvesting_mask
     }
 
-    fn worker_axes(&self) -> (Vec<u16>, Vec<u16>) {
+    /// Recomputes the logical grid axes from the core kinds.
+    pub(crate) fn with_axes(mut self) -> Self {
         let cores = self.tensix_cores();
         let xs: BTreeSet<u16> = cores.iter().map(|c| c.x).collect();
         let ys: BTreeSet<u16> = cores.iter().map(|c| c.y).collect();
-        (xs.into_iter().collect(), ys.into_iter().collect())
+        self.worker_xs = xs.into_iter().collect();
+        self.worker_ys = ys.into_iter().collect();
+        self
     }
 
     /// The usable worker grid as (columns, rows).
     pub fn worker_grid_size(&self) -> (u16, u16) {
-        let (xs, ys) = self.worker_axes();
         // At most grid_x columns and grid_y rows, both u16.
-        (xs.len() as u16, ys.len() as u16)
+        (self.worker_xs.len() as u16, self.worker_ys.len() as u16)
     }
 
     /// NOC0 coordinate of a logical worker coordinate, if that worker exists.
     pub fn logical_to_noc(&self, logical: LogicalCoord) -> Option<NocCoord> {
-        let (xs, ys) = self.worker_axes();
-        let noc = NocCoord::new(*xs.get(usize::from(logical.x))?, *ys.get(usize::from(logical.y))?);
+        let noc = NocCoord::new(
+            *self.worker_xs.get(usize::from(logical.x))?,
+            *self.worker_ys.get(usize::from(logical.y))?,
+        );
         (self.kind_at(noc) == Some(CoreKind::Tensix)).then_some(noc)
     }
 
@@ -187,9 +195,8 @@ impl SocDescriptor {
         if self.kind_at(noc) != Some(CoreKind::Tensix) {
             return None;
         }
-        let (xs, ys) = self.worker_axes();
-        let x = xs.iter().position(|&v| v == noc.x)?;
-        let y = ys.iter().position(|&v| v == noc.y)?;
+        let x = self.worker_xs.iter().position(|&v| v == noc.x)?;
+        let y = self.worker_ys.iter().position(|&v| v == noc.y)?;
         Some(LogicalCoord::new(x as u16, y as u16))
     }
 
@@ -225,7 +232,7 @@ impl SocDescriptor {
             }
         }
         out.harvesting_mask |= mask;
-        Ok(out)
+        Ok(out.with_axes())
     }
 
     fn axis_name(&self) -> &'static str {

@@ -116,7 +116,9 @@ pub const CB_DESCRIPTOR_BYTES: u64 = 32;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::l1_map::{FIRMWARE_BASE, MAILBOX_BASE, MAILBOX_STRIDE, MAX_PROCESSORS, RESERVED_END};
+    use crate::l1_map::{
+        FIRMWARE_BASE, MAILBOX_BASE, MAILBOX_STRIDE, MAX_PROCESSORS, RESERVED_END,
+    };
 
     #[test]
     fn stacks_and_mailboxes_fit_the_reserved_area() {

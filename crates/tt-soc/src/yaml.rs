@@ -224,7 +224,10 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<SocDescriptor, SocError>
         worker_l1_size: raw.worker_l1_size,
         eth_l1_size: raw.eth_l1_size,
         harvesting_mask: 0,
-    })
+        worker_xs: Vec::new(),
+        worker_ys: Vec::new(),
+    }
+    .with_axes())
 }
 
 #[cfg(test)]

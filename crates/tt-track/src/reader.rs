@@ -20,7 +20,7 @@ use crate::segment::layout::SCHEMA_VERSION;
 use crate::segment::mapped::MappedSegment;
 use crate::segment::writer::{own_segment, SEGMENT_SUFFIX};
 use crate::tracker::DeviceCapacity;
-use crate::view::{decode_process, IntegrityCounts, ProcessView};
+use crate::view::{decode_process, DeviceView, IntegrityCounts, ProcessView};
 
 /// Sums of one kind on one device over all live processes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -200,7 +200,10 @@ fn open_for_reading(path: &Path) -> io::Result<File> {
 
 fn sum_devices(processes: &[ProcessView]) -> Vec<DeviceTotals> {
     let mut totals: BTreeMap<ChipUid, DeviceTotals> = BTreeMap::new();
-    for device in processes.iter().flat_map(|p| p.devices.iter()) {
+    // A device a process has closed with nothing left on it is no longer that process's: it
+    // drops out of the totals. One closed with bytes still counted (a leak) stays visible.
+    let counted = |d: &&DeviceView| d.open || d.current_bytes() > 0 || d.integrity.total() > 0;
+    for device in processes.iter().flat_map(|p| p.devices.iter()).filter(counted) {
         let sum = totals.entry(device.uid).or_insert_with(|| DeviceTotals {
             uid: device.uid,
             arch: device.arch.clone(),

@@ -1,9 +1,9 @@
 //! `ttctl`: run workloads on Tenstorrent devices and show what is on the chip.
 
 mod devices;
+mod leaks;
 mod mem;
 mod run;
-mod session;
 
 use std::process::ExitCode;
 
@@ -27,7 +27,8 @@ enum Command {
     },
     /// Run a built-in workload and show memory before, at peak and after.
     Run {
-        /// The workload: `buffers` (DRAM/L1 buffer churn).
+        /// The workload: `programs` (load, run and drop programs of three kernels and four
+        /// circular buffers on many cores) or `buffers` (DRAM/L1 buffer churn).
         workload: String,
         /// Device spec (`sim:wormhole_b0`, `/dev/tenstorrent/0`); default: first card, else simulated.
         #[arg(long)]
@@ -53,6 +54,12 @@ enum Command {
         /// Only this process.
         #[arg(long)]
         pid: Option<u32>,
+    },
+    /// List what is still placed on devices, per process, with owner and provenance.
+    Leaks {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Manage simulated chip files.
     Sim {
@@ -92,6 +99,7 @@ fn main() -> ExitCode {
         Command::Run { workload, device, iterations, json } => {
             run::run(&workload, device.as_deref(), iterations, json)
         }
+        Command::Leaks { json } => leaks::leaks(json),
         Command::Mem { json, watch, device, pid } => {
             mem::mem(json, watch, &mem::Filter { device, pid })
         }

@@ -9,8 +9,9 @@ use tt_alloc::{Allocation, BankType, BufferRequest, Layout, Policy};
 use tt_device::DramBankId;
 use tt_track::{ProcessView, Tracker};
 
+use tt_program::{builtin_kernel, Processor, Program, Runtime};
+
 use crate::mem;
-use crate::session::Session;
 
 /// A small deterministic generator (splitmix64): workloads repeat exactly run to run.
 struct Rng(u64);
@@ -29,10 +30,10 @@ impl Rng {
 }
 
 /// Bytes per kind of this process on the session's device.
-fn usage(view: Option<&ProcessView>, session: &Session) -> [u64; MemKind::COUNT] {
+fn usage(view: Option<&ProcessView>, session: &Runtime) -> [u64; MemKind::COUNT] {
     let mut out = [0; MemKind::COUNT];
     if let Some(dev) =
-        view.and_then(|v| v.devices.iter().find(|d| d.uid == session.device.chip_uid()))
+        view.and_then(|v| v.devices.iter().find(|d| d.uid == session.device().chip_uid()))
     {
         for k in MemKind::ALL {
             out[k.index()] = dev.kind(k).current_bytes;
@@ -48,9 +49,9 @@ fn usage_json(u: &[u64; MemKind::COUNT]) -> Value {
 }
 
 /// Writes a recognisable pattern into every page of `buf` and reads one page back.
-fn fill(session: &Session, buf: &Allocation, page_size: u64, pages: u64, seed: u64) -> Result<u64> {
-    let dev = &session.device;
-    let alloc = &session.allocator;
+fn fill(session: &Runtime, buf: &Allocation, page_size: u64, pages: u64, seed: u64) -> Result<u64> {
+    let dev = session.device();
+    let alloc = session.allocator();
     let banks = alloc.bank_count(buf.bank_type()) as u64;
     let page: Vec<u8> = (0..page_size).map(|i| (i as u8) ^ (seed as u8)).collect();
     // Pages go round-robin over the banks; each bank holds its pages at the aligned page size.
@@ -83,12 +84,12 @@ fn fill(session: &Session, buf: &Allocation, page_size: u64, pages: u64, seed: u
 /// DRAM and L1 buffer churn: interleaved DRAM and L1 buffers and sharded L1 buffers of
 /// assorted sizes, each filled through the device, up to 32 alive at once.
 fn buffers(
-    session: &Session,
+    session: &Runtime,
     tracker: &Tracker,
     iterations: u32,
 ) -> Result<(u64, u64, [u64; MemKind::COUNT])> {
     let mut rng = Rng(0x7474_6374_6c00);
-    let cores = session.device.soc().tensix_cores();
+    let cores = session.device().soc().tensix_cores();
     let mut live: Vec<Allocation> = Vec::new();
     let (mut made, mut written) = (0u64, 0u64);
     let mut peak = [0u64; MemKind::COUNT];
@@ -119,13 +120,13 @@ fn buffers(
                 owner: &owner,
             };
             let buf = session
-                .allocator
+                .allocator()
                 .allocate(&request)
                 .with_context(|| format!("allocating {owner}"))?;
             written += if pages == 0 {
                 let data = vec![i as u8; page_size as usize];
                 for core in &uniq {
-                    session.device.write(*core, buf.address(), &data)?;
+                    session.device().write(*core, buf.address(), &data)?;
                 }
                 page_size * uniq.len() as u64
             } else {
@@ -147,19 +148,107 @@ fn buffers(
     Ok((made, written, peak))
 }
 
+/// Programs per iteration of `programs`.
+const PROGRAMS_PER_ROUND: usize = 8;
+/// Cores each program of `programs` runs on (fewer when the chip has fewer workers).
+const PROGRAM_CORES: usize = 64;
+
+/// One program of the `programs` workload: the add kernels (reader, compute, writer) on
+/// `cores` with four circular buffers, arguments set for a zero-page share so each kernel
+/// validates its launch block, args and CBs and returns.
+fn add_program(
+    name: &str,
+    cores: &[tt_soc::NocCoord],
+    bank_table: u64,
+    banks: u32,
+) -> Result<Program> {
+    let mut p = Program::new(name);
+    let trio = [
+        ("reader", Processor::DataMovement0),
+        ("compute_add", Processor::Compute0),
+        ("writer", Processor::DataMovement1),
+    ];
+    for (kernel, processor) in trio {
+        let id = p.add_kernel(kernel, builtin_kernel(kernel)?, processor, cores);
+        // a, b, c bases; page size; first page; page count; bank table; bank count.
+        p.set_common_args(id, &[0, 0, 0, 2048, 0, 0, bank_table as u32, banks])?;
+    }
+    for (index, pages) in [(0, 2), (1, 2), (2, 2), (3, 1)] {
+        p.add_circular_buffer(index, cores, 2048, pages);
+    }
+    Ok(p)
+}
+
+/// Loads, runs and drops programs: every round loads 8 programs of 3 kernels and 4 circular
+/// buffers on 64 cores at once, runs each, then drops them all.
+fn programs(
+    session: &Runtime,
+    tracker: &Tracker,
+    iterations: u32,
+) -> Result<(u64, u64, [u64; MemKind::COUNT])> {
+    let workers = session.worker_cores();
+    let cores = &workers[..PROGRAM_CORES.min(workers.len())];
+    let banks = session.allocator().bank_count(BankType::Dram) as u32;
+    // The DRAM bank table the kernels read, one copy in each core's L1.
+    let table = session
+        .allocator()
+        .allocate(&BufferRequest {
+            bank_type: BankType::L1,
+            kind: MemKind::L1,
+            layout: Layout::Sharded { cores, shard_size: 16 * u64::from(banks) },
+            policy: Policy::default(),
+            owner: "ttctl run programs: DRAM bank table",
+        })
+        .context("allocating the DRAM bank table")?;
+    let mut bytes = Vec::with_capacity(16 * banks as usize);
+    for bank in 0..banks {
+        let b = session.allocator().dram_bank(bank).context("DRAM bank without a channel")?;
+        let endpoint = session.device().soc().dram_channels()[b.channel].endpoints[0];
+        for word in
+            [u32::from(endpoint.x), u32::from(endpoint.y), b.offset as u32, (b.offset >> 32) as u32]
+        {
+            bytes.extend_from_slice(&word.to_le_bytes());
+        }
+    }
+    for core in cores {
+        session.device().write(*core, table.address(), &bytes)?;
+    }
+    let mut peak = [0u64; MemKind::COUNT];
+    let (mut made, mut written) = (0u64, 0u64);
+    for round in 0..iterations {
+        let mut loaded = Vec::with_capacity(PROGRAMS_PER_ROUND);
+        for i in 0..PROGRAMS_PER_ROUND {
+            let program = add_program(&format!("r{round}p{i}"), cores, table.address(), banks)?;
+            let placed = program
+                .load(session)
+                .with_context(|| format!("loading program {}", program.name()))?;
+            written += placed.kernel_bytes();
+            loaded.push(placed);
+        }
+        let now = usage(tracker.snapshot().as_ref(), session);
+        if now.iter().sum::<u64>() > peak.iter().sum::<u64>() {
+            peak = now;
+        }
+        for program in &loaded {
+            program.run().with_context(|| format!("running program {}", program.name()))?;
+        }
+        made += loaded.len() as u64;
+    }
+    drop(table);
+    Ok((made, written, peak))
+}
+
 /// `ttctl run <workload>`.
 pub fn run(workload: &str, device: Option<&str>, iterations: u32, json_out: bool) -> Result<()> {
     let tracker = tt_track::global();
-    let session = Session::open(device, tracker)?;
-    let uid = session.device.chip_uid();
+    let session = Runtime::open(device).context("opening the device")?;
+    let uid = session.device().chip_uid();
     let before = usage(tracker.snapshot().as_ref(), &session);
     let start = Instant::now();
     let (made, written, peak) = match workload {
         "buffers" => buffers(&session, tracker, iterations)?,
-        "programs" => bail!(
-            "workload `programs` needs the program loader (tt-program), which is not built yet; run `ttctl run buffers`"
-        ),
-        other => bail!("unknown workload `{other}`; available: buffers"),
+        "programs" => programs(&session, tracker, iterations)?,
+        other => bail!("unknown workload `{other}`; available: programs, buffers"),
     };
     let elapsed = start.elapsed();
     let after = usage(tracker.snapshot().as_ref(), &session);
@@ -168,10 +257,10 @@ pub fn run(workload: &str, device: Option<&str>, iterations: u32, json_out: bool
         let out = json!({
             "schema_version": 1,
             "workload": workload,
-            "device": session.device.spec().to_string(),
+            "device": session.device().spec().to_string(),
             "chip_uid": uid.to_string(),
             "iterations": iterations,
-            "buffers": made,
+            "units": made,
             "bytes_written": written,
             "seconds": elapsed.as_secs_f64(),
             "before": usage_json(&before),
@@ -182,10 +271,11 @@ pub fn run(workload: &str, device: Option<&str>, iterations: u32, json_out: bool
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         println!(
-            "ran `{workload}` on {} ({} {}): {iterations} iterations, {made} buffers, {} written in {:.2?}",
-            session.device.spec(),
-            session.device.arch(),
-            session.device.backend().name(),
+            "ran `{workload}` on {} ({} {}): {iterations} iterations, {made} {}, {} written in {:.2?}",
+            session.device().spec(),
+            session.device().arch(),
+            session.device().backend().name(),
+            if workload == "programs" { "programs" } else { "buffers" },
             mem::human(written),
             elapsed
         );

@@ -48,11 +48,15 @@ fn buffers_workload_returns_to_the_reserved_baseline() {
     let v = json_of(&out);
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["returned_to_baseline"], true);
-    assert_eq!(v["buffers"], 24);
-    // RESERVED is the fixed 32 KiB area of each of the 80 Tensix cores; nothing else before.
+    assert_eq!(v["units"], 24);
+    // RESERVED is the fixed 32 KiB area of each of the 80 Tensix cores; SYSTEM the dispatch
+    // and fabric kernels; nothing else before.
     assert_eq!(v["before"]["reserved"], 80 * 32 * 1024);
-    for kind in ["dram", "l1", "l1_small", "trace", "cb", "kernel", "system"] {
-        assert_eq!(v["before"][kind], 0, "{kind}");
+    assert!(v["before"]["system"].as_u64().unwrap() > 0);
+    for kind in ["dram", "l1", "l1_small", "trace", "cb", "kernel", "system", "reserved"] {
+        if kind != "system" && kind != "reserved" {
+            assert_eq!(v["before"][kind], 0, "{kind}");
+        }
         assert_eq!(v["after"][kind], v["before"][kind], "{kind}");
     }
     assert!(v["peak"]["dram"].as_u64().unwrap() > 0 && v["peak"]["l1"].as_u64().unwrap() > 0);
@@ -60,6 +64,29 @@ fn buffers_workload_returns_to_the_reserved_baseline() {
     let mem = json_of(&env.ttctl(&["mem", "--json"]));
     assert_eq!(mem["schema_version"], 1);
     assert_eq!(mem["devices"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn programs_workload_loads_runs_and_returns_to_baseline() {
+    let env = Env::new();
+    let out = env.ttctl(&[
+        "run",
+        "programs",
+        "--device",
+        "sim:wormhole_b0:2",
+        "--iterations",
+        "2",
+        "--json",
+    ]);
+    let v = json_of(&out);
+    assert_eq!(v["returned_to_baseline"], true);
+    assert_eq!(v["units"], 16);
+    // At peak 8 programs hold 4 CBs of 2, 2, 2 and 1 pages of 2 KiB on 64 cores each.
+    assert_eq!(v["peak"]["cb"], 8 * 64 * 2048 * 7);
+    assert!(v["peak"]["kernel"].as_u64().unwrap() > 0);
+    assert_eq!(v["after"]["kernel"], 0);
+    assert_eq!(v["after"]["cb"], 0);
+    assert_eq!(v["after"]["system"], v["before"]["system"]);
 }
 
 #[test]
@@ -106,5 +133,5 @@ fn exit_codes_and_one_line_errors() {
     assert!(err.contains("sim:grayskull") && err.contains("sim:wormhole_b0"), "{err}");
     let unknown = env.ttctl(&["run", "nonsense", "--device", "sim:wormhole_b0:7"]);
     assert_eq!(unknown.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("available: buffers"));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("available: programs, buffers"));
 }

@@ -114,6 +114,22 @@ fn closing_and_reopening_a_device_keeps_totals_right() {
 }
 
 #[test]
+fn a_closed_empty_device_leaves_the_totals_but_a_closed_leaking_one_stays() {
+    let (dir, tracker) = ledger();
+    let clean = register(&tracker, 21);
+    let leaky = register(&tracker, 22);
+    let placed = tracker.record_place(clean, MemKind::Kernel, &spans(4, 100), "k", here());
+    let _leaked = tracker.record_place(leaky, MemKind::Cb, &spans(2, 50), "cb", here());
+    tracker.record_release(placed);
+    tracker.unregister_device(clean).expect("unregister");
+    tracker.unregister_device(leaky).expect("unregister");
+    let snapshot = read_ledger(dir.path().join("ledger")).expect("read");
+    assert!(snapshot.device(ChipUid(21)).is_none(), "closed with nothing left: gone");
+    let leak = snapshot.device(ChipUid(22)).expect("closed with bytes left: still shown");
+    assert_eq!(leak.kind(MemKind::Cb).current_bytes, 100);
+}
+
+#[test]
 fn release_to_the_wrong_tracker_is_an_unknown_release_and_changes_no_totals() {
     let (_dir, tracker) = ledger();
     let other = Tracker::in_memory().expect("in-memory tracker");

@@ -1,0 +1,24 @@
+//! Programs for Tenstorrent chips: RISC-V kernels on core sets, circular buffers, semaphores
+//! and runtime arguments; load, run, and a drop that frees exactly what the load placed.
+//!
+//! [`Runtime`] is the device session: opening it records the fixed RESERVED area and places
+//! the persistent SYSTEM kernels (dispatch, fabric); closing it releases them. Everything is
+//! recorded through tt-track with the sizes placed, so a monitor returns to the SYSTEM +
+//! RESERVED baseline when the last program is dropped and to nothing when the session ends.
+
+mod builtin;
+mod elf;
+mod error;
+mod loaded;
+mod program;
+mod runtime;
+
+pub use builtin::{builtin_kernel, BUILTIN_KERNELS};
+pub use elf::{KernelImage, IMAGE_ALIGN};
+pub use error::ProgramError;
+pub use loaded::LoadedProgram;
+pub use program::{KernelId, Processor, Program};
+pub use runtime::Runtime;
+
+#[cfg(test)]
+mod tests;

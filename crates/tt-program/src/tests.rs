@@ -1,0 +1,172 @@
+use tt_alloc::tracker::MemKind;
+use tt_device::{Device, OpenOptions};
+use tt_track::Tracker;
+
+use crate::{builtin_kernel, Processor, Program, ProgramError, Runtime};
+
+struct Fixture {
+    _sim: tempfile::TempDir,
+    _ledger: tempfile::TempDir,
+    tracker: Tracker,
+    sim_dir: std::path::PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let sim = tempfile::tempdir().unwrap();
+        let ledger = tempfile::tempdir().unwrap();
+        let tracker = Tracker::with_ledger_dir(ledger.path()).unwrap();
+        let sim_dir = sim.path().to_path_buf();
+        Fixture { _sim: sim, _ledger: ledger, tracker, sim_dir }
+    }
+
+    fn runtime(&self, spec: &str) -> Runtime {
+        let options = OpenOptions { sim_dir: Some(self.sim_dir.clone()), ..Default::default() };
+        Runtime::with_device(Device::open_with(spec, &options).unwrap(), &self.tracker).unwrap()
+    }
+
+    /// Current bytes per kind of `rt`'s device, as this process's ledger segment shows them.
+    fn used(&self, rt: &Runtime) -> [u64; MemKind::COUNT] {
+        let view = self.tracker.snapshot().unwrap();
+        let mut out = [0; MemKind::COUNT];
+        if let Some(dev) = view.devices.iter().find(|d| d.uid == rt.device().chip_uid() && d.open) {
+            for k in MemKind::ALL {
+                out[k.index()] = dev.kind(k).current_bytes;
+            }
+        }
+        out
+    }
+}
+
+fn three_kernel_program(name: &str, rt: &Runtime, cores: usize) -> Program {
+    let cores: Vec<_> = rt.worker_cores().into_iter().take(cores).collect();
+    let mut p = Program::new(name);
+    let r =
+        p.add_kernel("reader", builtin_kernel("reader").unwrap(), Processor::DataMovement0, &cores);
+    p.add_kernel("compute", builtin_kernel("compute_add").unwrap(), Processor::Compute0, &cores);
+    p.add_kernel("writer", builtin_kernel("writer").unwrap(), Processor::DataMovement1, &cores);
+    p.set_common_args(r, &[0; 8]).unwrap();
+    for (i, pages) in [(0, 2), (1, 2), (2, 4), (3, 1)] {
+        p.add_circular_buffer(i, &cores, 2048, pages);
+    }
+    p
+}
+
+#[test]
+fn session_places_reserved_and_system_and_close_releases_them() {
+    let f = Fixture::new();
+    let rt = f.runtime("sim:wormhole_b0");
+    let used = f.used(&rt);
+    assert_eq!(used[MemKind::Reserved.index()], 80 * 0x8000);
+    let dispatch = builtin_kernel("dispatch").unwrap().placed_bytes();
+    let fabric = crate::KernelImage::from_elf(
+        "f",
+        include_bytes!("../../../kernels/elf/fabric.elf"),
+        0x18000,
+    )
+    .unwrap()
+    .placed_bytes();
+    assert_eq!(used[MemKind::System.index()], 2 * dispatch + 16 * fabric);
+    assert_eq!(rt.dispatch_cores().len(), 2);
+    assert_eq!(rt.worker_cores().len(), 78);
+    for k in [MemKind::Dram, MemKind::L1, MemKind::Cb, MemKind::Kernel] {
+        assert_eq!(used[k.index()], 0, "{k}");
+    }
+    let uid = rt.device().chip_uid();
+    rt.close().unwrap();
+    let view = f.tracker.snapshot().unwrap();
+    let dev = view.devices.iter().find(|d| d.uid == uid).unwrap();
+    assert!(!dev.open);
+    assert_eq!(dev.current_bytes(), 0, "closing the device releases everything it placed");
+}
+
+#[test]
+fn program_drop_frees_exactly_what_load_placed() {
+    let f = Fixture::new();
+    let rt = f.runtime("sim:wormhole_b0");
+    let baseline = f.used(&rt);
+    let program = three_kernel_program("p", &rt, 64);
+    let loaded = program.load(&rt).unwrap();
+    let used = f.used(&rt);
+    assert_eq!(used[MemKind::Kernel.index()], loaded.kernel_bytes());
+    assert!(loaded.kernel_bytes() > program.kernel_binary_bytes(), "binaries plus config blocks");
+    assert_eq!(used[MemKind::Cb.index()], program.circular_buffer_bytes(16));
+    assert_eq!(used[MemKind::Cb.index()], 64 * 2048 * (2 + 2 + 4 + 1));
+    assert_eq!(used[MemKind::System.index()], baseline[MemKind::System.index()]);
+    // A second load of the same program is a second set of placements.
+    let again = program.load(&rt).unwrap();
+    assert_eq!(f.used(&rt)[MemKind::Kernel.index()], 2 * loaded.kernel_bytes());
+    drop(loaded);
+    assert_eq!(f.used(&rt)[MemKind::Kernel.index()], again.kernel_bytes());
+    again.unload();
+    assert_eq!(f.used(&rt), baseline);
+    let view = f.tracker.snapshot().unwrap();
+    let dev = view.devices.iter().find(|d| d.uid == rt.device().chip_uid()).unwrap();
+    assert_eq!(dev.integrity.total(), 0);
+}
+
+#[test]
+fn loads_on_two_devices_are_counted_per_device() {
+    let f = Fixture::new();
+    let wh = f.runtime("sim:wormhole_b0:1");
+    let bh = f.runtime("sim:blackhole:1");
+    let (wh0, bh0) = (f.used(&wh), f.used(&bh));
+    let on_wh = three_kernel_program("x", &wh, 8).load(&wh).unwrap();
+    let on_bh = three_kernel_program("x", &bh, 16).load(&bh).unwrap();
+    assert_eq!(f.used(&wh)[MemKind::Cb.index()], 8 * 2048 * 9);
+    assert_eq!(f.used(&bh)[MemKind::Cb.index()], 16 * 2048 * 9);
+    drop(on_wh);
+    assert_eq!(f.used(&wh), wh0);
+    assert_eq!(f.used(&bh)[MemKind::Cb.index()], 16 * 2048 * 9);
+    drop(on_bh);
+    assert_eq!(f.used(&bh), bh0);
+}
+
+#[test]
+fn a_failed_load_leaves_nothing_behind() {
+    let f = Fixture::new();
+    let rt = f.runtime("sim:wormhole_b0");
+    let baseline = f.used(&rt);
+    let cores: Vec<_> = rt.worker_cores().into_iter().take(4).collect();
+    let mut p = three_kernel_program("big", &rt, 4);
+    // 2 MiB per core cannot fit in L1: the kernels are placed first, then this fails.
+    p.add_circular_buffer(7, &cores, 1 << 20, 2);
+    let err = p.load(&rt).unwrap_err();
+    assert!(matches!(err, ProgramError::Alloc { .. }), "{err}");
+    assert!(err.to_string().contains("big"), "{err}");
+    assert_eq!(f.used(&rt), baseline);
+}
+
+#[test]
+fn bad_programs_are_refused_with_the_reason() {
+    let f = Fixture::new();
+    let rt = f.runtime("sim:wormhole_b0");
+    let k = builtin_kernel("tight_loop").unwrap();
+    let mut clash = Program::new("clash");
+    let cores = rt.worker_cores();
+    clash.add_kernel("a", k.clone(), Processor::DataMovement0, &cores[..2]);
+    clash.add_kernel("b", k.clone(), Processor::DataMovement0, &cores[1..3]);
+    let err = clash.load(&rt).unwrap_err().to_string();
+    assert!(err.contains("`a`") && err.contains("`b`") && err.contains("processor 0"), "{err}");
+    let mut on_dispatch = Program::new("d");
+    on_dispatch.add_kernel("a", k.clone(), Processor::DataMovement0, &[rt.dispatch_cores()[0]]);
+    assert!(matches!(on_dispatch.load(&rt), Err(ProgramError::BadCore { .. })));
+    let mut on_dram = Program::new("dram");
+    on_dram.add_kernel("a", k.clone(), Processor::DataMovement0, &[tt_soc::NocCoord::new(0, 0)]);
+    assert!(matches!(on_dram.load(&rt), Err(ProgramError::BadCore { .. })));
+    assert!(Program::new("empty").load(&rt).unwrap_err().to_string().contains("no kernels"));
+    let mut p = Program::new("args");
+    let id = p.add_kernel("a", k, Processor::DataMovement0, &cores[..1]);
+    assert!(p.set_runtime_args(id, cores[5], &[1]).is_err());
+}
+
+#[test]
+fn close_is_refused_while_programs_live() {
+    let f = Fixture::new();
+    let rt = f.runtime("sim:wormhole_b0");
+    let loaded = three_kernel_program("p", &rt, 2).load(&rt).unwrap();
+    let err = rt.clone().close().unwrap_err().to_string();
+    assert!(err.contains("drop them first"), "{err}");
+    drop(loaded);
+    rt.close().unwrap();
+}

@@ -1,0 +1,19 @@
+/*
+ * fault.c: performs a misaligned 32-bit load (for error tests: the simulator must stop it with
+ * cause MISALIGNED_ACCESS and error_pc at the lw).
+ *
+ * The load reads launch + 1: the launch block is word aligned, so the address is odd.
+ *
+ * Runtime args: none. Circular buffers: none. Semaphores: none.
+ * Exit code: none when the simulator traps as it should; TT_EXIT_UNEXPECTED (7) if the
+ * misaligned load was allowed to complete.
+ */
+#include "tt_kernel.h"
+
+int kernel_main(const struct tt_launch *launch)
+{
+    volatile uint32_t *p = (volatile uint32_t *)((uintptr_t)launch + 1);
+    uint32_t v = *p;
+    (void)v;
+    return TT_EXIT_UNEXPECTED;
+}
