@@ -184,6 +184,9 @@ trait Contender {
     fn largest_free_block(&self, live: &[Option<Self::Handle>]) -> u64;
 }
 
+/// Requests of at least this many bytes are placed top-down by the tt-alloc contender.
+const LARGE_FROM: u64 = 256 << 10;
+
 struct TtAlloc(RangeAllocator);
 
 impl Contender for TtAlloc {
@@ -193,7 +196,11 @@ impl Contender for TtAlloc {
         TtAlloc(RangeAllocator::new(0, capacity, 32))
     }
     fn allocate(&mut self, size: u64) -> Option<RangeHandle> {
-        self.0.allocate_handle(size, 0, Policy::BestFitBottomUp).ok()
+        // Best fit either way; large blocks go to the top of their hole and small ones to the
+        // bottom, so long runs of small blocks do not split the space large ones need (the
+        // per-request bottom-up/top-down choice tt-metal's allocator also offers).
+        let policy = if size >= LARGE_FROM { Policy::TopDown } else { Policy::BestFitBottomUp };
+        self.0.allocate_handle(size, 0, policy).ok()
     }
     fn free(&mut self, handle: RangeHandle) {
         let freed = self.0.free_handle(handle);

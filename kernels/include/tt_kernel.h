@@ -303,6 +303,13 @@ static inline uint32_t tt_queue_slot(volatile struct tt_queue *q, uint32_t i)
     return (uint32_t)(uintptr_t)q + TT_QUEUE_HEADER_BYTES + (i % q->num_slots) * q->slot_size;
 }
 
+/* The layouts above are fixed by the ABI: the host writes these structures byte for byte. */
+_Static_assert(sizeof(struct tt_launch) == TT_LAUNCH_BLOCK_BYTES, "launch block size");
+_Static_assert(sizeof(struct tt_cb) == TT_CB_DESCRIPTOR_BYTES, "CB descriptor size");
+_Static_assert(sizeof(struct tt_dram_bank) == TT_DRAM_BANK_BYTES, "DRAM bank entry size");
+_Static_assert(sizeof(struct tt_sys_ctrl) == TT_SYS_CTRL_BYTES, "control block size");
+_Static_assert(sizeof(struct tt_queue) == TT_QUEUE_HEADER_BYTES, "queue header size");
+
 int kernel_main(const struct tt_launch *launch);
 
 #endif /* TT_KERNEL_H */
