@@ -1,1 +1,134 @@
-fn main() {}
+//! Kernel execution on the simulated card: the RV32IM interpreter's speed on a tight loop
+//! (`loop: addi t0, t0, 1; bne t0, t1, loop`), launched through `SimChip::launch` on one
+//! worker thread, beside the same loop in host Rust in the same run. Prints simulated
+//! instructions per second and the host/simulator ratio (target: >= 100 M instr/s).
+
+// criterion_group! generates an undocumented public function.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use tt_sim::{ExecConfig, HartOutcome, Launch, SimChip};
+use tt_soc::kernel_abi::{GO_START, MAILBOX_ENTRY, MAILBOX_GO, MAILBOX_LAUNCH};
+use tt_soc::l1_map::MAILBOX_BASE;
+use tt_soc::{Arch, NocCoord};
+
+/// Loop iterations per launch: two instructions each, about 20 ms of simulation.
+const ITERATIONS: u32 = 1_000_000;
+const CORE: NocCoord = NocCoord::new(1, 1);
+const ENTRY: u32 = 0x8000;
+
+/// `li t1, ITERATIONS; loop: addi t0, t0, 1; bne t0, t1, loop; ret`, hand-encoded RV32I.
+fn loop_kernel(iterations: u32) -> [u32; 5] {
+    let low = ((iterations & 0xfff) as i32) << 20 >> 20;
+    let high = iterations.wrapping_sub(low as u32) & 0xffff_f000;
+    [
+        high | 6 << 7 | 0x37,                                   // lui t1, high
+        ((low as u32) & 0xfff) << 20 | 6 << 15 | 6 << 7 | 0x13, // addi t1, t1, low
+        1 << 20 | 5 << 15 | 5 << 7 | 0x13,                      // addi t0, t0, 1
+        0xfe62_9ee3,                                            // bne t0, t1, -4
+        0x0000_8067,                                            // jalr x0, 0(ra)
+    ]
+}
+
+struct Loaded {
+    _dir: tempfile::TempDir,
+    chip: SimChip,
+    window: tt_sim::SimTlbWindow,
+}
+
+fn load() -> Loaded {
+    let dir = tempfile::tempdir().expect("temp dir for the simulated chip");
+    let chip = SimChip::open_in(dir.path(), Arch::WormholeB0, 0).expect("open simulated chip");
+    let mut window = chip.allocate_tlb(2 << 20).expect("TLB window");
+    window.configure(CORE, 0).expect("window on the worker's L1");
+    let l1 = window.region().expect("configured window");
+    for (i, word) in loop_kernel(ITERATIONS).iter().enumerate() {
+        l1.write32(ENTRY as usize + i * 4, *word).expect("write kernel");
+    }
+    l1.write32((MAILBOX_BASE + MAILBOX_ENTRY) as usize, ENTRY).expect("mailbox");
+    l1.write32((MAILBOX_BASE + MAILBOX_LAUNCH) as usize, 0).expect("mailbox");
+    Loaded { _dir: dir, chip, window }
+}
+
+/// Launches the loop once and returns the instructions it retired.
+fn run_once(loaded: &Loaded, config: &ExecConfig) -> u64 {
+    let l1 = loaded.window.region().expect("configured window");
+    l1.write32((MAILBOX_BASE + MAILBOX_GO) as usize, GO_START).expect("arm mailbox");
+    let launch = [Launch { core: CORE, processor: 0 }];
+    let outcomes = loaded.chip.launch(&launch, config).expect("launch").wait().expect("wait");
+    let outcome = outcomes.into_iter().next().expect("one outcome per launch");
+    outcome.clone().into_result().expect("loop kernel finished");
+    match outcome {
+        HartOutcome::Done { instret, .. } => instret,
+        HartOutcome::Error { .. } => 0,
+    }
+}
+
+/// The same loop on the host: two operations (add, compare-and-branch) per iteration.
+/// `black_box` keeps the compiler from replacing the loop by its closed form.
+fn host_loop(iterations: u32) -> u32 {
+    let mut counter = 0u32;
+    while counter != iterations {
+        counter = black_box(counter.wrapping_add(1));
+    }
+    counter
+}
+
+fn median(mut f: impl FnMut(), runs: usize) -> Duration {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn bench(c: &mut Criterion) {
+    let loaded = load();
+    let config = ExecConfig { threads: 1, ..ExecConfig::default() };
+    let instructions = run_once(&loaded, &config);
+    let host_operations = 2 * u64::from(ITERATIONS);
+
+    let mut group = c.benchmark_group("sim_exec/tight_loop");
+    group.throughput(Throughput::Elements(instructions));
+    group.bench_function("simulated", |b| b.iter(|| run_once(&loaded, &config)));
+    group.bench_function("host_rust", |b| b.iter(|| host_loop(black_box(ITERATIONS))));
+    group.finish();
+
+    // Same-run ratio: each side timed back to back.
+    let simulated = median(
+        || {
+            black_box(run_once(&loaded, &config));
+        },
+        31,
+    );
+    let host = median(
+        || {
+            black_box(host_loop(black_box(ITERATIONS)));
+        },
+        31,
+    );
+    let sim_rate = instructions as f64 / simulated.as_secs_f64() / 1e6;
+    let host_rate = host_operations as f64 / host.as_secs_f64() / 1e6;
+    println!("\nsim_exec summary (simulated wormhole_b0, one worker thread, same run):");
+    println!(
+        "  simulated: {instructions} instructions in {simulated:.2?} = {sim_rate:.0} M instr/s (target >= 100)"
+    );
+    println!(
+        "  host Rust: {host_operations} loop operations in {host:.2?} = {host_rate:.0} M op/s"
+    );
+    println!("  host / simulated: {:.1}x", host_rate / sim_rate);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_millis(500));
+    targets = bench
+}
+criterion_main!(benches);

@@ -62,8 +62,8 @@ pub struct Device {
     // Declared first so the windows are dropped (unmapped and freed) before the backend.
     l1_windows: Mutex<WindowPool>,
     dram_windows: Mutex<WindowPool>,
-    backend: Backend,
-    spec: DeviceSpec,
+    pub(crate) backend: Backend,
+    pub(crate) spec: DeviceSpec,
     soc: SocDescriptor,
     chip_uid: ChipUid,
 }

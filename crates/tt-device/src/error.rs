@@ -98,11 +98,11 @@ pub enum DeviceError {
         /// The window base.
         base: u64,
     },
-    /// A processor index with no mailbox.
-    #[error("processor {processor} does not exist: a Tensix core has processors 0..5")]
-    NoSuchProcessor {
-        /// The index asked for.
-        processor: u8,
+    /// Launching kernels on a card needs firmware this runtime does not load yet.
+    #[error("cannot launch kernels on {device}: running kernels on a card needs tt-metal's core firmware, which tt-runtime does not load yet; use a simulated device (sim:wormhole_b0)")]
+    LaunchUnsupported {
+        /// The device.
+        device: String,
     },
     /// An access through a mapped window failed.
     #[error(transparent)]

@@ -1,10 +1,14 @@
 //! Starting kernels through the cores' mailboxes and waiting for them.
 
-use tt_soc::kernel_abi::{GO_DONE, MAILBOX_GO, MAILBOX_RESULT};
-use tt_soc::l1_map::L1Map;
+use tt_sim::{HartOutcome, Launch};
 use tt_soc::NocCoord;
 
+use crate::backend::Backend;
 use crate::{Device, DeviceError};
+
+/// Limits of one launch on the simulated card: instruction budget per processor, wall-time
+/// timeout, worker threads.
+pub type ExecLimits = tt_sim::ExecConfig;
 
 /// How one launched processor finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,29 +51,56 @@ impl LaunchOutcome {
 
 /// Kernels started by [`Device::launch`]; [`DeviceLaunch::wait`] collects their outcomes.
 pub struct DeviceLaunch {
-    outcomes: Vec<LaunchOutcome>,
+    group: tt_sim::LaunchGroup,
 }
 
 impl DeviceLaunch {
     /// Waits for every launched processor and returns how each finished, in launch order.
     pub fn wait(self) -> Result<Vec<LaunchOutcome>, DeviceError> {
-        Ok(self.outcomes)
+        let outcomes = self.group.wait()?;
+        Ok(outcomes
+            .into_iter()
+            .map(|o| match o {
+                HartOutcome::Done { core, processor, exit_code, instret } => {
+                    LaunchOutcome::Done { core, processor, exit_code, instret }
+                }
+                HartOutcome::Error { core, processor, cause, pc, message } => {
+                    LaunchOutcome::Error { core, processor, cause, pc, message }
+                }
+            })
+            .collect())
+    }
+
+    /// True once every launched processor has finished.
+    pub fn is_finished(&self) -> bool {
+        self.group.is_finished()
     }
 }
 
 impl Device {
     /// Starts processor `p` of each `(core, p)` whose mailbox the caller has prepared (entry,
-    /// launch block, GO = start). Until the simulator executes kernels, a launch completes at
-    /// once: each mailbox is marked done with exit code 0.
+    /// launch block, `GO = GO_START`), with the default limits ([`ExecLimits::default`]).
     pub fn launch(&self, launches: &[(NocCoord, u8)]) -> Result<DeviceLaunch, DeviceError> {
-        let mut outcomes = Vec::with_capacity(launches.len());
-        for &(core, processor) in launches {
-            let mailbox = L1Map::mailbox(u64::from(processor))
-                .ok_or(DeviceError::NoSuchProcessor { processor })?;
-            self.write32(core, mailbox + MAILBOX_RESULT, 0)?;
-            self.write32(core, mailbox + MAILBOX_GO, GO_DONE)?;
-            outcomes.push(LaunchOutcome::Done { core, processor, exit_code: 0, instret: 0 });
+        self.launch_with(launches, &ExecLimits::default())
+    }
+
+    /// [`Device::launch`] with an instruction budget, timeout and thread count of your own.
+    /// On the simulated card the simulator's RISC-V cores run the kernels; on a card this
+    /// needs tt-metal's firmware on the cores, which this runtime does not load yet.
+    pub fn launch_with(
+        &self,
+        launches: &[(NocCoord, u8)],
+        limits: &ExecLimits,
+    ) -> Result<DeviceLaunch, DeviceError> {
+        match &self.backend {
+            Backend::Sim(chip) => {
+                let launches: Vec<Launch> =
+                    launches.iter().map(|&(core, processor)| Launch { core, processor }).collect();
+                Ok(DeviceLaunch { group: chip.launch(&launches, limits)? })
+            }
+            Backend::Pcie(_) => {
+                Err(DeviceError::LaunchUnsupported { device: self.spec.to_string() })
+            }
         }
-        Ok(DeviceLaunch { outcomes })
     }
 }

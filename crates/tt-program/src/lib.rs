@@ -6,6 +6,7 @@
 //! recorded through tt-track with the sizes placed, so a monitor returns to the SYSTEM +
 //! RESERVED baseline when the last program is dropped and to nothing when the session ends.
 
+mod buffer;
 mod builtin;
 mod elf;
 mod error;
@@ -13,6 +14,7 @@ mod loaded;
 mod program;
 mod runtime;
 
+pub use buffer::{dram_bank_table, InterleavedBuffer, DRAM_BANK_ENTRY_BYTES};
 pub use builtin::{builtin_kernel, BUILTIN_KERNELS};
 pub use elf::{KernelImage, IMAGE_ALIGN};
 pub use error::ProgramError;

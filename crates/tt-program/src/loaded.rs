@@ -2,7 +2,7 @@
 
 use tt_alloc::tracker::MemKind;
 use tt_alloc::{Allocation, BankType, BufferRequest, Layout, Policy};
-use tt_device::LaunchOutcome;
+use tt_device::{ExecLimits, LaunchOutcome};
 use tt_soc::kernel_abi::{
     self, ABI_VERSION, CB_DESCRIPTOR_BYTES, GO_START, LAUNCH_BLOCK_BYTES, LAUNCH_MAGIC,
 };
@@ -274,12 +274,19 @@ impl LoadedProgram {
         self.cbs.get(i).map(|c| c.address())
     }
 
-    /// Starts every kernel on every core and waits for all to finish: resets CB counters and
+    /// Starts every kernel on every core and waits for all to finish (programs of one device
+    /// run one at a time; a second caller waits its turn): resets CB counters and
     /// semaphores, writes each processor's mailbox, and runs them (on the simulated card the
     /// simulator executes them; see [`tt_device::Device::launch`]). A kernel that stops with
     /// an error or a nonzero exit code fails the run with its name, core, cause and pc.
     pub fn run(&self) -> Result<Vec<LaunchOutcome>, ProgramError> {
+        self.run_with(&ExecLimits::default())
+    }
+
+    /// [`LoadedProgram::run`] with an instruction budget and timeout of your own.
+    pub fn run_with(&self, limits: &ExecLimits) -> Result<Vec<LaunchOutcome>, ProgramError> {
         let device = &self.runtime.inner().device;
+        let _running = self.runtime.inner().run_lock.lock();
         let mut launches = Vec::new();
         let base = self.config.address();
         for (core, blob) in &self.config_blobs {
@@ -304,7 +311,7 @@ impl LoadedProgram {
                 launches.push((*core, placed.processor));
             }
         }
-        let outcomes = device.launch(&launches)?.wait()?;
+        let outcomes = device.launch_with(&launches, limits)?.wait()?;
         for outcome in &outcomes {
             let (core, processor) = outcome.target();
             let kernel = self

@@ -39,6 +39,9 @@ pub(crate) struct RuntimeInner {
     pub(crate) device: Device,
     dispatch_cores: Vec<NocCoord>,
     fabric_cores: Vec<NocCoord>,
+    /// Held while a program runs: each core has one mailbox per processor, so programs run
+    /// one at a time per device, in the order they ask, like a hardware command queue.
+    pub(crate) run_lock: Mutex<()>,
 }
 
 impl Runtime {
@@ -89,6 +92,7 @@ impl Runtime {
             device,
             dispatch_cores,
             fabric_cores,
+            run_lock: Mutex::new(()),
         });
         let runtime = Runtime { inner };
         // From here on, dropping `runtime` on an error releases whatever was placed.

@@ -170,3 +170,101 @@ fn close_is_refused_while_programs_live() {
     drop(loaded);
     rt.close().unwrap();
 }
+
+#[test]
+fn run_executes_kernels_and_reports_failures_by_name() {
+    let f = Fixture::new();
+    let rt = f.runtime("sim:wormhole_b0");
+    let cores: Vec<_> = rt.worker_cores().into_iter().take(4).collect();
+    let mut ok = Program::new("loop");
+    let id = ok.add_kernel(
+        "count",
+        builtin_kernel("tight_loop").unwrap(),
+        Processor::DataMovement0,
+        &cores,
+    );
+    ok.set_common_args(id, &[1000]).unwrap();
+    let outcomes = ok.load(&rt).unwrap().run().unwrap();
+    assert_eq!(outcomes.len(), 4);
+    for o in &outcomes {
+        match o {
+            tt_device::LaunchOutcome::Done { exit_code, instret, .. } => {
+                assert_eq!(*exit_code, 0);
+                assert!(*instret >= 2000, "two instructions per iteration: {instret}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let mut bad = Program::new("bad");
+    bad.add_kernel(
+        "misaligned",
+        builtin_kernel("fault").unwrap(),
+        Processor::Compute1,
+        &cores[..1],
+    );
+    let err = bad.load(&rt).unwrap().run().unwrap_err().to_string();
+    assert!(err.contains("`misaligned`") && err.contains("processor 3"), "{err}");
+    assert!(err.to_lowercase().contains("misaligned"), "{err}");
+    let mut runaway = Program::new("runaway");
+    runaway.add_kernel(
+        "spin",
+        builtin_kernel("spin").unwrap(),
+        Processor::DataMovement1,
+        &cores[..1],
+    );
+    let limits = tt_device::ExecLimits { instruction_budget: 100_000, ..Default::default() };
+    let err = runaway.load(&rt).unwrap().run_with(&limits).unwrap_err().to_string();
+    assert!(err.contains("`spin`") && err.to_lowercase().contains("budget"), "{err}");
+    // Failed runs still free exactly what their loads placed.
+    assert_eq!(f.used(&rt)[MemKind::Kernel.index()], 0);
+}
+
+#[test]
+fn programs_on_the_same_cores_run_from_several_threads_one_at_a_time() {
+    let f = Fixture::new();
+    let rt = f.runtime("sim:wormhole_b0");
+    let cores: Vec<_> = rt.worker_cores().into_iter().take(8).collect();
+    std::thread::scope(|s| {
+        for t in 0..3 {
+            let (rt, cores) = (&rt, &cores);
+            s.spawn(move || {
+                let mut p = Program::new(format!("t{t}"));
+                let id = p.add_kernel(
+                    "count",
+                    builtin_kernel("tight_loop").unwrap(),
+                    Processor::DataMovement0,
+                    cores,
+                );
+                p.set_common_args(id, &[500]).unwrap();
+                let loaded = p.load(rt).unwrap();
+                for _ in 0..5 {
+                    assert_eq!(loaded.run().unwrap().len(), 8);
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn interleaved_buffers_round_trip_and_spread_pages_over_banks() {
+    let f = Fixture::new();
+    let rt = f.runtime("sim:blackhole");
+    let buf = crate::InterleavedBuffer::dram(&rt, 64, 21, "test buffer").unwrap();
+    let data: Vec<u8> = (0..buf.len()).map(|i| (i * 7) as u8).collect();
+    buf.write(&data).unwrap();
+    let mut back = vec![0; data.len()];
+    buf.read(&mut back).unwrap();
+    assert_eq!(back, data);
+    // Page 9 is the second page of bank 1 (8 banks on Blackhole).
+    let mut page = [0u8; 64];
+    rt.device().read_dram_bank(tt_device::DramBankId(1), buf.address() + 64, &mut page).unwrap();
+    assert_eq!(&page[..], &data[9 * 64..10 * 64]);
+    assert_eq!(f.used(&rt)[MemKind::Dram.index()], 21 * 64);
+    assert!(crate::InterleavedBuffer::dram(&rt, 40, 1, "odd").is_err(), "40 is not 64-aligned");
+    assert!(buf.write(&vec![0; 22 * 64]).is_err());
+    drop(buf);
+    assert_eq!(f.used(&rt)[MemKind::Dram.index()], 0);
+    let table = crate::dram_bank_table(&rt);
+    assert_eq!(table.len(), 8 * 16);
+    assert_eq!(&table[..8], &[0, 0, 0, 0, 0, 0, 0, 0], "bank 0: endpoint (0, 0)");
+}

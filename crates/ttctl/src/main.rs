@@ -1,5 +1,6 @@
 //! `ttctl`: run workloads on Tenstorrent devices and show what is on the chip.
 
+mod compute;
 mod devices;
 mod leaks;
 mod mem;
@@ -28,7 +29,8 @@ enum Command {
     /// Run a built-in workload and show memory before, at peak and after.
     Run {
         /// The workload: `programs` (load, run and drop programs of three kernels and four
-        /// circular buffers on many cores) or `buffers` (DRAM/L1 buffer churn).
+        /// circular buffers on many cores), `buffers` (DRAM/L1 buffer churn), or a computing
+        /// one checked on the host: `loopback`, `add`, `reduce`.
         workload: String,
         /// Device spec (`sim:wormhole_b0`, `/dev/tenstorrent/0`); default: first card, else simulated.
         #[arg(long)]

@@ -11,7 +11,7 @@ use tt_track::{ProcessView, Tracker};
 
 use tt_program::{builtin_kernel, Processor, Program, Runtime};
 
-use crate::mem;
+use crate::{compute, mem};
 
 /// A small deterministic generator (splitmix64): workloads repeat exactly run to run.
 struct Rng(u64);
@@ -148,6 +148,9 @@ fn buffers(
     Ok((made, written, peak))
 }
 
+/// The workloads `ttctl run` knows.
+pub const WORKLOADS: [&str; 5] = ["programs", "buffers", "loopback", "add", "reduce"];
+
 /// Programs per iteration of `programs`.
 const PROGRAMS_PER_ROUND: usize = 8;
 /// Cores each program of `programs` runs on (fewer when the chip has fewer workers).
@@ -189,30 +192,7 @@ fn programs(
     let workers = session.worker_cores();
     let cores = &workers[..PROGRAM_CORES.min(workers.len())];
     let banks = session.allocator().bank_count(BankType::Dram) as u32;
-    // The DRAM bank table the kernels read, one copy in each core's L1.
-    let table = session
-        .allocator()
-        .allocate(&BufferRequest {
-            bank_type: BankType::L1,
-            kind: MemKind::L1,
-            layout: Layout::Sharded { cores, shard_size: 16 * u64::from(banks) },
-            policy: Policy::default(),
-            owner: "ttctl run programs: DRAM bank table",
-        })
-        .context("allocating the DRAM bank table")?;
-    let mut bytes = Vec::with_capacity(16 * banks as usize);
-    for bank in 0..banks {
-        let b = session.allocator().dram_bank(bank).context("DRAM bank without a channel")?;
-        let endpoint = session.device().soc().dram_channels()[b.channel].endpoints[0];
-        for word in
-            [u32::from(endpoint.x), u32::from(endpoint.y), b.offset as u32, (b.offset >> 32) as u32]
-        {
-            bytes.extend_from_slice(&word.to_le_bytes());
-        }
-    }
-    for core in cores {
-        session.device().write(*core, table.address(), &bytes)?;
-    }
+    let table = crate::compute::bank_table_on(session, cores)?;
     let mut peak = [0u64; MemKind::COUNT];
     let (mut made, mut written) = (0u64, 0u64);
     for round in 0..iterations {
@@ -245,12 +225,31 @@ pub fn run(workload: &str, device: Option<&str>, iterations: u32, json_out: bool
     let uid = session.device().chip_uid();
     let before = usage(tracker.snapshot().as_ref(), &session);
     let start = Instant::now();
+    let mut kernel_time = None;
     let (made, written, peak) = match workload {
         "buffers" => buffers(&session, tracker, iterations)?,
         "programs" => programs(&session, tracker, iterations)?,
-        other => bail!("unknown workload `{other}`; available: programs, buffers"),
+        "loopback" | "add" | "reduce" => {
+            let mut peak = [0u64; MemKind::COUNT];
+            let mut sample = || {
+                let now = usage(tracker.snapshot().as_ref(), &session);
+                if now.iter().sum::<u64>() > peak.iter().sum::<u64>() {
+                    peak = now;
+                }
+            };
+            let report = match workload {
+                "loopback" => compute::loopback(&session, iterations, &mut sample),
+                "add" => compute::add(&session, iterations, &mut sample),
+                _ => compute::reduce(&session, iterations, &mut sample),
+            }
+            .with_context(|| format!("workload `{workload}`"))?;
+            kernel_time = Some(report.kernel_time);
+            (report.runs, report.bytes, peak)
+        }
+        other => bail!("unknown workload `{other}`; available: {}", WORKLOADS.join(", ")),
     };
     let elapsed = start.elapsed();
+    let throughput = kernel_time.map(|t| written as f64 / t.as_secs_f64().max(1e-9));
     let after = usage(tracker.snapshot().as_ref(), &session);
     let returned = after == before;
     if json_out {
@@ -261,8 +260,10 @@ pub fn run(workload: &str, device: Option<&str>, iterations: u32, json_out: bool
             "chip_uid": uid.to_string(),
             "iterations": iterations,
             "units": made,
-            "bytes_written": written,
+            "bytes": written,
             "seconds": elapsed.as_secs_f64(),
+            "kernel_seconds": kernel_time.map(|t| t.as_secs_f64()),
+            "bytes_per_second": throughput,
             "before": usage_json(&before),
             "peak": usage_json(&peak),
             "after": usage_json(&after),
@@ -271,14 +272,20 @@ pub fn run(workload: &str, device: Option<&str>, iterations: u32, json_out: bool
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         println!(
-            "ran `{workload}` on {} ({} {}): {iterations} iterations, {made} {}, {} written in {:.2?}",
+            "ran `{workload}` on {} ({} {}): {iterations} iterations, {made} {}, {} in {:.2?}",
             session.device().spec(),
             session.device().arch(),
             session.device().backend().name(),
-            if workload == "programs" { "programs" } else { "buffers" },
+            if workload == "buffers" { "buffers" } else { "programs" },
             mem::human(written),
             elapsed
         );
+        if let (Some(t), Some(rate)) = (kernel_time, throughput) {
+            println!(
+                "  result checked on the host; kernels ran {t:.2?}: {}/s",
+                mem::human(rate as u64)
+            );
+        }
         let line = |name: &str, u: &[u64; MemKind::COUNT]| {
             let kinds: Vec<String> = MemKind::ALL
                 .iter()

@@ -36,9 +36,15 @@ fn used(dev: &Value, kind: &str) -> u64 {
 
 fn program(name: &str, cores: &[tt_soc::NocCoord]) -> Program {
     let mut p = Program::new(name);
-    p.add_kernel("reader", builtin_kernel("reader").unwrap(), Processor::DataMovement0, cores);
-    p.add_kernel("compute", builtin_kernel("compute_add").unwrap(), Processor::Compute0, cores);
-    p.add_kernel("writer", builtin_kernel("writer").unwrap(), Processor::DataMovement1, cores);
+    for (kernel, processor) in [
+        ("reader", Processor::DataMovement0),
+        ("compute_add", Processor::Compute0),
+        ("writer", Processor::DataMovement1),
+    ] {
+        let id = p.add_kernel(kernel, builtin_kernel(kernel).unwrap(), processor, cores);
+        // A zero-page share: each kernel checks its launch block, args and CBs and returns 0.
+        p.set_common_args(id, &[0, 0, 0, 1024, 0, 0, 0, 1]).unwrap();
+    }
     for (index, pages) in [(0, 2), (1, 2), (2, 4), (3, 1)] {
         p.add_circular_buffer(index, cores, 1024, pages);
     }

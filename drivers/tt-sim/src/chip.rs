@@ -9,6 +9,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tt_soc::{Arch, ChipUid, NocCoord, SocDescriptor};
 
+use crate::exec::memory::ChipMemory;
 use crate::layout::{ChipLayout, HEADER_SIZE};
 use crate::{SimError, SimTlbWindow};
 
@@ -56,6 +57,25 @@ pub(crate) struct Shared {
     pub(crate) layout: ChipLayout,
     /// Windows in use per TLB size class.
     pub(crate) windows_in_use: Mutex<Vec<u32>>,
+    /// The whole file mapped for kernel execution, made on the first launch.
+    memory: Mutex<Option<Arc<ChipMemory>>>,
+}
+
+impl Shared {
+    /// The whole chip file mapped shared, for the kernel interpreter; mapped once per chip.
+    pub(crate) fn memory(&self) -> Result<Arc<ChipMemory>, SimError> {
+        let mut memory = self.memory.lock();
+        if let Some(mapped) = memory.as_ref() {
+            return Ok(Arc::clone(mapped));
+        }
+        let mapped = Arc::new(ChipMemory::map(&self.file).map_err(|source| SimError::Io {
+            what: "cannot map for kernel execution the simulated chip file",
+            path: self.path.clone(),
+            source,
+        })?);
+        *memory = Some(Arc::clone(&mapped));
+        Ok(mapped)
+    }
 }
 
 /// A simulated chip opened for exclusive use by this process.
@@ -145,6 +165,7 @@ impl SimChip {
                 soc,
                 layout,
                 windows_in_use: Mutex::new(vec![0; classes]),
+                memory: Mutex::new(None),
             }),
             sim_id,
             chip_uid,
@@ -174,6 +195,10 @@ impl SimChip {
     /// Reserves a TLB window of `size` bytes (one of the architecture's size classes).
     pub fn allocate_tlb(&self, size: u64) -> Result<SimTlbWindow, SimError> {
         SimTlbWindow::allocate(Arc::clone(&self.shared), size)
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// (file offset, size) of the memory behind `core`, for tools that inspect chip files.

@@ -9,15 +9,20 @@
 //! TLB windows behave as on the card: a window of the architecture's size is reserved in
 //! the address space, and configuring it for (x, y, address) maps the matching slice of the
 //! chip file over it, so reads and writes are plain volatile loads and stores.
+//!
+//! The cores execute kernels: [`SimChip::launch`] runs RV32IM code from each core's L1
+//! through the mailboxes and NOC block of `tt_soc::kernel_abi`.
 
 mod chip;
 mod error;
+mod exec;
 mod layout;
 mod listing;
 mod tlb;
 
 pub use chip::{default_sim_dir, SimChip, REGISTER_BLOCK_SIZE};
 pub use error::SimError;
+pub use exec::{cause_name, ExecConfig, HartOutcome, Launch, LaunchGroup};
 pub use layout::ChipLayout;
 pub use listing::{list_chips, remove_chip, SimChipInfo};
 pub use tlb::SimTlbWindow;
