@@ -10,6 +10,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use tt_program::workloads;
 use tt_sim::{ExecConfig, HartOutcome, Launch, SimChip};
 use tt_soc::kernel_abi::{GO_START, MAILBOX_ENTRY, MAILBOX_GO, MAILBOX_LAUNCH};
 use tt_soc::l1_map::MAILBOX_BASE;
@@ -124,6 +125,51 @@ fn bench(c: &mut Criterion) {
         "  host Rust: {host_operations} loop operations in {host:.2?} = {host_rate:.0} M op/s"
     );
     println!("  host / simulated: {:.1}x", host_rate / sim_rate);
+    add_workload(c);
+}
+
+/// The `add` workload (reader, compute and writer kernels on 64 cores, C = A + B checked on
+/// the host) in bytes per second of kernel time, beside the same element-wise add in host
+/// Rust over the same number of words.
+fn add_workload(c: &mut Criterion) {
+    let sim = tempfile::tempdir().expect("sim dir");
+    let ledger = tempfile::tempdir().expect("ledger dir");
+    let tracker = tt_track::Tracker::with_ledger_dir(ledger.path()).expect("tracker");
+    let options =
+        tt_device::OpenOptions { sim_dir: Some(sim.path().to_path_buf()), ..Default::default() };
+    let device = tt_device::Device::open_with("sim:wormhole_b0", &options).expect("device");
+    let rt = tt_program::Runtime::with_device(device, &tracker).expect("runtime");
+    let words =
+        (workloads::CORES as u64 * workloads::PAGES_PER_CORE * workloads::PAGE / 4) as usize;
+    let a: Vec<u32> = (0..words as u32).collect();
+    let b: Vec<u32> = (0..words as u32).map(|i| i.wrapping_mul(7)).collect();
+    let mut out = vec![0u32; words];
+    let mut group = c.benchmark_group("sim_exec/add");
+    group.sample_size(10);
+    group.bench_function("simulated_64_cores", |bench| {
+        bench.iter(|| workloads::add(&rt, 1, &mut || {}).expect("add"))
+    });
+    group.bench_function("host_rust", |bench| bench.iter(|| host_add(&a, &b, &mut out)));
+    group.finish();
+
+    let report = workloads::add(&rt, 5, &mut || {}).expect("add");
+    let sim_rate = report.bytes as f64 / report.kernel_time.as_secs_f64();
+    let host = median(|| host_add(&a, &b, &mut out), 31);
+    let host_rate = (3 * 4 * words) as f64 / host.as_secs_f64();
+    println!("\nsim_exec add workload (64 cores, {} KiB per vector, same run):", words * 4 / 1024);
+    println!(
+        "  simulated: {:.1} MiB/s of kernel time (A + B read, C written)",
+        sim_rate / (1 << 20) as f64
+    );
+    println!("  host Rust: {:.1} MiB/s", host_rate / (1 << 20) as f64);
+    println!("  host / simulated: {:.0}x", host_rate / sim_rate);
+}
+
+fn host_add(a: &[u32], b: &[u32], out: &mut [u32]) {
+    for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+        *o = x.wrapping_add(*y);
+    }
+    black_box(out);
 }
 
 criterion_group! {

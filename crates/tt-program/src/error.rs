@@ -75,6 +75,14 @@ pub enum ProgramError {
         /// Loaded programs (or other handles) still alive.
         live: usize,
     },
+    /// A workload's result, checked on the host, is wrong.
+    #[error("workload `{workload}` computed a wrong result: {detail}")]
+    WrongResult {
+        /// The workload.
+        workload: String,
+        /// The first difference found.
+        detail: String,
+    },
     /// A kernel stopped with an error or a nonzero exit code.
     #[error("kernel `{kernel}` on core {core} processor {processor} {what}")]
     KernelFailed {

@@ -13,6 +13,7 @@ mod error;
 mod loaded;
 mod program;
 mod runtime;
+pub mod workloads;
 
 pub use buffer::{dram_bank_table, InterleavedBuffer, DRAM_BANK_ENTRY_BYTES};
 pub use builtin::{builtin_kernel, BUILTIN_KERNELS};

@@ -268,3 +268,19 @@ fn interleaved_buffers_round_trip_and_spread_pages_over_banks() {
     assert_eq!(table.len(), 8 * 16);
     assert_eq!(&table[..8], &[0, 0, 0, 0, 0, 0, 0, 0], "bank 0: endpoint (0, 0)");
 }
+
+#[test]
+fn example_workloads_compute_the_right_results() {
+    let f = Fixture::new();
+    let rt = f.runtime("sim:wormhole_b0");
+    let baseline = f.used(&rt);
+    let mut loads = 0;
+    let mut count = || loads += 1;
+    for run in [crate::workloads::loopback, crate::workloads::add, crate::workloads::reduce] {
+        let report = run(&rt, 1, &mut count).unwrap();
+        assert_eq!(report.runs, 1);
+        assert!(report.bytes > 0 && report.kernel_time > std::time::Duration::ZERO);
+    }
+    assert_eq!(loads, 3, "each workload reports its peak once, after loading");
+    assert_eq!(f.used(&rt), baseline);
+}

@@ -1,6 +1,5 @@
 //! `ttctl`: run workloads on Tenstorrent devices and show what is on the chip.
 
-mod compute;
 mod devices;
 mod leaks;
 mod mem;

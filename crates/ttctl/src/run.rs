@@ -7,11 +7,11 @@ use serde_json::{json, Value};
 use tt_alloc::tracker::MemKind;
 use tt_alloc::{Allocation, BankType, BufferRequest, Layout, Policy};
 use tt_device::DramBankId;
+use tt_program::workloads as compute;
+use tt_program::{builtin_kernel, Processor, Program, Runtime};
 use tt_track::{ProcessView, Tracker};
 
-use tt_program::{builtin_kernel, Processor, Program, Runtime};
-
-use crate::{compute, mem};
+use crate::mem;
 
 /// A small deterministic generator (splitmix64): workloads repeat exactly run to run.
 struct Rng(u64);
@@ -192,7 +192,7 @@ fn programs(
     let workers = session.worker_cores();
     let cores = &workers[..PROGRAM_CORES.min(workers.len())];
     let banks = session.allocator().bank_count(BankType::Dram) as u32;
-    let table = crate::compute::bank_table_on(session, cores)?;
+    let table = compute::bank_table_on(session, cores)?;
     let mut peak = [0u64; MemKind::COUNT];
     let (mut made, mut written) = (0u64, 0u64);
     for round in 0..iterations {

@@ -1,21 +1,34 @@
-//! Workloads that compute on the simulated card and check the result on the host:
-//! `loopback` (DRAM -> L1 -> DRAM), `add` (C = A + B with reader/compute/writer kernels and
-//! circular buffers) and `reduce` (a multi-core sum that synchronises with semaphores).
+//! Example workloads that compute with the built-in kernels and check the result on the
+//! host: `loopback` (DRAM -> L1 -> DRAM), `add` (C = A + B with reader/compute/writer kernels
+//! and circular buffers) and `reduce` (a multi-core sum that synchronises with semaphores).
+//! `ttctl run` and the benchmarks use them.
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
 use tt_alloc::tracker::MemKind;
 use tt_alloc::{Allocation, BankType, BufferRequest, Layout, Policy};
-use tt_program::{builtin_kernel, dram_bank_table, InterleavedBuffer, Processor, Program, Runtime};
 use tt_soc::NocCoord;
 
-/// Cores the compute workloads run on (fewer when the chip has fewer workers).
-const CORES: usize = 64;
+use crate::{
+    builtin_kernel, dram_bank_table, InterleavedBuffer, Processor, Program, ProgramError, Runtime,
+};
+
+type Result<T> = std::result::Result<T, ProgramError>;
+
+fn mismatch(workload: &str, detail: String) -> ProgramError {
+    ProgramError::WrongResult { workload: workload.to_string(), detail }
+}
+
+fn placing(what: &str) -> impl FnOnce(tt_alloc::AllocError) -> ProgramError + '_ {
+    move |source| ProgramError::Alloc { program: what.to_string(), source }
+}
+
+/// Cores the workloads run on (fewer when the chip has fewer workers).
+pub const CORES: usize = 64;
 /// Bytes per page of every buffer.
-const PAGE: u64 = 2048;
+pub const PAGE: u64 = 2048;
 /// Pages each core handles per run.
-const PAGES_PER_CORE: u64 = 8;
+pub const PAGES_PER_CORE: u64 = 8;
 
 /// What one workload run did.
 pub struct Report {
@@ -51,7 +64,7 @@ fn from_bytes(bytes: &[u8]) -> Vec<u32> {
     bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
-/// The DRAM bank table in the L1 of each of `cores` (kind L1), as the kernels read it.
+/// Places the DRAM bank table in the L1 of each of `cores` (kind L1), as the kernels read it.
 pub fn bank_table_on(rt: &Runtime, cores: &[NocCoord]) -> Result<Allocation> {
     let table = dram_bank_table(rt);
     let placed = rt
@@ -63,7 +76,7 @@ pub fn bank_table_on(rt: &Runtime, cores: &[NocCoord]) -> Result<Allocation> {
             policy: Policy::default(),
             owner: "ttctl: DRAM bank table",
         })
-        .context("placing the DRAM bank table")?;
+        .map_err(placing("DRAM bank table"))?;
     for core in cores {
         rt.device().write(*core, placed.address(), &table)?;
     }
@@ -75,8 +88,8 @@ fn cores_of(rt: &Runtime) -> Vec<NocCoord> {
     workers[..CORES.min(workers.len())].to_vec()
 }
 
-fn kernel(name: &str) -> Result<tt_program::KernelImage> {
-    Ok(builtin_kernel(name)?)
+fn kernel(name: &str) -> Result<crate::KernelImage> {
+    builtin_kernel(name)
 }
 
 /// `loopback`: each core copies its pages from one DRAM buffer to another through L1.
@@ -118,7 +131,10 @@ pub fn loopback(rt: &Runtime, iterations: u32, peak: &mut dyn FnMut()) -> Result
         dst.read(&mut out)?;
         if out != data {
             let first = out.iter().zip(&data).position(|(a, b)| a != b).unwrap_or(0);
-            bail!("loopback: destination differs from source at byte {first}");
+            return Err(mismatch(
+                "loopback",
+                format!("destination differs from source at byte {first}"),
+            ));
         }
         report.runs += 1;
         report.bytes += 2 * src.len();
@@ -178,7 +194,10 @@ pub fn add(rt: &Runtime, iterations: u32, peak: &mut dyn FnMut()) -> Result<Repo
         c.read(&mut out)?;
         let got = from_bytes(&out);
         if let Some(i) = (0..va.len()).find(|&i| got[i] != va[i].wrapping_add(vb[i])) {
-            bail!("add: C[{i}] = {:#x}, expected {:#x} + {:#x}", got[i], va[i], vb[i]);
+            return Err(mismatch(
+                "add",
+                format!("C[{i}] = {:#x}, expected {:#x} + {:#x}", got[i], va[i], vb[i]),
+            ));
         }
         report.runs += 1;
         report.bytes += 3 * a.len();
@@ -207,7 +226,7 @@ pub fn reduce(rt: &Runtime, iterations: u32, peak: &mut dyn FnMut()) -> Result<R
             policy: Policy::default(),
             owner: "ttctl reduce: partial sums",
         })
-        .context("placing the partial-sum slots")?;
+        .map_err(placing("reduce partial-sum slots"))?;
     let mut p = Program::new("reduce");
     let id = p.add_kernel("reduce", kernel("reduce")?, Processor::DataMovement0, &cores);
     for (i, core) in cores.iter().enumerate() {
@@ -243,7 +262,10 @@ pub fn reduce(rt: &Runtime, iterations: u32, peak: &mut dyn FnMut()) -> Result<R
         output.read(&mut out)?;
         let expected = values.iter().fold(0u32, |s, v| s.wrapping_add(*v));
         if u32::from_le_bytes(out) != expected {
-            bail!("reduce: total {:#x}, expected {expected:#x}", u32::from_le_bytes(out));
+            return Err(mismatch(
+                "reduce",
+                format!("total {:#x}, expected {expected:#x}", u32::from_le_bytes(out)),
+            ));
         }
         report.runs += 1;
         report.bytes += input.len();
