@@ -88,18 +88,24 @@ impl Device {
     /// Opens the first card, or a simulated Wormhole B0 (`sim:wormhole_b0:0`) when no card
     /// is present, and logs which.
     pub fn open_default() -> Result<Device, DeviceError> {
+        Self::open_default_with(&OpenOptions::default())
+    }
+
+    /// [`Device::open_default`] with a descriptor file, harvesting mask or simulator directory.
+    pub fn open_default_with(options: &OpenOptions) -> Result<Device, DeviceError> {
         match tt_kmd::enumerate().first() {
             Some(path) => {
                 tracing::info!(device = %path.display(), "opening the first Tenstorrent card");
-                Self::open_with(&path.display().to_string(), &OpenOptions::default())
+                Self::open_with(&path.display().to_string(), options)
             }
             None => {
+                let dir = options.sim_dir.clone().unwrap_or_else(tt_sim::default_sim_dir);
                 tracing::info!(
                     "no Tenstorrent card found (no {}/N); using simulated wormhole_b0 chip 0 in {}",
                     tt_kmd::DEV_DIR,
-                    tt_sim::default_sim_dir().display()
+                    dir.display()
                 );
-                Self::open("sim:wormhole_b0:0")
+                Self::open_with("sim:wormhole_b0:0", options)
             }
         }
     }

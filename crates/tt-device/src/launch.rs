@@ -1,6 +1,6 @@
 //! Starting kernels through the cores' mailboxes and waiting for them.
 
-use tt_sim::{HartOutcome, Launch};
+use tt_sim::Launch;
 use tt_soc::NocCoord;
 
 use crate::backend::Backend;
@@ -10,44 +10,9 @@ use crate::{Device, DeviceError};
 /// timeout, worker threads.
 pub type ExecLimits = tt_sim::ExecConfig;
 
-/// How one launched processor finished.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LaunchOutcome {
-    /// The kernel returned.
-    Done {
-        /// The core.
-        core: NocCoord,
-        /// The processor (mailbox index).
-        processor: u8,
-        /// `kernel_main`'s return value.
-        exit_code: u32,
-        /// Instructions retired.
-        instret: u64,
-    },
-    /// The kernel was stopped by an error.
-    Error {
-        /// The core.
-        core: NocCoord,
-        /// The processor.
-        processor: u8,
-        /// The cause code (`tt_soc::kernel_abi::cause`).
-        cause: u32,
-        /// The faulting pc.
-        pc: u32,
-        /// What happened, naming core, pc and cause.
-        message: String,
-    },
-}
-
-impl LaunchOutcome {
-    /// The (core, processor) this outcome is for.
-    pub fn target(&self) -> (NocCoord, u8) {
-        match self {
-            LaunchOutcome::Done { core, processor, .. }
-            | LaunchOutcome::Error { core, processor, .. } => (*core, *processor),
-        }
-    }
-}
+/// How one launched processor finished: the simulator's outcome, the one backend that runs
+/// kernels today.
+pub use tt_sim::HartOutcome as LaunchOutcome;
 
 /// Kernels started by [`Device::launch`]; [`DeviceLaunch::wait`] collects their outcomes.
 pub struct DeviceLaunch {
@@ -57,18 +22,7 @@ pub struct DeviceLaunch {
 impl DeviceLaunch {
     /// Waits for every launched processor and returns how each finished, in launch order.
     pub fn wait(self) -> Result<Vec<LaunchOutcome>, DeviceError> {
-        let outcomes = self.group.wait()?;
-        Ok(outcomes
-            .into_iter()
-            .map(|o| match o {
-                HartOutcome::Done { core, processor, exit_code, instret } => {
-                    LaunchOutcome::Done { core, processor, exit_code, instret }
-                }
-                HartOutcome::Error { core, processor, cause, pc, message } => {
-                    LaunchOutcome::Error { core, processor, cause, pc, message }
-                }
-            })
-            .collect())
+        Ok(self.group.wait()?)
     }
 
     /// True once every launched processor has finished.

@@ -313,7 +313,7 @@ impl LoadedProgram {
         }
         let outcomes = device.launch_with(&launches, limits)?.wait()?;
         for outcome in &outcomes {
-            let (core, processor) = outcome.target();
+            let (core, processor) = (outcome.core(), outcome.processor());
             let kernel = self
                 .kernels
                 .iter()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tt_alloc::tracker::{BankSpan, MemKind};
 use tt_alloc::{Allocation, Allocator, AllocatorConfig, BankType, BufferRequest, Layout, Policy};
-use tt_device::Device;
+use tt_device::{Device, OpenOptions};
 use tt_soc::l1_map::{L1Map, ETH_KERNEL_REGION, TENSIX_KERNEL_REGION};
 use tt_soc::{CoreKind, LogicalCoord, NocCoord};
 use tt_track::{AllocRecord, DeviceCapacity, DeviceSlot, Tracker};
@@ -48,9 +48,14 @@ impl Runtime {
     /// Opens `spec` (or, with `None`, the first card or a simulated Wormhole B0) and records
     /// into this process's ledger ([`tt_track::global`]).
     pub fn open(spec: Option<&str>) -> Result<Runtime, ProgramError> {
+        Self::open_with(spec, &OpenOptions::default())
+    }
+
+    /// [`Runtime::open`] with a SoC descriptor file, harvesting mask or simulator directory.
+    pub fn open_with(spec: Option<&str>, options: &OpenOptions) -> Result<Runtime, ProgramError> {
         let device = match spec {
-            Some(s) => Device::open(s)?,
-            None => Device::open_default()?,
+            Some(s) => Device::open_with(s, options)?,
+            None => Device::open_default_with(options)?,
         };
         Self::with_device(device, tt_track::global())
     }

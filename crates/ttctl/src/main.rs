@@ -37,6 +37,12 @@ enum Command {
         /// How many rounds to run.
         #[arg(long, default_value_t = 20)]
         iterations: u32,
+        /// A SoC descriptor file in tt-umd's YAML format describing the device.
+        #[arg(long, value_name = "FILE")]
+        soc: Option<std::path::PathBuf>,
+        /// Tensix rows (Wormhole) or columns (Blackhole) to treat as harvested, e.g. 0x3.
+        #[arg(long, value_name = "MASK", value_parser = parse_mask)]
+        harvest: Option<u32>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -97,8 +103,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Devices { json } => devices::devices(json),
         Command::Sim { action: SimAction::Rm { spec } } => devices::sim_rm(&spec),
-        Command::Run { workload, device, iterations, json } => {
-            run::run(&workload, device.as_deref(), iterations, json)
+        Command::Run { workload, device, iterations, json, soc, harvest } => {
+            let options = tt_device::OpenOptions {
+                soc_file: soc,
+                harvesting_mask: harvest.unwrap_or(0),
+                sim_dir: None,
+            };
+            run::run(&workload, device.as_deref(), &options, iterations, json)
         }
         Command::Leaks { json } => leaks::leaks(json),
         Command::Mem { json, watch, device, pid } => {
@@ -112,6 +123,15 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Parses a harvesting mask in decimal or `0x` hex.
+fn parse_mask(text: &str) -> Result<u32, String> {
+    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    parsed.map_err(|_| format!("`{text}` is not a mask; give a number like 3 or 0x3"))
 }
 
 /// The error and its causes on one line, outermost first, leaving out a cause whose text the

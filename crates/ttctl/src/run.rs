@@ -93,7 +93,9 @@ fn buffers(
     let mut live: Vec<Allocation> = Vec::new();
     let (mut made, mut written) = (0u64, 0u64);
     let mut peak = [0u64; MemKind::COUNT];
+    let bar = progress(iterations, "buffers");
     for i in 0..iterations {
+        bar.inc(1);
         for _ in 0..8 {
             let choice = rng.range(0, 2);
             let owner = format!("ttctl run buffers #{made}");
@@ -144,8 +146,21 @@ fn buffers(
             peak = now;
         }
     }
+    bar.finish_and_clear();
     drop(live);
     Ok((made, written, peak))
+}
+
+/// A progress bar over `rounds`; indicatif draws it only when stderr is a terminal.
+fn progress(rounds: u32, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(u64::from(rounds));
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} rounds {elapsed}")
+    {
+        bar.set_style(style);
+    }
+    bar.set_prefix(what.to_string());
+    bar
 }
 
 /// The workloads `ttctl run` knows.
@@ -195,7 +210,9 @@ fn programs(
     let table = compute::bank_table_on(session, cores)?;
     let mut peak = [0u64; MemKind::COUNT];
     let (mut made, mut written) = (0u64, 0u64);
+    let bar = progress(iterations, "programs");
     for round in 0..iterations {
+        bar.inc(1);
         let mut loaded = Vec::with_capacity(PROGRAMS_PER_ROUND);
         for i in 0..PROGRAMS_PER_ROUND {
             let program = add_program(&format!("r{round}p{i}"), cores, table.address(), banks)?;
@@ -214,14 +231,21 @@ fn programs(
         }
         made += loaded.len() as u64;
     }
+    bar.finish_and_clear();
     drop(table);
     Ok((made, written, peak))
 }
 
 /// `ttctl run <workload>`.
-pub fn run(workload: &str, device: Option<&str>, iterations: u32, json_out: bool) -> Result<()> {
+pub fn run(
+    workload: &str,
+    device: Option<&str>,
+    options: &tt_device::OpenOptions,
+    iterations: u32,
+    json_out: bool,
+) -> Result<()> {
     let tracker = tt_track::global();
-    let session = Runtime::open(device).context("opening the device")?;
+    let session = Runtime::open_with(device, options).context("opening the device")?;
     let uid = session.device().chip_uid();
     let before = usage(tracker.snapshot().as_ref(), &session);
     let start = Instant::now();

@@ -137,6 +137,40 @@ fn devices_lists_simulated_chips_without_taking_them() {
 }
 
 #[test]
+fn harvesting_and_soc_files_shape_the_device() {
+    let env = Env::new();
+    let out = env.ttctl(&[
+        "run",
+        "buffers",
+        "--device",
+        "sim:wormhole_b0:5",
+        "--iterations",
+        "1",
+        "--harvest",
+        "0x3",
+        "--json",
+    ]);
+    let v = json_of(&out);
+    // Two harvested rows leave 64 Tensix cores, each with its 32 KiB reserved area.
+    assert_eq!(v["before"]["reserved"], 64 * 32 * 1024);
+    let soc = env.sim.path().join("bad.yaml");
+    std::fs::write(&soc, "grid: {x_size: 10}\n").unwrap();
+    let bad = env.ttctl(&[
+        "run",
+        "buffers",
+        "--device",
+        "sim:wormhole_b0:5",
+        "--soc",
+        soc.to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("bad.yaml") && err.contains("y_size"), "{err}");
+    let mask = env.ttctl(&["run", "buffers", "--harvest", "lots"]);
+    assert_eq!(mask.status.code(), Some(2));
+}
+
+#[test]
 fn exit_codes_and_one_line_errors() {
     let env = Env::new();
     let usage = env.ttctl(&["frobnicate"]);

@@ -158,6 +158,8 @@ impl SimChip {
             .map_err(io("cannot record holder in", &path))?;
         tracing::debug!(path = %path.display(), %arch, sim_id, "opened simulated chip");
         let classes = arch.tlb_classes().len();
+        // Registered only now that the chip is fully open; `Shared`'s drop unregisters it.
+        OPEN_IN_PROCESS.lock().push(path.clone());
         Ok(SimChip {
             shared: Arc::new(Shared {
                 path,
@@ -207,9 +209,21 @@ impl SimChip {
     }
 }
 
+/// Chip files this process has open, so that a lock still held after this process closed
+/// its chip can be told apart from a real second open.
+static OPEN_IN_PROCESS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// How long to wait for a lock that only a forked child still holds.
+const FORK_WINDOW_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Takes the chip's exclusive lock. An open-file-description lock conflicts even with
 /// another open of the same file in this process, and is released when the file closes,
 /// however the process ends.
+///
+/// One case needs patience: a child this process forks (any thread, to exec a program)
+/// shares every open file description until its exec closes it, so a chip this process has
+/// just closed can stay locked, under our own pid, for that moment. When the holder is this
+/// process but the chip is not open here, the lock is retried briefly instead of refused.
 fn lock_exclusive(file: &File, path: &Path) -> Result<(), SimError> {
     let flock = libc::flock {
         l_type: libc::F_WRLCK as libc::c_short,
@@ -218,25 +232,42 @@ fn lock_exclusive(file: &File, path: &Path) -> Result<(), SimError> {
         l_len: 0,
         l_pid: 0,
     };
-    match nix::fcntl::fcntl(file.as_raw_fd(), nix::fcntl::FcntlArg::F_OFD_SETLK(&flock)) {
-        Ok(_) => Ok(()),
-        Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EACCES) => {
-            let mut pid = [0u8; 4];
-            let holder = match file.read_exact_at(&mut pid, OFF_HOLDER_PID) {
-                Ok(()) => i32::from_le_bytes(pid),
-                Err(_) => 0,
-            };
-            if holder == std::process::id() as i32 {
-                Err(SimError::BusyInProcess { path: path.to_path_buf(), pid: holder })
-            } else {
-                Err(SimError::Busy { path: path.to_path_buf(), pid: holder })
+    let deadline = std::time::Instant::now() + FORK_WINDOW_WAIT;
+    loop {
+        match nix::fcntl::fcntl(file.as_raw_fd(), nix::fcntl::FcntlArg::F_OFD_SETLK(&flock)) {
+            Ok(_) => return Ok(()),
+            Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EACCES) => {
+                let mut pid = [0u8; 4];
+                let holder = match file.read_exact_at(&mut pid, OFF_HOLDER_PID) {
+                    Ok(()) => i32::from_le_bytes(pid),
+                    Err(_) => 0,
+                };
+                if holder != std::process::id() as i32 {
+                    return Err(SimError::Busy { path: path.to_path_buf(), pid: holder });
+                }
+                let open_here = OPEN_IN_PROCESS.lock().iter().any(|p| p == path);
+                if open_here || std::time::Instant::now() >= deadline {
+                    return Err(SimError::BusyInProcess { path: path.to_path_buf(), pid: holder });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            Err(e) => {
+                return Err(SimError::Io {
+                    what: "cannot lock simulated chip file",
+                    path: path.to_path_buf(),
+                    source: e.into(),
+                })
             }
         }
-        Err(e) => Err(SimError::Io {
-            what: "cannot lock simulated chip file",
-            path: path.to_path_buf(),
-            source: e.into(),
-        }),
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let mut open = OPEN_IN_PROCESS.lock();
+        if let Some(i) = open.iter().position(|p| *p == self.path) {
+            open.swap_remove(i);
+        }
     }
 }
 

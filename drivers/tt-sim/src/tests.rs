@@ -175,3 +175,40 @@ fn second_process_gets_busy_with_holder_pid() {
     drop(chip);
     assert!(run_child().contains("CHILD-RESULT opened"));
 }
+
+/// A forked child shares this process's open file descriptions until it execs, so a chip
+/// closed here can stay locked under our own pid for a moment. Opening it then waits for
+/// the lock instead of failing with "busy in this process".
+#[test]
+fn a_lock_left_by_a_fork_window_is_waited_for_not_refused() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::FileExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    drop(SimChip::open_in(dir.path(), Arch::WormholeB0, 6).unwrap());
+    let path = SimChip::path_in(dir.path(), Arch::WormholeB0, 6);
+    // Stand-in for the child's copy: another description of the file, locked, with our pid
+    // in the header as the real holder left it.
+    let stray = std::fs::OpenOptions::new().read(true).write(true).open(&path).unwrap();
+    let flock = libc::flock {
+        l_type: libc::F_WRLCK as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    nix::fcntl::fcntl(stray.as_raw_fd(), nix::fcntl::FcntlArg::F_OFD_SETLK(&flock)).unwrap();
+    stray.write_all_at(&(std::process::id() as i32).to_le_bytes(), 20).unwrap();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        drop(stray);
+    });
+    let chip = SimChip::open_in(dir.path(), Arch::WormholeB0, 6);
+    releaser.join().unwrap();
+    assert!(chip.is_ok(), "{:?}", chip.err());
+    // While it is really open here, a second open is refused at once.
+    let t = Instant::now();
+    let err = SimChip::open_in(dir.path(), Arch::WormholeB0, 6).unwrap_err();
+    assert!(matches!(err, SimError::BusyInProcess { .. }), "{err}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(1));
+}
