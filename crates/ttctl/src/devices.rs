@@ -71,27 +71,32 @@ pub fn devices(json_out: bool) -> Result<()> {
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({"schema_version": 1, "devices": list}))?
-        );
+        )?;
         return Ok(());
     }
     if rows.is_empty() {
-        println!(
+        outln!(
             "no devices: no card under {} and no simulated chip in {}",
             tt_kmd::DEV_DIR,
             tt_sim::default_sim_dir().display()
-        );
-        println!("`ttctl run programs` opens the default device (a simulated wormhole_b0 without a card)");
+        )?;
+        outln!("`ttctl run programs` opens the default device (a simulated wormhole_b0 without a card)")?;
         return Ok(());
     }
-    println!(
+    outln!(
         "{:<22} {:<7} {:<12} {:<20} {:>6} {:>7}  STATE",
-        "DEVICE", "BACKEND", "ARCH", "CHIP UID", "GRID", "TENSIX"
-    );
+        "DEVICE",
+        "BACKEND",
+        "ARCH",
+        "CHIP UID",
+        "GRID",
+        "TENSIX"
+    )?;
     for r in rows {
-        println!(
+        outln!(
             "{:<22} {:<7} {:<12} {:<20} {:>6} {:>7}  {}",
             r.spec,
             r.backend,
@@ -100,7 +105,7 @@ pub fn devices(json_out: bool) -> Result<()> {
             format!("{}x{}", r.grid.0, r.grid.1),
             r.tensix,
             r.state
-        );
+        )?;
     }
     Ok(())
 }
@@ -111,6 +116,6 @@ pub fn sim_rm(spec: &str) -> Result<()> {
         bail!("`{spec}` is not a simulated chip; give sim:<arch>[:<id>]");
     };
     let path = tt_sim::remove_chip(&tt_sim::default_sim_dir(), arch, id)?;
-    println!("removed {}", path.display());
+    outln!("removed {}", path.display())?;
     Ok(())
 }

@@ -41,10 +41,10 @@ pub fn leaks(json_out: bool) -> Result<()> {
                 json!({"pid": p.pid, "command": p.command, "devices": devices})
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({"schema_version": 1, "processes": processes}))?
-        );
+        )?;
         return Ok(());
     }
     let mut any = false;
@@ -54,27 +54,27 @@ pub fn leaks(json_out: bool) -> Result<()> {
                 continue;
             }
             any = true;
-            println!("pid {} {} on {} {}:", p.pid, p.command, d.uid, d.arch);
+            outln!("pid {} {} on {} {}:", p.pid, p.command, d.uid, d.arch)?;
             for r in &d.live_records {
-                println!(
+                outln!(
                     "  #{:<8} {:<9} {:>11}  {}  ({})",
                     r.id.get(),
                     r.kind.name(),
                     crate::mem::human(r.bytes),
                     r.owner,
                     r.provenance()
-                );
+                )?;
             }
             if d.live_records_overflow > 0 {
-                println!(
+                outln!(
                     "  ... and {} more placements not listed (live table full)",
                     d.live_records_overflow
-                );
+                )?;
             }
         }
     }
     if !any {
-        println!("nothing is placed by any live process (ledger {})", dir.display());
+        outln!("nothing is placed by any live process (ledger {})", dir.display())?;
     }
     Ok(())
 }

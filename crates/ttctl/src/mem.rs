@@ -184,9 +184,9 @@ pub fn mem(json_out: bool, watch: Option<f64>, filter: &Filter) -> Result<()> {
     let Some(secs) = watch else {
         let snapshot = read()?;
         if json_out {
-            println!("{}", serde_json::to_string_pretty(&to_json(&snapshot, filter))?);
+            outln!("{}", serde_json::to_string_pretty(&to_json(&snapshot, filter))?)?;
         } else {
-            print!("{}", render(&snapshot, filter));
+            out!("{}", render(&snapshot, filter))?;
         }
         return Ok(());
     };
@@ -195,13 +195,13 @@ pub fn mem(json_out: bool, watch: Option<f64>, filter: &Filter) -> Result<()> {
     loop {
         let snapshot = read()?;
         if json_out {
-            println!("{}", serde_json::to_string(&to_json(&snapshot, filter))?);
+            outln!("{}", serde_json::to_string(&to_json(&snapshot, filter))?)?;
         } else {
             if terminal {
                 // Home the cursor and clear, so the view refreshes in place.
-                print!("\x1b[H\x1b[2J");
+                out!("\x1b[H\x1b[2J")?;
             }
-            print!("{}", render(&snapshot, filter));
+            out!("{}", render(&snapshot, filter))?;
         }
         std::thread::sleep(period);
     }

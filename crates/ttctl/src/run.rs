@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use tt_alloc::tracker::MemKind;
 use tt_alloc::{Allocation, BankType, BufferRequest, Layout, Policy};
-use tt_device::DramBankId;
+use tt_device::{Device, DramBankId};
 use tt_program::workloads as compute;
 use tt_program::{builtin_kernel, Processor, Program, Runtime};
 use tt_track::{ProcessView, Tracker};
@@ -244,8 +244,16 @@ pub fn run(
     iterations: u32,
     json_out: bool,
 ) -> Result<()> {
-    let tracker = tt_track::global();
-    let session = Runtime::open_with(device, options).context("opening the device")?;
+    // A tracker this function owns rather than the process-global one, so that its ledger
+    // segment is removed when the run ends instead of being left for the next reader to
+    // find dead.
+    let tracker = &Tracker::from_env();
+    let device = match device {
+        Some(spec) => Device::open_with(spec, options),
+        None => Device::open_default_with(options),
+    }
+    .context("opening the device")?;
+    let session = Runtime::with_device(device, tracker).context("starting the device session")?;
     let uid = session.device().chip_uid();
     let before = usage(tracker.snapshot().as_ref(), &session);
     let start = Instant::now();
@@ -293,9 +301,9 @@ pub fn run(
             "after": usage_json(&after),
             "returned_to_baseline": returned,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?)?;
     } else {
-        println!(
+        outln!(
             "ran `{workload}` on {} ({} {}): {iterations} iterations, {made} {}, {} in {:.2?}",
             session.device().spec(),
             session.device().arch(),
@@ -303,26 +311,26 @@ pub fn run(
             if workload == "buffers" { "buffers" } else { "programs" },
             mem::human(written),
             elapsed
-        );
+        )?;
         if let (Some(t), Some(rate)) = (kernel_time, throughput) {
-            println!(
+            outln!(
                 "  result checked on the host; kernels ran {t:.2?}: {}/s",
                 mem::human(rate as u64)
-            );
+            )?;
         }
         let line = |name: &str, u: &[u64; MemKind::COUNT]| {
             let kinds: Vec<String> = MemKind::ALL
                 .iter()
                 .map(|k| format!("{}={}", k.name(), mem::human(u[k.index()])))
                 .collect();
-            println!("  {name:<7}{}", kinds.join("  "));
+            outln!("  {name:<7}{}", kinds.join("  "))
         };
-        line("before", &before);
-        line("peak", &peak);
-        line("after", &after);
-        println!("\nmemory view (all live processes):");
+        line("before", &before)?;
+        line("peak", &peak)?;
+        line("after", &after)?;
+        outln!("\nmemory view (all live processes):")?;
         let snapshot = tt_track::read_ledger(tt_track::default_ledger_dir())?;
-        print!("{}", mem::render(&snapshot, &mem::Filter::default()));
+        out!("{}", mem::render(&snapshot, &mem::Filter::default()))?;
     }
     if !returned {
         bail!("memory did not return to baseline after the workload: before {before:?}, after {after:?}");

@@ -236,3 +236,21 @@ fn leaks_lists_what_a_live_process_still_holds() {
     assert!(text.contains("weights of layer 3") && text.contains("4.0 KiB"), "{text}");
     tracker.record_release(record);
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    let env = Env::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ttctl"))
+        .args(["run", "buffers", "--device", "sim:wormhole_b0:8", "--iterations", "2"])
+        .env("TT_LEDGER_DIR", env.ledger.path())
+        .env("TT_SIM_DIR", env.sim.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // as `ttctl ... | head -0` would
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
