@@ -254,3 +254,65 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+/// The `ttctl mem --json` contract: exactly these keys, bytes as integers.
+#[test]
+fn mem_json_keeps_its_contract() {
+    let env = Env::new();
+    let tracker = tt_track::Tracker::with_ledger_dir(env.ledger.path()).unwrap();
+    let capacity = tt_track::DeviceCapacity {
+        dram_bytes: 12 << 30,
+        l1_bytes_total: 80 * 1_499_136,
+        l1_bytes_per_core: 1_499_136,
+        core_count: 80,
+    };
+    let uid = tt_soc::SocDescriptor::sim_chip_uid(tt_soc::Arch::WormholeB0, 77);
+    let slot = tracker.register_device(uid, tt_soc::Arch::WormholeB0, capacity).unwrap();
+    let spans = [
+        tt_track::BankSpan { bank: 0, addr: 0, size: 1000 },
+        tt_track::BankSpan { bank: 1, addr: 0, size: 24 },
+    ];
+    let record = tracker.record_place(
+        slot,
+        tt_track::MemKind::Cb,
+        &spans,
+        "cb",
+        std::panic::Location::caller(),
+    );
+    let v = json_of(&env.ttctl(&["mem", "--json"]));
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(
+        keys(&v),
+        ["dead_segments_removed", "devices", "schema_version", "skipped_segments"]
+    );
+    let dev = &v["devices"][0];
+    assert_eq!(
+        keys(dev),
+        ["arch", "backend", "capacity", "chip_uid", "integrity_errors", "processes", "used"]
+    );
+    assert_eq!(dev["chip_uid"], uid.to_string());
+    assert_eq!(dev["arch"], "wormhole_b0");
+    assert_eq!(dev["backend"], "sim");
+    assert_eq!(dev["capacity"]["dram"], 12u64 << 30);
+    assert_eq!(dev["capacity"]["l1"], 80 * 1_499_136);
+    let kinds = ["cb", "dram", "kernel", "l1", "l1_small", "reserved", "system", "trace"];
+    assert_eq!(keys(&dev["used"]), kinds);
+    assert_eq!(dev["used"]["cb"], 1024);
+    assert!(dev["used"]["dram"].is_u64());
+    let p = &dev["processes"][0];
+    assert_eq!(keys(p), ["command", "integrity_errors", "pid", "used"]);
+    assert_eq!(p["pid"], std::process::id());
+    assert_eq!(keys(&p["used"]), kinds);
+    assert_eq!(p["used"]["cb"], 1024);
+    assert_eq!(dev["integrity_errors"], 0);
+    // --device and --pid filter.
+    let none = json_of(&env.ttctl(&["mem", "--json", "--device", "0x1"]));
+    assert_eq!(none["devices"].as_array().unwrap().len(), 0);
+    let other_pid = json_of(&env.ttctl(&["mem", "--json", "--pid", "1"]));
+    assert_eq!(other_pid["devices"][0]["processes"].as_array().unwrap().len(), 0);
+    tracker.record_release(record);
+}
