@@ -125,12 +125,15 @@ pub fn read_ledger(dir: impl AsRef<Path>) -> Result<LedgerSnapshot, TrackError> 
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(snapshot),
         Err(source) => return Err(TrackError::ListLedger { path: dir.to_owned(), source }),
     };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| is_segment_name(path))
-        .collect();
+    let all: Vec<PathBuf> = entries.filter_map(Result::ok).map(|entry| entry.path()).collect();
+    let mut paths: Vec<PathBuf> =
+        all.iter().filter(|path| is_segment_name(path)).cloned().collect();
     paths.sort();
+    for path in all.iter().filter(|path| is_temporary_name(path)) {
+        if sweep_abandoned_temporary(path) {
+            snapshot.removed_dead.push(path.clone());
+        }
+    }
 
     for path in paths {
         match read_segment(&path) {
@@ -152,6 +155,35 @@ fn is_segment_name(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.ends_with(SEGMENT_SUFFIX) && !n.starts_with('.'))
+}
+
+/// A segment still under construction (`.<stem>.tmp`), renamed into place once initialised.
+fn is_temporary_name(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.') && n.ends_with(".tmp"))
+}
+
+/// A temporary segment older than this whose lock nobody holds was left by a writer that
+/// died between creating and renaming it.
+const ABANDONED_TEMPORARY_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Removes an abandoned temporary segment; true when it removed one. A young file is left
+/// alone even when unlocked: its writer may not have taken the lock yet.
+fn sweep_abandoned_temporary(path: &Path) -> bool {
+    let Ok(metadata) = fs::symlink_metadata(path) else { return false };
+    let age = metadata.modified().ok().and_then(|m| m.elapsed().ok());
+    if !metadata.file_type().is_file() || age.is_none_or(|a| a < ABANDONED_TEMPORARY_AGE) {
+        return false;
+    }
+    if own_segment(metadata.dev(), metadata.ino()).is_some() {
+        return false;
+    }
+    let Ok(file) = open_for_reading(path) else { return false };
+    match lock_holder(file.as_fd()) {
+        Ok(None) => fs::remove_file(path).is_ok(),
+        _ => false,
+    }
 }
 
 fn read_segment(path: &Path) -> Result<SegmentState, TrackError> {

@@ -130,6 +130,26 @@ fn a_closed_empty_device_leaves_the_totals_but_a_closed_leaking_one_stays() {
 }
 
 #[test]
+fn abandoned_temporary_segments_are_swept_but_young_ones_kept() {
+    let (dir, _tracker) = ledger();
+    let ledger_dir = dir.path().join("ledger");
+    let old = ledger_dir.join(".999999-1-1.tmp");
+    let young = ledger_dir.join(".999998-1-1.tmp");
+    std::fs::write(&old, b"half-made").expect("write");
+    std::fs::write(&young, b"being made").expect("write");
+    let two_minutes_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .and_then(|f| f.set_modified(two_minutes_ago))
+        .expect("age the file");
+    let snapshot = read_ledger(&ledger_dir).expect("read");
+    assert!(!old.exists(), "a writer that died mid-create leaves nothing behind for long");
+    assert!(young.exists(), "a segment still being created is left alone");
+    assert!(snapshot.removed_dead.contains(&old));
+}
+
+#[test]
 fn release_to_the_wrong_tracker_is_an_unknown_release_and_changes_no_totals() {
     let (_dir, tracker) = ledger();
     let other = Tracker::in_memory().expect("in-memory tracker");
