@@ -296,9 +296,15 @@ impl Tracker {
         ))
     }
 
+    /// The segment to count into; none when tracking is off, or in a child forked after the
+    /// segment was made (the parent stays its only writer).
     #[inline]
     fn layout(&self) -> Option<&SegmentLayout> {
-        self.inner.memory.as_deref().map(SegmentMemory::layout)
+        self.inner
+            .memory
+            .as_deref()
+            .filter(|m| m.belongs_to_this_process())
+            .map(SegmentMemory::layout)
     }
 
     fn count_unknown_release(&self, layout: &SegmentLayout, uid: ChipUid) {

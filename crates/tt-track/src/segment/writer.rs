@@ -7,7 +7,7 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Once, Weak};
 
 use memmap2::{MmapMut, MmapOptions};
 use parking_lot::Mutex;
@@ -28,6 +28,8 @@ pub(crate) const SEGMENT_SUFFIX: &str = ".seg";
 pub(crate) struct SegmentMemory {
     map: MmapMut,
     file: Option<PublishedFile>,
+    /// The fork generation the memory was made in; see [`FORK_GENERATION`].
+    generation: u64,
 }
 
 /// A segment file this process created, renamed into place and holds the lock on.
@@ -42,6 +44,7 @@ struct PublishedFile {
 struct OwnSegment {
     dev: u64,
     ino: u64,
+    generation: u64,
     memory: Weak<SegmentMemory>,
 }
 
@@ -49,15 +52,43 @@ struct OwnSegment {
 /// file, because opening and closing our own segment would drop our lock.
 static OWN_SEGMENTS: Mutex<Vec<OwnSegment>> = Mutex::new(Vec::new());
 
+/// Bumped in a child process right after `fork`. A segment made in an earlier generation
+/// belongs to the parent: the child shares its MAP_SHARED mapping but must neither count
+/// into it (the parent is its only writer) nor remove its file, and its reader must not
+/// take the parent's segment for its own.
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+static FORK_HANDLER: Once = Once::new();
+
+extern "C" fn after_fork_in_child() {
+    // Async-signal-safe: one atomic add, nothing else.
+    FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+}
+
+fn current_generation() -> u64 {
+    FORK_HANDLER.call_once(|| {
+        // SAFETY: registers a child handler that only performs an atomic add, which is
+        // allowed between fork and exec; the function lives for the whole program.
+        let rc = unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+        if rc != 0 {
+            tracing::warn!(
+                rc,
+                "pthread_atfork failed: a forked child could count into this process's ledger"
+            );
+        }
+    });
+    FORK_GENERATION.load(Ordering::Relaxed)
+}
+
 /// Distinguishes several trackers of one process in one directory (tests do this).
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(0);
 
 /// The segment of this process with this device and inode number, if it is one.
 pub(crate) fn own_segment(dev: u64, ino: u64) -> Option<Arc<SegmentMemory>> {
+    let generation = FORK_GENERATION.load(Ordering::Relaxed);
     OWN_SEGMENTS
         .lock()
         .iter()
-        .find(|s| s.dev == dev && s.ino == ino)
+        .find(|s| s.dev == dev && s.ino == ino && s.generation == generation)
         .and_then(|s| s.memory.upgrade())
 }
 
@@ -65,7 +96,7 @@ impl SegmentMemory {
     /// Private zeroed memory with the segment layout, visible to no other process.
     pub(crate) fn anonymous(identity: &ProcessIdentity) -> io::Result<Arc<SegmentMemory>> {
         let map = MmapMut::map_anon(SEGMENT_BYTES)?;
-        let memory = SegmentMemory { map, file: None };
+        let memory = SegmentMemory { map, file: None, generation: current_generation() };
         memory.initialise(identity);
         Ok(Arc::new(memory))
     }
@@ -114,6 +145,7 @@ impl SegmentMemory {
                 dev: metadata.dev(),
                 ino: metadata.ino(),
             }),
+            generation: current_generation(),
         };
         memory.initialise(identity);
         fs::rename(&temporary, &path).map_err(|e| failed("rename", e))?;
@@ -122,6 +154,7 @@ impl SegmentMemory {
         OWN_SEGMENTS.lock().push(OwnSegment {
             dev: metadata.dev(),
             ino: metadata.ino(),
+            generation: memory.generation,
             memory: Arc::downgrade(&memory),
         });
         Ok(memory)
@@ -135,6 +168,12 @@ impl SegmentMemory {
         // access through shared references is sound; the reference cannot outlive `self`,
         // which owns the mapping.
         unsafe { &*self.map.as_ptr().cast::<SegmentLayout>() }
+    }
+
+    /// False in a child forked after the memory was made: the segment is the parent's.
+    #[inline]
+    pub(crate) fn belongs_to_this_process(&self) -> bool {
+        self.generation == FORK_GENERATION.load(Ordering::Relaxed)
     }
 
     /// The published file, if this segment has one.
@@ -159,6 +198,10 @@ impl SegmentMemory {
 
 impl Drop for SegmentMemory {
     fn drop(&mut self) {
+        if !self.belongs_to_this_process() {
+            // A forked child letting go of its copy: the file and its lock are the parent's.
+            return;
+        }
         if let Some(file) = &self.file {
             OWN_SEGMENTS.lock().retain(|s| !(s.dev == file.dev && s.ino == file.ino));
             // Removed while still locked: a reader sees either a live segment or none.

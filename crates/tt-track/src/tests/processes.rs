@@ -196,3 +196,39 @@ fn the_global_tracker_honours_tt_ledger_dir_and_tt_tracking() {
     on.finish();
     off.finish();
 }
+
+/// A child forked without exec shares the parent's segment mapping. It must not count into
+/// it (the parent is its only writer) nor remove the parent's file when it lets go of its
+/// copy of the tracker.
+#[test]
+fn a_forked_child_neither_counts_into_nor_removes_the_parents_segment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tracker = Tracker::with_ledger_dir(dir.path()).expect("tracker");
+    let slot = register(&tracker, 31);
+    let kept = tracker.record_place(slot, MemKind::Dram, &spans(1, 100), "parent", here());
+    let segment = tracker.segment_path().expect("published").to_path_buf();
+    // SAFETY: the child only records into the tracker (no locks, no allocation on that
+    // path), drops its copy and leaves with _exit, so no state of other threads is used.
+    match unsafe { nix::unistd::fork() }.expect("fork") {
+        nix::unistd::ForkResult::Child => {
+            let record =
+                tracker.record_place(slot, MemKind::Dram, &spans(1, 1000), "child", here());
+            let counted = record.is_counted();
+            tracker.record_release(record);
+            drop(tracker);
+            // SAFETY: ends the child at once, running nothing the parent owns.
+            unsafe { libc::_exit(i32::from(counted)) };
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            let status = nix::sys::wait::waitpid(child, None).expect("wait");
+            assert_eq!(status, nix::sys::wait::WaitStatus::Exited(child, 0), "child counted");
+        }
+    }
+    assert!(segment.exists(), "the child's drop left the parent's segment alone");
+    let snapshot = read_ledger(dir.path()).expect("read");
+    let ours = snapshot.process(std::process::id()).expect("parent still live");
+    let device = ours.devices.iter().find(|d| d.uid == ChipUid(31)).expect("device");
+    assert_eq!(device.kind(MemKind::Dram).current_bytes, 100);
+    assert_eq!(device.kind(MemKind::Dram).placed_bytes, 100, "nothing from the child");
+    tracker.record_release(kept);
+}
