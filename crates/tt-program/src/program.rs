@@ -6,18 +6,18 @@ use tt_soc::NocCoord;
 
 use crate::{KernelImage, LoadedProgram, ProgramError, Runtime};
 
-/// The RISC-V processors of a Tensix core a kernel can run on (mailbox index in brackets).
+/// The RISC-V processors of a Tensix core a kernel can run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Processor {
-    /// Data movement processor 0 (BRISC) [0].
+    /// Data movement processor 0 (BRISC), mailbox 0.
     DataMovement0,
-    /// Data movement processor 1 (NCRISC) [1].
+    /// Data movement processor 1 (NCRISC), mailbox 1.
     DataMovement1,
-    /// Compute processor 0 (TRISC0, unpack) [2].
+    /// Compute processor 0 (TRISC0, unpack), mailbox 2.
     Compute0,
-    /// Compute processor 1 (TRISC1, math) [3].
+    /// Compute processor 1 (TRISC1, math), mailbox 3.
     Compute1,
-    /// Compute processor 2 (TRISC2, pack) [4].
+    /// Compute processor 2 (TRISC2, pack), mailbox 4.
     Compute2,
 }
 
