@@ -209,6 +209,17 @@ impl SimChip {
     }
 }
 
+/// A write lock over the whole file, the chip's exclusive-use lock.
+pub(crate) fn whole_file_write_lock() -> libc::flock {
+    libc::flock {
+        l_type: libc::F_WRLCK as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    }
+}
+
 /// Chip files this process has open, so that a lock still held after this process closed
 /// its chip can be told apart from a real second open.
 static OPEN_IN_PROCESS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -225,13 +236,7 @@ const FORK_WINDOW_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// just closed can stay locked, under our own pid, for that moment. When the holder is this
 /// process but the chip is not open here, the lock is retried briefly instead of refused.
 fn lock_exclusive(file: &File, path: &Path) -> Result<(), SimError> {
-    let flock = libc::flock {
-        l_type: libc::F_WRLCK as libc::c_short,
-        l_whence: libc::SEEK_SET as libc::c_short,
-        l_start: 0,
-        l_len: 0,
-        l_pid: 0,
-    };
+    let flock = whole_file_write_lock();
     let deadline = std::time::Instant::now() + FORK_WINDOW_WAIT;
     loop {
         match nix::fcntl::fcntl(file.as_raw_fd(), nix::fcntl::FcntlArg::F_OFD_SETLK(&flock)) {

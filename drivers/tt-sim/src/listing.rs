@@ -73,13 +73,7 @@ pub fn list_chips(dir: &Path) -> Result<Vec<SimChipInfo>, SimError> {
 /// The pid holding the chip's lock, or `None` when it is free. Asks the kernel (F_OFD_GETLK)
 /// whether the lock is held, then reads the pid the holder recorded in the header.
 fn holder_of(file: &File) -> Option<i32> {
-    let mut flock = libc::flock {
-        l_type: libc::F_WRLCK as libc::c_short,
-        l_whence: libc::SEEK_SET as libc::c_short,
-        l_start: 0,
-        l_len: 0,
-        l_pid: 0,
-    };
+    let mut flock = crate::chip::whole_file_write_lock();
     nix::fcntl::fcntl(file.as_raw_fd(), nix::fcntl::FcntlArg::F_OFD_GETLK(&mut flock)).ok()?;
     if flock.l_type == libc::F_UNLCK as libc::c_short {
         return None;

@@ -7,17 +7,14 @@ use tt_soc::{Arch, NocCoord};
 use crate::{SimChip, SimError};
 
 #[test]
-fn both_architectures_open_sparse_and_fast() {
+fn both_architectures_open_as_sparse_files() {
     let dir = tempfile::tempdir().unwrap();
     for arch in Arch::ALL {
-        let start = Instant::now();
         let chip = SimChip::open_in(dir.path(), arch, 0).unwrap();
-        let elapsed = start.elapsed();
         let meta = std::fs::metadata(chip.path()).unwrap();
         assert!(meta.len() > chip.soc().dram_size(), "file holds all DRAM");
         // Sparse: only the header and register block pages are allocated.
         assert!(meta.blocks() * 512 < 1 << 20, "{arch}: {} bytes allocated", meta.blocks() * 512);
-        assert!(elapsed.as_secs() < 5, "{arch} took {elapsed:?} to open");
         assert_eq!(chip.chip_uid(), tt_soc::SocDescriptor::sim_chip_uid(arch, 0));
     }
 }
@@ -190,13 +187,7 @@ fn a_lock_left_by_a_fork_window_is_waited_for_not_refused() {
     // Stand-in for the child's copy: another description of the file, locked, with our pid
     // in the header as the real holder left it.
     let stray = std::fs::OpenOptions::new().read(true).write(true).open(&path).unwrap();
-    let flock = libc::flock {
-        l_type: libc::F_WRLCK as libc::c_short,
-        l_whence: libc::SEEK_SET as libc::c_short,
-        l_start: 0,
-        l_len: 0,
-        l_pid: 0,
-    };
+    let flock = crate::chip::whole_file_write_lock();
     nix::fcntl::fcntl(stray.as_raw_fd(), nix::fcntl::FcntlArg::F_OFD_SETLK(&flock)).unwrap();
     stray.write_all_at(&(std::process::id() as i32).to_le_bytes(), 20).unwrap();
     let releaser = std::thread::spawn(move || {
