@@ -139,6 +139,7 @@ impl Allocator {
             kind: req.kind,
             handle,
             size_per_bank: plan.size_per_bank,
+            page_stride: plan.page_stride,
             spans,
             guard: None,
         };
@@ -250,6 +251,7 @@ pub struct Allocation {
     /// The range block, freed by handle (no address lookup) on drop.
     handle: RangeHandle,
     size_per_bank: u64,
+    page_stride: Option<u64>,
     spans: Box<[BankSpan]>,
     guard: Option<Box<dyn PlacementGuard>>,
 }
@@ -265,6 +267,19 @@ impl Allocation {
     /// shard size).
     pub fn size_per_bank(&self) -> u64 {
         self.size_per_bank
+    }
+
+    /// Where page `page` of an interleaved buffer lives: (bank, address in that bank). Pages
+    /// go round-robin over the banks at the aligned page size. `None` for a sharded buffer or
+    /// a page past the buffer's reservation.
+    pub fn page_location(&self, page: u64) -> Option<(u32, u64)> {
+        let stride = self.page_stride?;
+        let banks = u64::from(self.inner.groups[self.bank_type.index()].layout.count);
+        let offset = (page / banks).checked_mul(stride)?;
+        if offset >= self.size_per_bank {
+            return None;
+        }
+        Some(((page % banks) as u32, self.address() + offset))
     }
 
     /// The bytes each bank or core really holds; banks holding nothing are left out.

@@ -106,6 +106,21 @@ fn interleaved_dram_reports_the_pages_each_bank_holds_and_releases_once() {
 }
 
 #[test]
+fn interleaved_pages_go_round_robin_at_the_aligned_page_size() {
+    let (alloc, _) = wormhole(AllocatorConfig::default());
+    // 1000-byte pages align to 1024 in DRAM; 25 pages over Wormhole's 12 banks.
+    let a = alloc.allocate(&dram(1000, 25)).unwrap();
+    assert_eq!(a.page_location(0), Some((0, a.address())));
+    assert_eq!(a.page_location(13), Some((1, a.address() + 1024)));
+    assert_eq!(a.page_location(24), Some((0, a.address() + 2048)));
+    assert_eq!(a.page_location(36), None, "past the buffer's reservation");
+    let cores = [NocCoord::new(1, 1)];
+    let sharded =
+        request(BankType::L1, MemKind::L1, Layout::Sharded { cores: &cores, shard_size: 64 });
+    assert_eq!(alloc.allocate(&sharded).unwrap().page_location(0), None, "shards have no pages");
+}
+
+#[test]
 fn sharded_l1_counts_each_listed_core_only() {
     let (alloc, records) = wormhole(AllocatorConfig::default());
     let cores = [NocCoord::new(1, 1), NocCoord::new(3, 2), NocCoord::new(9, 11)];

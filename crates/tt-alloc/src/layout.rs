@@ -52,6 +52,9 @@ pub struct BufferRequest<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BankPlan {
     pub(crate) size_per_bank: u64,
+    /// Distance between a bank's consecutive pages (the aligned page size); `None` for a
+    /// sharded layout, which has no pages.
+    pub(crate) page_stride: Option<u64>,
     /// (bank index, bytes held), banks holding nothing left out.
     pub(crate) bytes_per_bank: Vec<(u32, u64)>,
 }
@@ -89,7 +92,7 @@ pub(crate) fn plan(
                 .map(|bank| (bank, (whole + u64::from(u64::from(bank) < extra)) * page))
                 .filter(|&(_, bytes)| bytes > 0)
                 .collect();
-            Ok(BankPlan { size_per_bank, bytes_per_bank })
+            Ok(BankPlan { size_per_bank, page_stride: Some(page), bytes_per_bank })
         }
         Layout::Sharded { cores, shard_size } => {
             if !bank_type.is_per_core() {
@@ -110,7 +113,7 @@ pub(crate) fn plan(
                 }
                 bytes_per_bank.push((bank_of_core(core)?, size_per_bank));
             }
-            Ok(BankPlan { size_per_bank, bytes_per_bank })
+            Ok(BankPlan { size_per_bank, page_stride: None, bytes_per_bank })
         }
     }
 }

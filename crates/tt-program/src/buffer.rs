@@ -84,9 +84,13 @@ impl InterleavedBuffer {
         self.len() == 0
     }
 
-    fn page_target(&self, page: u64) -> (DramBankId, u64) {
-        let banks = self.runtime.allocator().bank_count(BankType::Dram) as u64;
-        (DramBankId((page % banks) as u32), self.address() + (page / banks) * self.page_size)
+    fn page_target(&self, page: u64) -> Result<(DramBankId, u64), ProgramError> {
+        let (bank, offset) =
+            self.allocation.page_location(page).ok_or_else(|| ProgramError::Invalid {
+                program: "buffer I/O".into(),
+                reason: format!("page {page} is past the buffer's {} pages", self.pages),
+            })?;
+        Ok((DramBankId(bank), offset))
     }
 
     fn check_len(&self, len: usize) -> Result<(), ProgramError> {
@@ -103,7 +107,7 @@ impl InterleavedBuffer {
     pub fn write(&self, data: &[u8]) -> Result<(), ProgramError> {
         self.check_len(data.len())?;
         for (page, chunk) in data.chunks(self.page_size as usize).enumerate() {
-            let (bank, offset) = self.page_target(page as u64);
+            let (bank, offset) = self.page_target(page as u64)?;
             self.runtime.device().write_dram_bank(bank, offset, chunk)?;
         }
         Ok(())
@@ -113,7 +117,7 @@ impl InterleavedBuffer {
     pub fn read(&self, out: &mut [u8]) -> Result<(), ProgramError> {
         self.check_len(out.len())?;
         for (page, chunk) in out.chunks_mut(self.page_size as usize).enumerate() {
-            let (bank, offset) = self.page_target(page as u64);
+            let (bank, offset) = self.page_target(page as u64)?;
             self.runtime.device().read_dram_bank(bank, offset, chunk)?;
         }
         Ok(())

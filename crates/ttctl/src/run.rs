@@ -42,6 +42,14 @@ fn usage(view: Option<&ProcessView>, session: &Runtime) -> [u64; MemKind::COUNT]
     out
 }
 
+/// Keeps in `peak` whichever of it and the current usage holds more bytes in all.
+fn note_peak(peak: &mut [u64; MemKind::COUNT], tracker: &Tracker, session: &Runtime) {
+    let now = usage(tracker.snapshot().as_ref(), session);
+    if now.iter().sum::<u64>() > peak.iter().sum::<u64>() {
+        *peak = now;
+    }
+}
+
 fn usage_json(u: &[u64; MemKind::COUNT]) -> Value {
     let map: serde_json::Map<String, Value> =
         MemKind::ALL.iter().map(|k| (k.name().to_string(), json!(u[k.index()]))).collect();
@@ -52,13 +60,9 @@ fn usage_json(u: &[u64; MemKind::COUNT]) -> Value {
 fn fill(session: &Runtime, buf: &Allocation, page_size: u64, pages: u64, seed: u64) -> Result<u64> {
     let dev = session.device();
     let alloc = session.allocator();
-    let banks = alloc.bank_count(buf.bank_type()) as u64;
     let page: Vec<u8> = (0..page_size).map(|i| (i as u8) ^ (seed as u8)).collect();
-    // Pages go round-robin over the banks; each bank holds its pages at the aligned page size.
-    let page_stride = buf.size_per_bank() / pages.div_ceil(banks).max(1);
     for p in 0..pages {
-        let bank = (p % banks) as u32;
-        let offset = buf.address() + (p / banks) * page_stride;
+        let (bank, offset) = buf.page_location(p).context("page past the buffer's reservation")?;
         match buf.bank_type() {
             BankType::Dram => dev.write_dram_bank(DramBankId(bank), offset, &page)?,
             _ => {
@@ -141,10 +145,7 @@ fn buffers(
                 live.swap_remove(victim);
             }
         }
-        let now = usage(tracker.snapshot().as_ref(), session);
-        if now.iter().sum::<u64>() > peak.iter().sum::<u64>() {
-            peak = now;
-        }
+        note_peak(&mut peak, tracker, session);
     }
     bar.finish_and_clear();
     drop(live);
@@ -222,10 +223,7 @@ fn programs(
             written += placed.kernel_bytes();
             loaded.push(placed);
         }
-        let now = usage(tracker.snapshot().as_ref(), session);
-        if now.iter().sum::<u64>() > peak.iter().sum::<u64>() {
-            peak = now;
-        }
+        note_peak(&mut peak, tracker, session);
         for program in &loaded {
             program.run().with_context(|| format!("running program {}", program.name()))?;
         }
@@ -263,12 +261,7 @@ pub fn run(
         "programs" => programs(&session, tracker, iterations)?,
         "loopback" | "add" | "reduce" => {
             let mut peak = [0u64; MemKind::COUNT];
-            let mut sample = || {
-                let now = usage(tracker.snapshot().as_ref(), &session);
-                if now.iter().sum::<u64>() > peak.iter().sum::<u64>() {
-                    peak = now;
-                }
-            };
+            let mut sample = || note_peak(&mut peak, tracker, &session);
             let report = match workload {
                 "loopback" => compute::loopback(&session, iterations, &mut sample),
                 "add" => compute::add(&session, iterations, &mut sample),
