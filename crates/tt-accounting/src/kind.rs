@@ -44,16 +44,19 @@ impl MemKind {
     pub const COUNT: usize = 8;
 
     /// Position in [`MemKind::ALL`] (and in every per-kind array of the ledger).
+    #[inline]
     pub fn index(self) -> usize {
         self as usize
     }
 
     /// The kind at `index` of [`MemKind::ALL`], if any.
+    #[inline]
     pub fn from_index(index: usize) -> Option<MemKind> {
         MemKind::ALL.get(index).copied()
     }
 
     /// The snake-case name used in JSON and metrics (`dram`, `l1_small`, ...).
+    #[inline]
     pub fn name(self) -> &'static str {
         match self {
             MemKind::Dram => "dram",
@@ -68,12 +71,14 @@ impl MemKind {
     }
 
     /// True for kinds whose bytes live in L1 (counted per core).
+    #[inline]
     pub fn is_l1(self) -> bool {
         !matches!(self, MemKind::Dram | MemKind::Trace)
     }
 
     /// True for the kinds a device session places for itself (SYSTEM, RESERVED): the
     /// baseline a device returns to, left out of leak listings unless asked for.
+    #[inline]
     pub fn is_baseline(self) -> bool {
         matches!(self, MemKind::System | MemKind::Reserved)
     }
@@ -106,11 +111,13 @@ impl BankClass {
     pub const ALL: [BankClass; 3] = [BankClass::Dram, BankClass::Tensix, BankClass::Ethernet];
 
     /// The class at `index`, if any.
+    #[inline]
     pub fn from_index(index: usize) -> Option<BankClass> {
         BankClass::ALL.get(index).copied()
     }
 
     /// The snake-case name used in messages and JSON.
+    #[inline]
     pub fn name(self) -> &'static str {
         match self {
             BankClass::Dram => "dram",
@@ -147,16 +154,19 @@ impl BankType {
     pub const COUNT: usize = 5;
 
     /// Position in [`BankType::ALL`].
+    #[inline]
     pub fn index(self) -> usize {
         self as usize
     }
 
     /// The bank type at `index` of [`BankType::ALL`], if any.
+    #[inline]
     pub fn from_index(index: usize) -> Option<BankType> {
         BankType::ALL.get(index).copied()
     }
 
     /// The snake-case name used in messages and JSON.
+    #[inline]
     pub fn name(self) -> &'static str {
         match self {
             BankType::Dram => "dram",
@@ -168,11 +178,13 @@ impl BankType {
     }
 
     /// True for bank types whose banks are Tensix cores (and so take sharded layouts).
+    #[inline]
     pub fn is_per_core(self) -> bool {
         matches!(self, BankType::L1 | BankType::L1Small | BankType::KernelRegion)
     }
 
     /// The class of banks this type's bank indices count in.
+    #[inline]
     pub fn class(self) -> BankClass {
         if self.is_per_core() {
             BankClass::Tensix
@@ -182,6 +194,7 @@ impl BankType {
     }
 
     /// Whether bytes of `kind` may be placed in this bank type.
+    #[inline]
     pub fn accepts(self, kind: MemKind) -> bool {
         matches!(
             (self, kind),

@@ -69,11 +69,13 @@ pub struct Placement<'a> {
 
 impl Placement<'_> {
     /// Payload bytes: the sum over the spans.
+    #[inline]
     pub fn payload_bytes(&self) -> u64 {
         self.spans.iter().fold(0u64, |sum, span| sum.saturating_add(span.size))
     }
 
     /// Reserved bytes: every byte removed from a free pool, padding and empty banks included.
+    #[inline]
     pub fn reserved_bytes(&self) -> u64 {
         match self.reserved {
             Reservation::EveryBank { per_bank, banks } => per_bank.saturating_mul(u64::from(banks)),
@@ -83,8 +85,14 @@ impl Placement<'_> {
     }
 
     /// Lowest address over the spans (every span shares it for lockstep placements).
+    #[inline]
     pub fn address(&self) -> Option<u64> {
-        self.spans.iter().map(|s| s.addr).min()
+        match self.reserved {
+            Reservation::EveryBank { .. } => self.spans.first().map(|s| s.addr),
+            Reservation::EachSpan { .. } | Reservation::Payload => {
+                self.spans.iter().map(|s| s.addr).min()
+            }
+        }
     }
 }
 

@@ -4,10 +4,13 @@ use std::cell::Cell;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tt_accounting::{BankClass, ForkGeneration, MemKind, PlacementGuard};
+use std::sync::Arc;
+
+use tt_accounting::{BankClass, MemKind, PlacementGuard};
 use tt_soc::ChipUid;
 
-use crate::tracker::Tracker;
+use crate::observer::Observers;
+use crate::tracker::SlotAnchor;
 
 /// A per-process allocation id: unique within the process and increasing within each
 /// thread (threads take ids in blocks, so they never contend on one counter).
@@ -57,10 +60,18 @@ pub(crate) fn next_alloc_id() -> AllocId {
     })
 }
 
-/// Marks a record whose placement was not counted (tracking off).
+/// Marks a registration that counts nothing (tracking off).
 pub(crate) const UNCOUNTED_SLOT: u8 = u8::MAX;
 /// Marks a record that found no free live-table entry.
 pub(crate) const NO_TABLE_ENTRY: u32 = u32::MAX;
+
+/// Where a record was counted, which its release needs.
+pub(crate) enum RecordOwner {
+    /// Counted in the anchor's ledger and slot.
+    Counted(Arc<SlotAnchor>),
+    /// Not counted (tracking off); the observers to tell of the release, if any listened.
+    Uncounted(Option<Arc<Observers>>),
+}
 
 /// How a placement's reservation spreads over the cores of its class, kept so the release
 /// removes exactly what the placement added to the per-core figures.
@@ -83,14 +94,12 @@ pub(crate) enum CoreShare {
 /// forked child releases nothing there: the placement is its parent's.
 #[must_use = "dropping the record releases the placement at once"]
 pub struct AllocRecord {
-    pub(crate) tracker: Tracker,
+    pub(crate) owner: RecordOwner,
     pub(crate) id: AllocId,
     pub(crate) device: ChipUid,
     pub(crate) kind: MemKind,
     pub(crate) class: BankClass,
-    pub(crate) slot: u8,
     pub(crate) table_entry: u32,
-    pub(crate) generation: ForkGeneration,
     pub(crate) reserved: u64,
     pub(crate) payload: u64,
     pub(crate) share: CoreShare,
@@ -124,7 +133,7 @@ impl AllocRecord {
 
     /// False when the placement was not counted (tracking off).
     pub fn is_counted(&self) -> bool {
-        self.slot != UNCOUNTED_SLOT
+        matches!(self.owner, RecordOwner::Counted(_))
     }
 
     /// Records the release now (the same as dropping the record).
@@ -147,8 +156,7 @@ impl fmt::Debug for AllocRecord {
 impl Drop for AllocRecord {
     #[inline]
     fn drop(&mut self) {
-        let record: &AllocRecord = self;
-        record.tracker.release(record);
+        crate::tracker::release(self);
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
-use tt_accounting::{fork_generation, BankClass, BankSpan, MemKind, Placement, Reservation};
+use tt_accounting::{BankClass, BankSpan, MemKind, Placement, Reservation};
 use tt_soc::ChipUid;
 
 use crate::clock::coarse_now_ns;
@@ -21,7 +21,7 @@ use crate::devices::DeviceSlot;
 use crate::error::TrackError;
 use crate::observer::{EventOp, ObserverId, Observers, TrackEvent, TrackObserver};
 use crate::procinfo::{current_process, ProcessIdentity};
-use crate::record::{next_alloc_id, AllocRecord, CoreShare, NO_TABLE_ENTRY, UNCOUNTED_SLOT};
+use crate::record::{next_alloc_id, AllocRecord, CoreShare, RecordOwner, NO_TABLE_ENTRY};
 use crate::segment::layout::{DeviceRecord, SegmentLayout, MAX_DEVICES, SLOT_OPEN};
 use crate::segment::writer::SegmentMemory;
 use crate::view::{decode_process, ProcessView};
@@ -76,18 +76,61 @@ impl Ledger {
     }
 }
 
-/// The ledger of the calling process: the tracker's own, or (in a forked child) the one the
-/// child made for itself.
-pub(crate) enum LedgerRef<'a> {
-    Own(&'a Ledger),
-    Forked(Arc<Ledger>),
+/// What a record keeps so that its drop can release: the ledger and slot it was counted in,
+/// and the tracker's observers. One per device slot, so records of different devices never
+/// touch one reference count (a shared counter is what the ledger exists to avoid).
+pub(crate) struct SlotAnchor {
+    pub(crate) ledger: Arc<Ledger>,
+    pub(crate) observers: Arc<Observers>,
+    pub(crate) index: usize,
 }
 
-impl Deref for LedgerRef<'_> {
+/// A ledger with the anchors of its slots.
+pub(crate) struct AnchoredLedger {
+    ledger: Arc<Ledger>,
+    anchors: [Arc<SlotAnchor>; MAX_DEVICES],
+}
+
+impl AnchoredLedger {
+    fn new(ledger: Arc<Ledger>, observers: &Arc<Observers>) -> AnchoredLedger {
+        let anchors = std::array::from_fn(|index| {
+            Arc::new(SlotAnchor {
+                ledger: Arc::clone(&ledger),
+                observers: Arc::clone(observers),
+                index,
+            })
+        });
+        AnchoredLedger { ledger, anchors }
+    }
+
+    /// The anchor of slot `index` (an index below MAX_DEVICES, as slots are).
+    #[inline]
+    pub(crate) fn anchor(&self, index: usize) -> &Arc<SlotAnchor> {
+        &self.anchors[index % MAX_DEVICES]
+    }
+}
+
+impl Deref for AnchoredLedger {
     type Target = Ledger;
 
     #[inline]
     fn deref(&self) -> &Ledger {
+        &self.ledger
+    }
+}
+
+/// The ledger of the calling process: the tracker's own, or (in a forked child) the one the
+/// child made for itself.
+pub(crate) enum LedgerRef<'a> {
+    Own(&'a AnchoredLedger),
+    Forked(Arc<AnchoredLedger>),
+}
+
+impl Deref for LedgerRef<'_> {
+    type Target = AnchoredLedger;
+
+    #[inline]
+    fn deref(&self) -> &AnchoredLedger {
         match self {
             LedgerRef::Own(ledger) => ledger,
             LedgerRef::Forked(ledger) => ledger,
@@ -106,23 +149,24 @@ struct TrackerInner {
     serial: u32,
     mode: Mode,
     /// `None` when tracking is off.
-    own: Option<Arc<Ledger>>,
+    own: Option<AnchoredLedger>,
     /// The ledger of a child forked from the process that made `own`, made the first time
     /// the child registers a device or places memory.
-    forked: Mutex<Option<Arc<Ledger>>>,
-    observers: Observers,
+    forked: Mutex<Option<Arc<AnchoredLedger>>>,
+    observers: Arc<Observers>,
 }
 
 impl Tracker {
     fn with_mode(mode: Mode) -> Result<Tracker, TrackError> {
-        let own = Ledger::create(&mode)?;
+        let observers = Arc::new(Observers::default());
+        let own = Ledger::create(&mode)?.map(|l| AnchoredLedger::new(l, &observers));
         Ok(Tracker {
             inner: Arc::new(TrackerInner {
                 serial: NEXT_TRACKER_SERIAL.fetch_add(1, Ordering::Relaxed),
                 mode,
                 own,
                 forked: Mutex::new(None),
-                observers: Observers::default(),
+                observers,
             }),
         })
     }
@@ -147,7 +191,7 @@ impl Tracker {
                 mode: Mode::Disabled,
                 own: None,
                 forked: Mutex::new(None),
-                observers: Observers::default(),
+                observers: Arc::new(Observers::default()),
             }),
         }
     }
@@ -179,12 +223,13 @@ impl Tracker {
 
     /// A forked child's own ledger, made on first use.
     #[cold]
-    fn forked_ledger(&self) -> Result<Option<Arc<Ledger>>, TrackError> {
+    fn forked_ledger(&self) -> Result<Option<Arc<AnchoredLedger>>, TrackError> {
         let mut forked = self.inner.forked.lock();
         if let Some(ledger) = forked.as_ref().filter(|l| l.memory.belongs_to_this_process()) {
             return Ok(Some(Arc::clone(ledger)));
         }
-        let ledger = Ledger::create(&self.inner.mode)?;
+        let ledger = Ledger::create(&self.inner.mode)?
+            .map(|l| Arc::new(AnchoredLedger::new(l, &self.inner.observers)));
         tracing::debug!("forked child: counting into a ledger segment of its own");
         forked.clone_from(&ledger);
         Ok(ledger)
@@ -216,20 +261,19 @@ impl Tracker {
         let reserved = placement.reserved_bytes();
         let payload = placement.payload_bytes();
         let Some(ledger) = self.ledger()? else {
+            let observers = &self.inner.observers;
             let record = AllocRecord {
-                tracker: self.clone(),
+                owner: RecordOwner::Uncounted(observers.active().then(|| Arc::clone(observers))),
                 id,
                 device: placement.device,
                 kind: placement.kind,
                 class: placement.class,
-                slot: UNCOUNTED_SLOT,
                 table_entry: NO_TABLE_ENTRY,
-                generation: fork_generation(),
                 reserved,
                 payload,
                 share: CoreShare::None,
             };
-            self.notify_place(&record, placement);
+            notify_place(observers, &record, placement);
             return Ok(record);
         };
         let index = self.check_slot(&ledger, slot, placement.device)?;
@@ -258,20 +302,17 @@ impl Tracker {
         // From here the record owns the counted bytes: if an observer unwinds, dropping the
         // record releases them, so nothing stays counted without an owner.
         let record = AllocRecord {
-            tracker: self.clone(),
+            owner: RecordOwner::Counted(Arc::clone(ledger.anchor(index))),
             id,
             device: placement.device,
             kind: placement.kind,
             class: placement.class,
-            // MAX_DEVICES is 16, so the index fits in a u8.
-            slot: index as u8,
             table_entry,
-            generation: ledger.memory_generation(),
             reserved,
             payload,
             share,
         };
-        self.notify_place(&record, placement);
+        notify_place(&self.inner.observers, &record, placement);
         Ok(record)
     }
 
@@ -362,36 +403,6 @@ impl Tracker {
         }
     }
 
-    /// Counts the release of `record` (called by its drop).
-    #[inline]
-    pub(crate) fn release(&self, record: &AllocRecord) {
-        if record.slot == UNCOUNTED_SLOT {
-            self.notify_release(EventOp::Release, record);
-            return;
-        }
-        if !record.generation.is_current() {
-            // Inherited by a forked child: the placement, and its release, are the parent's.
-            return;
-        }
-        let Ok(Some(ledger)) = self.ledger() else { return };
-        let index = usize::from(record.slot);
-        let counted = Counted {
-            kind: record.kind,
-            class: record.class,
-            id: record.id,
-            reserved: record.reserved,
-            payload: record.payload,
-            share: &record.share,
-            at_ns: coarse_now_ns(),
-        };
-        let Some(writer) = ledger.writers.get(index) else { return };
-        let op = match count_release(ledger.layout(), writer, index, record.table_entry, &counted) {
-            Released::Counted => EventOp::Release,
-            Released::DoubleRelease => EventOp::DoubleRelease,
-        };
-        self.notify_release(op, record);
-    }
-
     /// Subscribes `observer` to every event of this tracker.
     pub fn subscribe(&self, observer: Arc<dyn TrackObserver>) -> ObserverId {
         self.inner.observers.subscribe(observer)
@@ -415,61 +426,6 @@ impl Tracker {
         ))
     }
 
-    #[inline]
-    fn notify_place(&self, record: &AllocRecord, placement: &Placement<'_>) {
-        if self.inner.observers.active() {
-            self.notify(
-                EventOp::Place,
-                record,
-                placement.spans,
-                Some(placement.owner),
-                Some(placement.provenance),
-            );
-        }
-    }
-
-    #[inline]
-    fn notify_release(&self, op: EventOp, record: &AllocRecord) {
-        if !self.inner.observers.active() {
-            return;
-        }
-        if std::thread::panicking() {
-            // Released while unwinding (an observer panicked during the placement, say): a
-            // second panic here would abort the process, so observers' panics stop here.
-            let quiet = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                self.notify(op, record, &[], None, None)
-            }));
-            if quiet.is_err() {
-                tracing::warn!(id = %record.id, "an observer panicked on a release during unwinding");
-            }
-        } else {
-            self.notify(op, record, &[], None, None);
-        }
-    }
-
-    #[cold]
-    fn notify(
-        &self,
-        op: EventOp,
-        record: &AllocRecord,
-        spans: &[BankSpan],
-        owner: Option<&str>,
-        provenance: Option<&'static Location<'static>>,
-    ) {
-        self.inner.observers.notify(&TrackEvent {
-            at: Instant::now(),
-            op,
-            device: record.device,
-            kind: record.kind,
-            id: record.id,
-            bytes: record.reserved,
-            payload_bytes: record.payload,
-            spans,
-            owner,
-            provenance,
-        });
-    }
-
     /// Builds a record as if this tracker had issued it on `slot`; lets tests release what
     /// the API makes impossible to release (a second time, or never placed).
     #[cfg(test)]
@@ -481,15 +437,14 @@ impl Tracker {
         bytes: u64,
         table_entry: u32,
     ) -> AllocRecord {
+        let ledger = self.ledger().ok().flatten().expect("tracking on");
         AllocRecord {
-            tracker: self.clone(),
+            owner: RecordOwner::Counted(Arc::clone(ledger.anchor(slot.index()))),
             id: crate::record::AllocId::from_raw(id),
             device: slot.uid(),
             kind,
             class: BankClass::Dram,
-            slot: slot.index() as u8,
             table_entry,
-            generation: fork_generation(),
             reserved: bytes,
             payload: bytes,
             share: CoreShare::None,
@@ -505,10 +460,92 @@ impl Tracker {
     }
 }
 
-impl Ledger {
-    fn memory_generation(&self) -> tt_accounting::ForkGeneration {
-        self.memory.generation()
+/// Counts the release of `record` (called by its drop) in the ledger and slot it was
+/// counted in, and tells the observers.
+#[inline]
+pub(crate) fn release(record: &AllocRecord) {
+    let anchor = match &record.owner {
+        RecordOwner::Uncounted(None) => return,
+        RecordOwner::Uncounted(Some(observers)) => {
+            notify_release(observers, EventOp::Release, record);
+            return;
+        }
+        RecordOwner::Counted(anchor) => anchor,
+    };
+    let ledger = &anchor.ledger;
+    if !ledger.memory.belongs_to_this_process() {
+        // Inherited by a forked child: the placement, and its release, are the parent's.
+        return;
     }
+    let index = anchor.index;
+    let counted = Counted {
+        kind: record.kind,
+        class: record.class,
+        id: record.id,
+        reserved: record.reserved,
+        payload: record.payload,
+        share: &record.share,
+        // Releases are not stamped: a clock read is the dearest step of an event, and a
+        // placement's age needs only its own stamp.
+        at_ns: 0,
+    };
+    let released =
+        count_release(ledger.layout(), &ledger.writers[index], index, record.table_entry, &counted);
+    let op = match released {
+        Released::Counted => EventOp::Release,
+        Released::DoubleRelease => EventOp::DoubleRelease,
+    };
+    notify_release(&anchor.observers, op, record);
+}
+
+#[inline]
+fn notify_place(observers: &Observers, record: &AllocRecord, placement: &Placement<'_>) {
+    if observers.active() {
+        let (spans, owner) = (placement.spans, Some(placement.owner));
+        notify(observers, EventOp::Place, record, spans, owner, Some(placement.provenance));
+    }
+}
+
+#[inline]
+fn notify_release(observers: &Observers, op: EventOp, record: &AllocRecord) {
+    if !observers.active() {
+        return;
+    }
+    if std::thread::panicking() {
+        // Released while unwinding (an observer panicked during the placement, say): a
+        // second panic here would abort the process, so observers' panics stop here.
+        let quiet = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            notify(observers, op, record, &[], None, None)
+        }));
+        if quiet.is_err() {
+            tracing::warn!(id = %record.id, "an observer panicked on a release during unwinding");
+        }
+    } else {
+        notify(observers, op, record, &[], None, None);
+    }
+}
+
+#[cold]
+fn notify(
+    observers: &Observers,
+    op: EventOp,
+    record: &AllocRecord,
+    spans: &[BankSpan],
+    owner: Option<&str>,
+    provenance: Option<&'static Location<'static>>,
+) {
+    observers.notify(&TrackEvent {
+        at: Instant::now(),
+        op,
+        device: record.device,
+        kind: record.kind,
+        id: record.id,
+        bytes: record.reserved,
+        payload_bytes: record.payload,
+        spans,
+        owner,
+        provenance,
+    });
 }
 
 /// The slot of this ledger holding chip `uid` (open or closed), if any.

@@ -19,7 +19,7 @@ fn percent(part: u64, whole: u64) -> String {
 fn pool_line(out: &mut String, name: &str, used: u64, capacity: u64, payload: u64) {
     let _ = writeln!(
         out,
-        "  {name:<9}used {:>10} of {:>10} ({:>6})  free {:>10}  payload {:>10}",
+        "  {name:<10}used {:>10} of {:>10} ({:>6})  free {:>10}  payload {:>10}",
         human(used),
         human(capacity),
         percent(used, capacity),
@@ -35,7 +35,7 @@ fn kinds_line(out: &mut String, indent: &str, label: &str, figure: impl Fn(MemKi
         .map(|k| format!("{}={}", k.name(), human(figure(*k))))
         .collect();
     let shown = if kinds.is_empty() { "nothing".to_owned() } else { kinds.join("  ") };
-    let _ = writeln!(out, "{indent}{label:<9}{shown}");
+    let _ = writeln!(out, "{indent}{label:<10}{shown}");
 }
 
 fn spread_line(out: &mut String, name: &str, cores: &[CoreUsage], per_core: u64) {
@@ -45,7 +45,7 @@ fn spread_line(out: &mut String, name: &str, cores: &[CoreUsage], per_core: u64)
     let s = CoreSpread::of(cores);
     let _ = writeln!(
         out,
-        "  {name:<9}min {:>10}  mean {:>10}  max {:>10}  of {} per core ({} cores)",
+        "  {name:<10}min {:>10}  mean {:>10}  max {:>10}  of {} per core ({} cores)",
         human(s.min),
         human(s.mean),
         human(s.max),
@@ -66,7 +66,7 @@ fn allocator_lines(out: &mut String, dev: &DeviceTotals) {
         let banks = u64::from(h.banks);
         let _ = writeln!(
             out,
-            "  {label:<9}{:<13} free {:>10}  largest block {:>10}/bank ({:>10} interleaved)  {} free blocks",
+            "  {label:<10}{:<13} free {:>10}  largest block {:>10}/bank ({:>10} interleaved)  {} free blocks",
             bank_type.name(),
             human(h.free_per_bank.saturating_mul(banks)),
             human(h.largest_free_per_bank),

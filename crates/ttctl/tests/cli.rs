@@ -114,8 +114,8 @@ fn text_run_ends_with_the_memory_view() {
     assert!(text.contains("ran `buffers` on sim:blackhole:0"), "{text}");
     let view = text.split("memory view").nth(1).expect("memory view at the end");
     assert!(view.contains("blackhole (sim) sim:blackhole:0"), "{view}");
-    assert!(view.contains("DRAM     used        0 B of"), "{view}");
-    assert!(view.contains("L1/core  min"), "{view}");
+    assert!(view.contains("DRAM      used        0 B of"), "{view}");
+    assert!(view.contains("L1/core   min"), "{view}");
 }
 
 #[test]
