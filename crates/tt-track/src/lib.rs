@@ -39,7 +39,8 @@ mod tests;
 pub use devices::{DeviceCapacity, DeviceInfo, DeviceSlot};
 pub use error::TrackError;
 pub use global::{
-    default_ledger_dir, global, tracking_enabled_by_env, LEDGER_DIR_ENV, TRACKING_ENV,
+    default_ledger_dir, global, ledger_dirs_to_read, read_default_ledger, tracking_enabled_by_env,
+    LEDGER_DIR_ENV, TRACKING_ENV,
 };
 pub use observer::{CapturedEvent, EventOp, GraphCapture, ObserverId, TrackEvent, TrackObserver};
 pub use reader::{read_ledger, DeviceTotals, KindTotals, LedgerSnapshot, SkippedSegment};

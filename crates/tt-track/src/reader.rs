@@ -5,10 +5,9 @@
 //! process's lock); those are read through the writer's mapping instead.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::AsFd;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use tt_accounting::{BankClass, BankHealth, BankType, MemKind};
@@ -17,6 +16,7 @@ use tt_soc::ChipUid;
 use crate::devices::DeviceCapacity;
 use crate::error::TrackError;
 use crate::liveness::lock_holder;
+use crate::segment::dir::{check_owned_regular, LedgerDir};
 use crate::segment::layout::SCHEMA_VERSION;
 use crate::segment::mapped::MappedSegment;
 use crate::segment::writer::{own_segment, SEGMENT_SUFFIX};
@@ -151,6 +151,15 @@ impl LedgerSnapshot {
     pub fn process(&self, pid: u32) -> Option<&ProcessView> {
         self.processes.iter().find(|p| p.pid == pid)
     }
+
+    /// Adds what another directory's read found, and sums the devices again.
+    pub(crate) fn absorb(&mut self, other: LedgerSnapshot) {
+        self.processes.extend(other.processes);
+        self.processes.sort_by_key(|p| p.pid);
+        self.skipped.extend(other.skipped);
+        self.removed_dead.extend(other.removed_dead);
+        self.devices = sum_devices(&self.processes);
+    }
 }
 
 enum SegmentState {
@@ -159,41 +168,39 @@ enum SegmentState {
     Vanished,
 }
 
-/// Reads every segment in `dir`. A missing directory is an empty ledger; unreadable or
-/// foreign segments are listed in `skipped` and the rest still summed.
+/// Reads every segment in `dir`. A missing directory is an empty ledger; one that another
+/// user owns, that others may write, or that is a symlink is refused. Entries that are not
+/// regular files of this user, and unreadable or foreign segments, are listed in `skipped`
+/// and the rest still summed.
 pub fn read_ledger(dir: impl AsRef<Path>) -> Result<LedgerSnapshot, TrackError> {
-    let dir = dir.as_ref();
+    let path = dir.as_ref();
     let mut snapshot = LedgerSnapshot {
         schema_version: SCHEMA_VERSION,
-        dir: dir.to_owned(),
+        dir: path.to_owned(),
         processes: Vec::new(),
         devices: Vec::new(),
         skipped: Vec::new(),
         removed_dead: Vec::new(),
     };
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(snapshot),
-        Err(source) => return Err(TrackError::ListLedger { path: dir.to_owned(), source }),
-    };
-    let all: Vec<PathBuf> = entries.filter_map(Result::ok).map(|entry| entry.path()).collect();
-    let mut paths: Vec<PathBuf> =
-        all.iter().filter(|path| is_segment_name(path)).cloned().collect();
-    paths.sort();
-    for path in all.iter().filter(|path| is_temporary_name(path)) {
-        if sweep_abandoned_temporary(path) {
-            snapshot.removed_dead.push(path.clone());
+    let Some(dir) = LedgerDir::open_existing(path)? else { return Ok(snapshot) };
+    let all =
+        dir.entries().map_err(|source| TrackError::ListLedger { path: path.to_owned(), source })?;
+    let mut segments: Vec<&OsString> = all.iter().filter(|n| is_segment_name(n)).collect();
+    segments.sort();
+    for name in all.iter().filter(|n| is_temporary_name(n)) {
+        if sweep_abandoned_temporary(&dir, name) {
+            snapshot.removed_dead.push(dir.join(name));
         }
     }
 
-    for path in paths {
-        match read_segment(&path) {
+    for name in segments {
+        match read_segment(&dir, name) {
             Ok(SegmentState::Live(view)) => snapshot.processes.push(view),
-            Ok(SegmentState::Dead) => snapshot.removed_dead.push(path),
+            Ok(SegmentState::Dead) => snapshot.removed_dead.push(dir.join(name)),
             Ok(SegmentState::Vanished) => {}
             Err(reason) => {
                 tracing::warn!(%reason, "skipping ledger segment");
-                snapshot.skipped.push(SkippedSegment { path, reason });
+                snapshot.skipped.push(SkippedSegment { path: dir.join(name), reason });
             }
         }
     }
@@ -202,17 +209,13 @@ pub fn read_ledger(dir: impl AsRef<Path>) -> Result<LedgerSnapshot, TrackError> 
     Ok(snapshot)
 }
 
-fn is_segment_name(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.ends_with(SEGMENT_SUFFIX) && !n.starts_with('.'))
+fn is_segment_name(name: &OsStr) -> bool {
+    name.to_str().is_some_and(|n| n.ends_with(SEGMENT_SUFFIX) && !n.starts_with('.'))
 }
 
 /// A segment still under construction (`.<stem>.tmp`), renamed into place once initialised.
-fn is_temporary_name(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with('.') && n.ends_with(".tmp"))
+fn is_temporary_name(name: &OsStr) -> bool {
+    name.to_str().is_some_and(|n| n.starts_with('.') && n.ends_with(".tmp"))
 }
 
 /// A temporary segment older than this whose lock nobody holds was left by a writer that
@@ -221,49 +224,56 @@ const ABANDONED_TEMPORARY_AGE: std::time::Duration = std::time::Duration::from_s
 
 /// Removes an abandoned temporary segment; true when it removed one. A young file is left
 /// alone even when unlocked: its writer may not have taken the lock yet.
-fn sweep_abandoned_temporary(path: &Path) -> bool {
-    let Ok(metadata) = fs::symlink_metadata(path) else { return false };
-    let age = metadata.modified().ok().and_then(|m| m.elapsed().ok());
-    if !metadata.file_type().is_file() || age.is_none_or(|a| a < ABANDONED_TEMPORARY_AGE) {
+fn sweep_abandoned_temporary(dir: &LedgerDir, name: &OsStr) -> bool {
+    let Ok(stat) = dir.stat(name) else { return false };
+    if check_owned_regular(&stat).is_err() {
         return false;
     }
-    if own_segment(metadata.dev(), metadata.ino()).is_some() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let modified = u64::try_from(stat.st_mtime).unwrap_or(u64::MAX);
+    if now.saturating_sub(modified) < ABANDONED_TEMPORARY_AGE.as_secs() {
         return false;
     }
-    let Ok(file) = open_for_reading(path) else { return false };
+    if own_segment(stat.st_dev, stat.st_ino).is_some() {
+        return false;
+    }
+    let Ok(file) = dir.open_owned_file(name) else { return false };
     match lock_holder(file.as_fd()) {
-        Ok(None) => fs::remove_file(path).is_ok(),
+        Ok(None) => dir.remove(name).is_ok(),
         _ => false,
     }
 }
 
-fn read_segment(path: &Path) -> Result<SegmentState, TrackError> {
-    let io = |source| TrackError::SegmentIo { path: path.to_owned(), source };
+fn read_segment(dir: &LedgerDir, name: &OsStr) -> Result<SegmentState, TrackError> {
+    let path = dir.join(name);
+    let io = |source| TrackError::SegmentIo { path: path.clone(), source };
     // stat, not open: recognising our own segment must not create a descriptor of it.
-    let metadata = match fs::symlink_metadata(path) {
-        Ok(m) => m,
+    let stat = match dir.stat(name) {
+        Ok(stat) => stat,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(SegmentState::Vanished),
         Err(e) => return Err(io(e)),
     };
-    if !metadata.file_type().is_file() {
-        return Err(TrackError::CorruptSegment {
-            path: path.to_owned(),
-            what: "not a regular file".to_owned(),
-        });
+    if let Err(why) = check_owned_regular(&stat) {
+        return Err(TrackError::CorruptSegment { path, what: why.to_string() });
     }
-    if let Some(own) = own_segment(metadata.dev(), metadata.ino()) {
-        let view = decode_process(own.layout(), std::process::id(), Some(path.to_owned()), true);
+    if let Some(own) = own_segment(stat.st_dev, stat.st_ino) {
+        let view = decode_process(own.layout(), std::process::id(), Some(path), true);
         return Ok(SegmentState::Live(view));
     }
 
-    let file = match open_for_reading(path) {
+    let file = match dir.open_owned_file(name) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(SegmentState::Vanished),
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            return Err(TrackError::CorruptSegment { path, what: e.to_string() })
+        }
         Err(e) => return Err(io(e)),
     };
     let Some(holder) = lock_holder(file.as_fd()).map_err(io)? else {
         // Nobody holds the lock: the writer is gone, however it went.
-        match fs::remove_file(path) {
+        match dir.remove(name) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => {
@@ -272,13 +282,9 @@ fn read_segment(path: &Path) -> Result<SegmentState, TrackError> {
         }
         return Ok(SegmentState::Dead);
     };
-    let mapped = MappedSegment::open(&file, path)?;
+    let mapped = MappedSegment::open(&file, &path)?;
     let pid = u32::try_from(holder).unwrap_or(0);
-    Ok(SegmentState::Live(decode_process(mapped.layout(), pid, Some(path.to_owned()), false)))
-}
-
-fn open_for_reading(path: &Path) -> io::Result<File> {
-    OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)
+    Ok(SegmentState::Live(decode_process(mapped.layout(), pid, Some(path), false)))
 }
 
 /// Adds per-core figures of `from` into `into`, core by core.

@@ -51,6 +51,9 @@ pub struct IntegrityCounts {
     pub foreign_placements: u64,
     /// Handles inherited from a parent process used in a forked child.
     pub inherited_uses: u64,
+    /// Figures no writer could have produced (more released than placed, more used than the
+    /// device holds), found by the reader: the segment is corrupt or forged.
+    pub impossible_figures: u64,
 }
 
 impl IntegrityCounts {
@@ -59,6 +62,7 @@ impl IntegrityCounts {
         self.double_releases
             .saturating_add(self.foreign_placements)
             .saturating_add(self.inherited_uses)
+            .saturating_add(self.impossible_figures)
     }
 
     /// Adds `other` into `self`, saturating.
@@ -66,6 +70,7 @@ impl IntegrityCounts {
         self.double_releases = self.double_releases.saturating_add(other.double_releases);
         self.foreign_placements = self.foreign_placements.saturating_add(other.foreign_placements);
         self.inherited_uses = self.inherited_uses.saturating_add(other.inherited_uses);
+        self.impossible_figures = self.impossible_figures.saturating_add(other.impossible_figures);
     }
 }
 
@@ -335,7 +340,7 @@ fn decode_device(
     if state == SLOT_EMPTY {
         return None;
     }
-    let kinds = std::array::from_fn(|i| decode_kind(&device.kinds[i]));
+    let kinds: [KindUsage; MemKind::COUNT] = std::array::from_fn(|i| decode_kind(&device.kinds[i]));
     let events_written = device.events_written.load(Ordering::Acquire);
     let capacity = DeviceCapacity {
         dram_bytes: load(&device.dram_bytes),
@@ -374,6 +379,7 @@ fn decode_device(
             double_releases: load(&device.double_releases),
             foreign_placements: load(&device.foreign_placements),
             inherited_uses: load(&device.inherited_uses),
+            impossible_figures: impossible_figures(&kinds, &capacity),
         },
         payload_by_class: std::array::from_fn(|i| load(&device.payload_by_class[i])),
         tensix_cores,
@@ -385,6 +391,25 @@ fn decode_device(
         live_records,
         live_records_not_listed: load(&device.live_table_overflow),
     })
+}
+
+/// Figures a writer cannot produce: a release of more than was placed, or more DRAM or L1 in
+/// use than the device holds (when its capacity is known).
+fn impossible_figures(kinds: &[KindUsage; MemKind::COUNT], capacity: &DeviceCapacity) -> u64 {
+    let over_released = kinds
+        .iter()
+        .filter(|k| k.released_bytes > k.placed_bytes || k.released_count > k.placed_count)
+        .count() as u64;
+    let sum = |l1: bool| {
+        MemKind::ALL
+            .iter()
+            .filter(|k| k.is_l1() == l1)
+            .fold(0u64, |s, k| s.saturating_add(kinds[k.index()].used_bytes))
+    };
+    let l1_capacity = capacity.tensix_l1_bytes().saturating_add(capacity.ethernet_l1_bytes());
+    let over_dram = capacity.dram_bytes > 0 && sum(false) > capacity.dram_bytes;
+    let over_l1 = l1_capacity > 0 && sum(true) > l1_capacity;
+    over_released + u64::from(over_dram) + u64::from(over_l1)
 }
 
 fn decode_cores(

@@ -1,6 +1,6 @@
 //! `ttctl leaks`: what is still placed, per process, with owner, age, place and provenance.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::{json, Value};
 use tt_accounting::BankClass;
 use tt_track::LiveRecord;
@@ -56,9 +56,8 @@ fn record_json(r: &LiveRecord) -> Value {
 /// `ttctl leaks [--json] [--all]`: live placements other than the SYSTEM and RESERVED
 /// baseline of open devices (all of them with `all`).
 pub fn leaks(json_out: bool, all: bool) -> Result<()> {
-    let dir = tt_track::default_ledger_dir();
-    let snapshot = tt_track::read_ledger(&dir)
-        .with_context(|| format!("reading the ledger in {}", dir.display()))?;
+    let snapshot = crate::mem::read_all()?;
+    let dir = snapshot.dir.clone();
     let shown = |r: &&LiveRecord| all || !r.kind.is_baseline();
     if json_out {
         let processes: Vec<_> = snapshot

@@ -129,13 +129,18 @@ pub fn human(bytes: u64) -> String {
     }
 }
 
+/// Reads every ledger directory a monitor should (see [`tt_track::ledger_dirs_to_read`]).
+pub fn read_all() -> Result<LedgerSnapshot> {
+    tt_track::read_default_ledger().with_context(|| {
+        let dirs: Vec<String> =
+            tt_track::ledger_dirs_to_read().iter().map(|d| d.display().to_string()).collect();
+        format!("reading the ledger in {}", dirs.join(" and "))
+    })
+}
+
 /// `ttctl mem`.
 pub fn mem(json_out: bool, watch: Option<f64>, filter: &Filter) -> Result<()> {
-    let dir = tt_track::default_ledger_dir();
-    let read = || {
-        tt_track::read_ledger(&dir)
-            .with_context(|| format!("reading the ledger in {}", dir.display()))
-    };
+    let read = read_all;
     let Some(secs) = watch else {
         let snapshot = read()?;
         filter.check(&snapshot)?;

@@ -123,6 +123,7 @@ fn device_json(snapshot: &LedgerSnapshot, dev: &DeviceTotals, filter: &Filter) -
             "double_releases": dev.integrity.double_releases,
             "foreign_placements": dev.integrity.foreign_placements,
             "inherited_uses": dev.integrity.inherited_uses,
+            "impossible_figures": dev.integrity.impossible_figures,
         },
     })
 }

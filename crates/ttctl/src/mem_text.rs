@@ -123,9 +123,13 @@ fn device_block(out: &mut String, snapshot: &LedgerSnapshot, dev: &DeviceTotals,
     for p in snapshot.processes.iter().filter(|p| filter.pid_matches(p.pid)) {
         let Some(view) = p.device(dev.uid) else { continue };
         let state = if view.open { "" } else { " (closed it; bytes still counted)" };
+        let errors = match p.integrity_errors() {
+            0 => String::new(),
+            n => format!("  integrity errors {n}"),
+        };
         let _ = writeln!(
             out,
-            "  pid {:<8} {}  used {}  payload {}  peak {}{state}",
+            "  pid {:<8} {}  used {}  payload {}  peak {}{state}{errors}",
             p.pid,
             escape(&p.command),
             human(view.used_bytes()),

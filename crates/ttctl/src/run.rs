@@ -314,7 +314,7 @@ pub fn run(
         )?;
         line("after", &after)?;
         outln!("\nmemory view (all live processes):")?;
-        let snapshot = tt_track::read_ledger(tt_track::default_ledger_dir())?;
+        let snapshot = crate::mem::read_all()?;
         out!("{}", crate::mem_text::render(&snapshot, &mem::Filter::default()))?;
     }
     if !returned {

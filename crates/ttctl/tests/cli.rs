@@ -404,3 +404,29 @@ fn mem_json_keeps_its_contract() {
     }
     drop(record);
 }
+
+/// Without TT_LEDGER_DIR, writers use the per-user runtime directory and monitors read it as
+/// well as the /dev/shm fallback.
+#[test]
+fn the_runtime_directory_is_preferred_and_read() {
+    let runtime = tempfile::tempdir().unwrap();
+    let ledger = runtime.path().join("tt-ledger");
+    let tracker = tt_track::Tracker::with_ledger_dir(&ledger).unwrap();
+    let info = tt_track::DeviceInfo::new(
+        tt_soc::ChipUid(0x7E57),
+        tt_soc::Arch::WormholeB0,
+        tt_track::DeviceCapacity::default(),
+    );
+    let slot = tracker.register_device(&info).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ttctl"))
+        .args(["mem", "--json"])
+        .env_remove("TT_LEDGER_DIR")
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    let pids: Vec<u64> =
+        v["processes"].as_array().unwrap().iter().map(|p| p["pid"].as_u64().unwrap()).collect();
+    assert!(pids.contains(&u64::from(std::process::id())), "{v}");
+    tracker.unregister_device(slot).unwrap();
+}

@@ -1,10 +1,11 @@
 //! Creating, publishing and owning this process's segment, and the process-wide registry
 //! through which the reader recognises segments of its own process.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::ffi::OsString;
+use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -13,6 +14,7 @@ use memmap2::{MmapMut, MmapOptions};
 use parking_lot::Mutex;
 use tt_accounting::{fork_generation, ForkGeneration};
 
+use super::dir::LedgerDir;
 use super::layout::{
     prefix_within, store_bytes, SegmentLayout, COMMAND_BYTES, HEADER_BYTES, LIVE_TABLE_CAPACITY,
     MAX_DEVICES, MAX_ETHERNET_CORES, MAX_TENSIX_CORES, RING_CAPACITY, SCHEMA_VERSION,
@@ -38,6 +40,9 @@ pub(crate) struct SegmentMemory {
 /// A segment file this process created, renamed into place and holds the lock on.
 struct PublishedFile {
     path: PathBuf,
+    /// The directory it lives in, and its name there: removal goes through the descriptor.
+    dir: LedgerDir,
+    name: OsString,
     /// Kept open for the process lifetime: the POSIX lock lives exactly as long as it.
     _locked: File,
     dev: u64,
@@ -73,65 +78,64 @@ impl SegmentMemory {
     /// Private zeroed memory with the segment layout, visible to no other process.
     pub(crate) fn anonymous(identity: &ProcessIdentity) -> io::Result<Arc<SegmentMemory>> {
         let map = MmapMut::map_anon(SEGMENT_BYTES)?;
+        memory_initialise(&map, identity);
         let memory = SegmentMemory { map, file: None, generation: fork_generation() };
-        memory.initialise(identity);
         Ok(Arc::new(memory))
     }
 
     /// Creates a segment in `dir` under a temporary name, locks and initialises it, then
-    /// renames it into place so no reader ever sees it half written.
+    /// renames it into place so no reader ever sees it half written. Every step works relative
+    /// to the checked directory descriptor, creating with O_EXCL and never following a symlink.
     pub(crate) fn publish_in(
         dir: &Path,
         identity: &ProcessIdentity,
     ) -> Result<Arc<SegmentMemory>, TrackError> {
-        prepare_directory(dir)?;
+        let dir = LedgerDir::open_or_create(dir)?;
         let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed);
         let stem = format!("{}-{}-{}", identity.pid, identity.start_time_ticks, serial);
-        let temporary = dir.join(format!(".{stem}.tmp"));
-        let path = dir.join(format!("{stem}{SEGMENT_SUFFIX}"));
+        let temporary = OsString::from(format!(".{stem}.tmp"));
+        let name = OsString::from(format!("{stem}{SEGMENT_SUFFIX}"));
+        let path = dir.join(&name);
         let failed = |step: &'static str, source: io::Error| {
-            let _ = fs::remove_file(&temporary);
+            let _ = dir.remove(&temporary);
             TrackError::SegmentCreate { path: path.clone(), step, source }
         };
 
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temporary)
-            .map_err(|e| TrackError::SegmentCreate {
-                path: path.clone(),
-                step: "create",
-                source: e,
-            })?;
+        let file = dir.create_new(&temporary).map_err(|e| TrackError::SegmentCreate {
+            path: path.clone(),
+            step: "create",
+            source: e,
+        })?;
         // Locked before it has its final name, so a reader never finds it unlocked.
         lock_for_lifetime(file.as_fd()).map_err(|e| failed("lock", e))?;
         file.set_len(SEGMENT_BYTES as u64).map_err(|e| failed("resize", e))?;
-        // SAFETY: the file was just created by us with create_new and is SEGMENT_BYTES long;
+        // SAFETY: the file was just created by us with O_EXCL and is SEGMENT_BYTES long;
         // nothing truncates it while mapped (only this process writes it, and only through
         // atomics in the mapping).
         let map = unsafe { MmapOptions::new().len(SEGMENT_BYTES).map_mut(&file) }
             .map_err(|e| failed("map", e))?;
         let metadata = file.metadata().map_err(|e| failed("stat", e))?;
+        let (dev, ino) = (metadata.dev(), metadata.ino());
+        memory_initialise(&map, identity);
+        dir.rename(&temporary, &name).map_err(|e| failed("rename", e))?;
         let memory = SegmentMemory {
             map,
             file: Some(PublishedFile {
-                path: path.clone(),
+                path,
+                dir,
+                name,
                 _locked: file,
-                dev: metadata.dev(),
-                ino: metadata.ino(),
+                dev,
+                ino,
                 removed: AtomicBool::new(false),
             }),
             generation: fork_generation(),
         };
-        memory.initialise(identity);
-        fs::rename(&temporary, &path).map_err(|e| failed("rename", e))?;
 
         let memory = Arc::new(memory);
         OWN_SEGMENTS.lock().push(OwnSegment {
-            dev: metadata.dev(),
-            ino: metadata.ino(),
+            dev,
+            ino,
             generation: memory.generation,
             memory: Arc::downgrade(&memory),
         });
@@ -140,12 +144,7 @@ impl SegmentMemory {
 
     /// The mapped segment.
     pub(crate) fn layout(&self) -> &SegmentLayout {
-        // SAFETY: the mapping is SEGMENT_BYTES long (anonymous or a file sized before
-        // mapping) and page aligned, which satisfies SegmentLayout's size and 64-byte
-        // alignment; every field is an atomic, so any bit pattern is valid and concurrent
-        // access through shared references is sound; the reference cannot outlive `self`,
-        // which owns the mapping.
-        unsafe { &*self.map.as_ptr().cast::<SegmentLayout>() }
+        layout_of(&self.map)
     }
 
     /// The process (fork generation) the memory was made in.
@@ -169,7 +168,7 @@ impl SegmentMemory {
         }
         OWN_SEGMENTS.lock().retain(|s| !(s.dev == file.dev && s.ino == file.ino));
         // Removed while still locked: a reader sees either a live segment or none.
-        if let Err(e) = fs::remove_file(&file.path) {
+        if let Err(e) = file.dir.remove(&file.name) {
             tracing::debug!(path = %file.path.display(), error = %e, "segment already gone");
         }
     }
@@ -178,9 +177,22 @@ impl SegmentMemory {
     pub(crate) fn path(&self) -> Option<&Path> {
         self.file.as_ref().map(|f| f.path.as_path())
     }
+}
 
-    fn initialise(&self, identity: &ProcessIdentity) {
-        let header = &self.layout().header;
+/// The segment layout over a writable mapping of SEGMENT_BYTES.
+fn layout_of(map: &MmapMut) -> &SegmentLayout {
+    debug_assert!(map.len() >= SEGMENT_BYTES);
+    // SAFETY: every writable mapping made here is SEGMENT_BYTES long (anonymous, or a file
+    // sized before mapping) and page aligned, which satisfies SegmentLayout's size and 64-byte
+    // alignment; every field is an atomic, so any bit pattern is valid and concurrent access
+    // through shared references is sound; the reference cannot outlive the mapping.
+    unsafe { &*map.as_ptr().cast::<SegmentLayout>() }
+}
+
+/// Writes the header of a fresh (zeroed) segment, the magic last.
+fn memory_initialise(map: &MmapMut, identity: &ProcessIdentity) {
+    {
+        let header = &layout_of(map).header;
         header.version.store(SCHEMA_VERSION, Ordering::Relaxed);
         header.header_bytes.store(HEADER_BYTES as u32, Ordering::Relaxed);
         header.total_bytes.store(SEGMENT_BYTES as u64, Ordering::Relaxed);
@@ -201,26 +213,4 @@ impl Drop for SegmentMemory {
         // A forked child letting go of its copy leaves the file: it is the parent's.
         self.remove_file();
     }
-}
-
-/// Creates the ledger directory (mode 0700) if needed and refuses one that is not a
-/// directory owned by the caller, since another user could then read or plant segments.
-fn prepare_directory(dir: &Path) -> Result<(), TrackError> {
-    let io_error = |source| TrackError::LedgerDir { path: dir.to_owned(), source };
-    DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io_error)?;
-    let metadata = fs::symlink_metadata(dir).map_err(io_error)?;
-    if !metadata.is_dir() {
-        return Err(TrackError::UnsafeLedgerDir {
-            path: dir.to_owned(),
-            found: "not a directory (a symlink or a file)".to_owned(),
-        });
-    }
-    let me = nix::unistd::geteuid().as_raw();
-    if metadata.uid() != me {
-        return Err(TrackError::UnsafeLedgerDir {
-            path: dir.to_owned(),
-            found: format!("owned by uid {}, not by you (uid {me})", metadata.uid()),
-        });
-    }
-    Ok(())
 }

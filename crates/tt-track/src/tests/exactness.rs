@@ -6,8 +6,9 @@ use std::sync::{Arc, Barrier, Mutex};
 use tt_accounting::MemKind;
 use tt_soc::ChipUid;
 
-use super::{here, register, spans, XorShift};
+use super::{here, spans, XorShift};
 use crate::{read_ledger, AllocRecord, DeviceSlot, Tracker};
+use crate::{DeviceCapacity, DeviceInfo};
 
 const THREADS: usize = 4;
 const DEVICES: usize = 3;
@@ -47,12 +48,26 @@ fn check(tracker: &Tracker, dir: &std::path::Path, truth: &Truth, when: &str) {
     }
 }
 
+/// A device big enough for the random sizes below: they are arbitrary, not a real chip's.
+fn register_roomy(tracker: &Tracker, uid: u64) -> crate::DeviceSlot {
+    let capacity = DeviceCapacity {
+        dram_bytes: 1 << 50,
+        dram_banks: 12,
+        tensix_l1_per_core: 1 << 40,
+        tensix_cores: 64,
+        ethernet_l1_per_core: 0,
+        ethernet_cores: 0,
+    };
+    let info = DeviceInfo::new(tt_soc::ChipUid(uid), tt_soc::Arch::WormholeB0, capacity);
+    tracker.register_device(&info).expect("register")
+}
+
 #[test]
 fn a_million_random_events_on_four_threads_sum_exactly_at_every_checkpoint() {
     let dir = tempfile::tempdir().expect("tempdir");
     let tracker = Tracker::with_ledger_dir(dir.path()).expect("tracker");
     let devices: Vec<DeviceSlot> =
-        (0..DEVICES).map(|d| register(&tracker, 0xE0 + d as u64)).collect();
+        (0..DEVICES).map(|d| register_roomy(&tracker, 0xE0 + d as u64)).collect();
     let truths =
         Arc::new(Mutex::new([[[(0u64, 0u64, 0u64, 0u64); MemKind::COUNT]; DEVICES]; THREADS]));
     let barrier = Arc::new(Barrier::new(THREADS + 1));

@@ -4,6 +4,7 @@
 
 mod children;
 mod exactness;
+mod hostile;
 mod processes;
 mod tracker_tests;
 
