@@ -46,7 +46,8 @@ pub struct OpenOptions {
     /// A tt-umd SoC descriptor file to use instead of the built-in one (`--soc FILE`). It must
     /// describe the same architecture and grid as the device.
     pub soc_file: Option<PathBuf>,
-    /// Tensix rows (Wormhole) or columns (Blackhole) to treat as harvested.
+    /// Extra Tensix rows (Wormhole) or columns (Blackhole) to treat as harvested, in tt-umd's
+    /// convention (bit i = the i-th Tensix row or column in NOC0 order).
     pub harvesting_mask: u32,
     /// Directory of simulated chip files; default [`tt_sim::default_sim_dir`].
     pub sim_dir: Option<PathBuf>,

@@ -114,7 +114,7 @@ fn harvested_cores_are_not_addressable() {
     let dir = tempfile::tempdir().unwrap();
     let options = OpenOptions {
         sim_dir: Some(dir.path().to_path_buf()),
-        harvesting_mask: 0b1, // NOC0 row 11
+        harvesting_mask: 1 << 9, // the tenth Tensix row in NOC0 order: row 11
         ..Default::default()
     };
     let dev = Device::open_with("sim:wormhole_b0", &options).unwrap();

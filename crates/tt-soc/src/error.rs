@@ -34,11 +34,13 @@ pub enum SocError {
         /// What was wrong and what to do.
         message: String,
     },
-    /// A harvesting mask names rows or columns the architecture does not have.
-    #[error("harvesting mask {mask:#x} is invalid for {arch}: {message}")]
+    /// A harvesting mask names rows, columns, channels or tiles the chip does not have.
+    #[error("{what} harvesting mask {mask} ({mask:#x}) is invalid for {arch}: {message}")]
     BadHarvestMask {
         /// The architecture the mask was applied to.
         arch: crate::Arch,
+        /// Which mask: `tensix`, `dram`, `eth` or `pcie`.
+        what: &'static str,
         /// The mask as given.
         mask: u32,
         /// What was wrong.

@@ -10,11 +10,14 @@ mod builtin;
 mod coord;
 mod descriptor;
 mod error;
+mod harvest;
 pub mod kernel_abi;
 pub mod l1_map;
+mod locate;
 mod yaml;
 
 pub use arch::{Arch, HarvestAxis, TlbSizeClass};
 pub use coord::{ChipUid, CoreKind, LogicalCoord, NocCoord};
 pub use descriptor::{DramBank, DramChannel, SocDescriptor};
 pub use error::SocError;
+pub use harvest::HarvestingMasks;

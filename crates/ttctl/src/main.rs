@@ -58,7 +58,9 @@ enum Command {
         /// A SoC descriptor file in tt-umd's YAML format describing the device.
         #[arg(long, value_name = "FILE")]
         soc: Option<std::path::PathBuf>,
-        /// Tensix rows (Wormhole) or columns (Blackhole) to treat as harvested, e.g. 0x3.
+        /// Extra Tensix rows (Wormhole) or columns (Blackhole) to treat as harvested, in
+        /// tt-umd's convention: bit i is the i-th Tensix row or column in NOC0 order (65 = rows 1
+        /// and 8 on Wormhole; 192 = columns 7 and 10 on Blackhole). Added to what the card reports.
         #[arg(long, value_name = "MASK", value_parser = parse_mask)]
         harvest: Option<u32>,
         /// Print JSON instead of text.
