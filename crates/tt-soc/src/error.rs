@@ -6,6 +6,9 @@ pub enum SocError {
     /// An architecture name that is neither Wormhole B0 nor Blackhole.
     #[error("unknown architecture `{0}`: expected `wormhole_b0` or `blackhole`")]
     UnknownArch(String),
+    /// A board name that is not one of the simulated presets.
+    #[error("unknown board `{0}`: expected n150, n300, p100a or p150a")]
+    UnknownBoard(String),
     /// The descriptor file could not be read.
     #[error("cannot read SoC descriptor {path}: {source}")]
     Read {
