@@ -104,6 +104,14 @@ pub enum DeviceError {
         /// The device.
         device: String,
     },
+    /// The chip's firmware did not answer as tt-umd expects.
+    #[error("cannot learn the board of {device} from its firmware: {what}")]
+    Firmware {
+        /// The device.
+        device: String,
+        /// What went wrong and what to do.
+        what: String,
+    },
     /// An access through a mapped window failed.
     #[error(transparent)]
     Mmio(#[from] tt_mmio::MmioError),

@@ -9,16 +9,24 @@
 
 mod backend;
 mod device;
+mod discovery;
 mod error;
 mod launch;
 mod spec;
 mod window_pool;
 
 pub use device::{BackendKind, Device, DramBankId, DramChannelId, OpenOptions};
+pub use discovery::ChipIdentity;
 pub use error::DeviceError;
 pub use launch::{DeviceLaunch, ExecLimits, LaunchOutcome};
 pub use spec::DeviceSpec;
-pub use tt_soc::{Arch, ChipUid, CoreKind, LogicalCoord, NocCoord, SocDescriptor};
+pub use tt_sim::SimKind;
+pub use tt_soc::{
+    Arch, BoardPreset, BoardType, ChipUid, CoreKind, HarvestingMasks, LogicalCoord, NocCoord,
+    SocDescriptor,
+};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_boards;

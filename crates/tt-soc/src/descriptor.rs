@@ -271,7 +271,20 @@ impl SocDescriptor {
         ChipUid((SIM_UID_TAG << 48) | (tag << 40) | u64::from(sim_id))
     }
 
-    /// True for ids made by [`SocDescriptor::sim_chip_uid`].
+    /// The unique id of chip `chip` of simulated board `preset` with simulator id `sim_id`:
+    /// the board in the tag byte, the chip index above the simulator id.
+    pub fn sim_board_chip_uid(preset: crate::BoardPreset, sim_id: u32, chip: u8) -> ChipUid {
+        let tag: u64 = match preset {
+            crate::BoardPreset::N150 => 0x61,
+            crate::BoardPreset::N300 => 0x62,
+            crate::BoardPreset::P100a => 0x63,
+            crate::BoardPreset::P150a => 0x64,
+        };
+        ChipUid((SIM_UID_TAG << 48) | (tag << 40) | (u64::from(chip) << 32) | u64::from(sim_id))
+    }
+
+    /// True for ids made by [`SocDescriptor::sim_chip_uid`] or
+    /// [`SocDescriptor::sim_board_chip_uid`].
     pub fn is_sim_chip_uid(uid: ChipUid) -> bool {
         uid.0 >> 48 == SIM_UID_TAG
     }
@@ -312,6 +325,9 @@ mod tests {
         let b = SocDescriptor::sim_chip_uid(Arch::Blackhole, 0);
         let c = SocDescriptor::sim_chip_uid(Arch::WormholeB0, 1);
         assert!(a != b && a != c && b != c);
+        let n300 = |chip| SocDescriptor::sim_board_chip_uid(crate::BoardPreset::N300, 0, chip);
+        assert!(n300(0) != n300(1) && n300(0) != a);
+        assert!(SocDescriptor::is_sim_chip_uid(n300(1)));
         assert!(
             SocDescriptor::is_sim_chip_uid(a) && !SocDescriptor::is_sim_chip_uid(ChipUid(0x0300))
         );

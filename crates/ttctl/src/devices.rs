@@ -38,7 +38,7 @@ fn rows() -> Result<Vec<DeviceRow>> {
         // Described from the file alone: monitors never open (and so never take) a device.
         let soc = SocDescriptor::builtin(chip.arch);
         rows.push(DeviceRow {
-            spec: DeviceSpec::Sim { arch: chip.arch, id: chip.sim_id }.to_string(),
+            spec: DeviceSpec::Sim { kind: chip.kind, id: chip.sim_id }.to_string(),
             backend: "sim",
             arch: chip.arch,
             chip_uid: chip.chip_uid.to_string(),
@@ -112,10 +112,10 @@ pub fn devices(json_out: bool) -> Result<()> {
 
 /// `ttctl sim rm <spec>`.
 pub fn sim_rm(spec: &str) -> Result<()> {
-    let DeviceSpec::Sim { arch, id } = spec.parse::<DeviceSpec>()? else {
-        bail!("`{spec}` is not a simulated chip; give sim:<arch>[:<id>]");
+    let DeviceSpec::Sim { kind, id } = spec.parse::<DeviceSpec>()? else {
+        bail!("`{spec}` is not a simulated chip; give sim:<arch|board>[:<id>]");
     };
-    let path = tt_sim::remove_chip(&tt_sim::default_sim_dir(), arch, id)?;
+    let path = tt_sim::remove_chip(&tt_sim::default_sim_dir(), kind, id)?;
     outln!("removed {}", path.display())?;
     Ok(())
 }
