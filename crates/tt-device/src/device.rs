@@ -67,6 +67,9 @@ pub struct Device {
     pub(crate) backend: Backend,
     pub(crate) spec: DeviceSpec,
     soc: SocDescriptor,
+    /// The chip as its firmware programmed the NOC: its own harvesting only, never a mask the
+    /// user added, so that translated coordinates match the hardware's tables.
+    noc_map: SocDescriptor,
     chip_uid: ChipUid,
     identity: ChipIdentity,
 }
@@ -197,13 +200,28 @@ impl Device {
             .map(|c| c.size)
             .find(|&s| s >= soc.worker_l1_size())
             .unwrap_or_else(|| classes.iter().map(|c| c.size).max().unwrap_or(1 << 20));
-        // DRAM windows: the largest class, so big transfers reconfigure least.
-        let dram_size = classes.iter().map(|c| c.size).max().unwrap_or(l1_size);
+        // DRAM windows: the largest class the backend actually gives, so big transfers
+        // reconfigure least. Blackhole's 4 GiB windows exist only as far as BAR4 reaches
+        // (tt-kmd exposes bar4_len / 4 GiB of them), so a refused class falls back to the next.
+        let mut sizes: Vec<u64> = classes.iter().map(|c| c.size).collect();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        let mut dram_pool = None;
+        for size in sizes {
+            match backend.allocate_window(size) {
+                Ok(first) => {
+                    dram_pool = Some(WindowPool::with_first(size, DRAM_WINDOWS, first));
+                    break;
+                }
+                Err(e) => tracing::debug!(size, error = %e, "no DRAM window of this size"),
+            }
+        }
+        let dram_pool = dram_pool.unwrap_or_else(|| WindowPool::new(l1_size, DRAM_WINDOWS));
         let mut device = Device {
             l1_windows: Mutex::new(WindowPool::new(l1_size, L1_WINDOWS)),
-            dram_windows: Mutex::new(WindowPool::new(dram_size, DRAM_WINDOWS)),
+            dram_windows: Mutex::new(dram_pool),
             backend,
             spec,
+            noc_map: soc.clone(),
             soc,
             chip_uid,
             identity: ChipIdentity {
@@ -217,6 +235,10 @@ impl Device {
         };
         let identity = discovery::discover(&device, arch, &device.spec.to_string())?;
         let masks = identity.harvesting.union(HarvestingMasks::tensix(options.harvesting_mask));
+        device.noc_map = device
+            .noc_map
+            .with_harvesting_masks(identity.harvesting)?
+            .with_noc_translation(identity.noc_translation);
         device.soc =
             device.soc.with_harvesting_masks(masks)?.with_noc_translation(identity.noc_translation);
         if let Some(unique) = identity.unique_id {
@@ -231,6 +253,23 @@ impl Device {
             "discovered the chip from its firmware"
         );
         Ok(device)
+    }
+
+    /// The coordinate a TLB window is programmed with to reach NOC0 core `core`. Blackhole with
+    /// NOC translation on decodes coordinates as translated ones (Tensix NOC0 and translated
+    /// coordinates overlap there), so tt-umd programs translated coordinates and so do we.
+    /// Wormhole's translated Tensix and Ethernet coordinates start at 16 (tt-umd
+    /// COORDINATE_SYSTEMS.md), above every NOC0 coordinate, so NOC0 coordinates reach the
+    /// physical tile and are used as they are.
+    pub fn tlb_coord(&self, core: NocCoord) -> Result<NocCoord, DeviceError> {
+        let translated = match self.noc_map.arch() {
+            Arch::Blackhole => self.noc_map.noc0_to_translated(core),
+            Arch::WormholeB0 => self.noc_map.kind_at(core).map(|_| core),
+        };
+        translated.ok_or_else(|| {
+            let (gx, gy) = self.soc.grid_size();
+            DeviceError::OutOfGrid { device: self.spec.to_string(), core, grid_x: gx, grid_y: gy }
+        })
     }
 
     /// What the chip's firmware reported at open: board, unique id, harvesting, translation.
@@ -259,7 +298,7 @@ impl Device {
         let mut pool = self.l1_windows.lock();
         let window = pool.window_size();
         let base = addr - addr % window;
-        let region = pool.region(&self.backend, arc, base)?;
+        let region = pool.region(&self.backend, self.tlb_coord(arc)?, base)?;
         Ok(f(region, (addr - base) as usize)?)
     }
 
@@ -448,7 +487,7 @@ impl Device {
             let base = at - at % window;
             let offset = (at - base) as usize;
             let n = (len - done).min((window - (at - base)) as usize);
-            let region = pool.region(&self.backend, core, base)?;
+            let region = pool.region(&self.backend, self.tlb_coord(core)?, base)?;
             f(region, offset, done..done + n)?;
             done += n;
         }

@@ -135,6 +135,7 @@ fn open_fake_card(fake: &Arc<FakeKmd>) -> Result<Device, DeviceError> {
 #[test]
 fn a_blackhole_card_is_discovered_over_pcie_from_its_telemetry() {
     let fake = Arc::new(FakeKmd::blackhole());
+    fake.state().tlb_pool[1].1 = 0;
     let kind = SimKind::Board { preset: BoardPreset::P150a, chip: 0 };
     let _firmware = FakeFirmware::start(&fake, Arch::Blackhole, kind.identity(9));
     let dev = open_fake_card(&fake).unwrap();
@@ -161,6 +162,57 @@ fn a_wormhole_card_answers_the_harvesting_message_over_pcie() {
 #[test]
 fn a_card_without_firmware_answers_is_refused_with_the_reason() {
     let fake = Arc::new(FakeKmd::blackhole());
+    fake.state().tlb_pool[1].1 = 0;
     let err = open_fake_card(&fake).unwrap_err().to_string();
     assert!(err.contains("telemetry table") && err.contains("/dev/tenstorrent/0"), "{err}");
+}
+
+#[test]
+fn blackhole_tlbs_are_programmed_in_translated_coordinates() {
+    let fake = Arc::new(FakeKmd::blackhole());
+    // A BAR4 under 4 GiB: tt-kmd exposes no 4 GiB windows, so DRAM uses 2 MiB ones.
+    fake.state().tlb_pool[1].1 = 0;
+    let kind = SimKind::Board { preset: BoardPreset::P150a, chip: 0 };
+    let _firmware = FakeFirmware::start(&fake, Arch::Blackhole, kind.identity(0));
+    // An extra user mask changes placement, never the coordinates the hardware decodes.
+    let kmd = KmdDevice::open_with(Path::new("/dev/tenstorrent/0"), fake.clone()).unwrap();
+    let dev =
+        Device::from_kmd(kmd, &OpenOptions { harvesting_mask: 1, ..Default::default() }).unwrap();
+    // P150 (columns 7 and 10 harvested): NOC0 column 11 is translated column 7
+    // (tt-umd blackhole_coordinate_manager.cpp fill_tensix_noc0_translated_mapping).
+    dev.write32(NocCoord::new(11, 5), 0x1000, 0x1234_5678).unwrap();
+    let last = fake.calls().into_iter().rev().find_map(|c| match c {
+        tt_kmd::fake::Call::ConfigureTlb { config, .. } => {
+            Some((config.x_end, config.y_end, config.addr))
+        }
+        _ => None,
+    });
+    assert_eq!(last, Some((7, 5, 0)));
+    assert_eq!(fake.noc_read32(7, 5, 0x1000), 0x1234_5678, "the card saw the write at 7-5");
+    // DRAM channel 0's first endpoint, NOC0 0-0, is translated 17-12.
+    dev.write_dram(crate::DramChannelId(0), 64, &[9; 4]).unwrap();
+    assert_eq!(fake.noc_read(17, 12, 64, 4), vec![9; 4]);
+    assert_eq!(dev.soc().harvesting_mask(), 193);
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+}
+
+#[test]
+fn the_simulated_blackhole_decodes_translated_coordinates_like_the_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Device::open_with("sim:p150a", &options(&dir)).unwrap();
+    assert_eq!(dev.tlb_coord(NocCoord::new(11, 5)).unwrap(), NocCoord::new(7, 5));
+    dev.write32(NocCoord::new(11, 5), 0x2000, 77).unwrap();
+    dev.write32(NocCoord::new(6, 5), 0x2000, 66).unwrap();
+    assert_eq!(dev.read32(NocCoord::new(11, 5), 0x2000).unwrap(), 77);
+    assert_eq!(dev.read32(NocCoord::new(6, 5), 0x2000).unwrap(), 66);
+    drop(dev);
+    // The bytes sit in NOC0 core 11-5's L1 of the chip file.
+    let chip = tt_sim::SimChip::open_board_in(dir.path(), BoardPreset::P150a, 0, 0).unwrap();
+    let mut w = chip.allocate_tlb(2 << 20).unwrap();
+    w.configure(NocCoord::new(11, 5), 0).unwrap();
+    assert_eq!(w.region().unwrap().read32(0x2000).unwrap(), 77);
+    w.configure_as_programmed(NocCoord::new(7, 5), 0).unwrap();
+    assert_eq!(w.region().unwrap().read32(0x2000).unwrap(), 77);
+    let err = w.configure_as_programmed(NocCoord::new(30, 30), 0).unwrap_err().to_string();
+    assert!(err.contains("translated coordinate (30, 30)"), "{err}");
 }

@@ -65,6 +65,8 @@ pub struct SocDescriptor {
     /// Derived from `kinds` by [`SocDescriptor::with_axes`] whenever `kinds` changes.
     pub(crate) worker_xs: Vec<u16>,
     pub(crate) worker_ys: Vec<u16>,
+    /// NOC0 <-> translated coordinates for the current harvesting; rebuilt by `with_axes`.
+    pub(crate) translation: crate::translate::Translation,
 }
 
 impl SocDescriptor {
@@ -233,6 +235,7 @@ impl SocDescriptor {
         let ys: BTreeSet<u16> = cores.iter().map(|c| c.y).collect();
         self.worker_xs = xs.into_iter().collect();
         self.worker_ys = ys.into_iter().collect();
+        self.translation = self.build_translation();
         self
     }
 

@@ -16,6 +16,7 @@ mod harvest;
 pub mod kernel_abi;
 pub mod l1_map;
 mod locate;
+mod translate;
 mod yaml;
 
 pub use arch::{Arch, HarvestAxis, TlbSizeClass};

@@ -259,6 +259,7 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<SocDescriptor, SocError>
         noc_translation: raw.features.noc.translation_id_enabled.unwrap_or(true),
         worker_xs: Vec::new(),
         worker_ys: Vec::new(),
+        translation: Default::default(),
     };
     // The harvestable lines and the Tensix mask a `harvested_workers` list implies.
     let line_of = |c: &NocCoord| match arch.harvest_axis() {

@@ -4,7 +4,8 @@
 //! into the NOC store (per core, in 4 KiB pages) and loads what the new target holds, so data
 //! written through one window is read back through another, as on a card. Tests seed and
 //! inspect the store with [`FakeKmd::noc_write`] and [`FakeKmd::noc_read`] (which see through
-//! live mappings first), and so can play a chip's firmware.
+//! live mappings first), and so can play a chip's firmware. Windows larger than
+//! [`MODELLED_WINDOW`] (Blackhole's 4 GiB ones) stay plain memory, to keep the fake cheap.
 
 use std::collections::HashMap;
 
@@ -12,6 +13,8 @@ use super::{FakeKmd, FakeMap, FakeState};
 use crate::abi;
 
 const PAGE: u64 = 4096;
+/// The largest window whose contents follow the NOC model.
+pub const MODELLED_WINDOW: u64 = 64 << 20;
 
 /// NOC memory: (x, y, page address) to the page's bytes.
 pub(crate) type NocStore = HashMap<(u16, u16, u64), Box<[u8]>>;
@@ -29,6 +32,9 @@ fn set_byte(map: &mut FakeMap, pos: usize, b: u8) {
 impl FakeState {
     /// The (x, y, base) a mapping currently shows, if its TLB is configured for unicast.
     fn target_of(&self, map: &FakeMap) -> Option<(u16, u16, u64)> {
+        if map.len as u64 > MODELLED_WINDOW {
+            return None;
+        }
         let cfg: abi::NocTlbConfig = self.tlbs.get(&map.tlb?)?.config?;
         Some((cfg.x_end, cfg.y_end, cfg.addr))
     }
@@ -40,14 +46,14 @@ impl FakeState {
         for key in keys {
             let Some(map) = self.maps.get(&key) else { continue };
             let Some((x, y, base)) = self.target_of(map) else { continue };
-            for page in 0..(map.len as u64).div_ceil(PAGE) {
-                let start = (page * PAGE) as usize;
-                let end = (start + PAGE as usize).min(map.len);
-                let bytes: Vec<u8> = (start..end).map(|p| byte_at(map, p)).collect();
-                let addr = base + page * PAGE;
-                if bytes.iter().any(|b| *b != 0) || self.noc.contains_key(&(x, y, addr)) {
+            let words_per_page = (PAGE / 8) as usize;
+            for (page, words) in map.buf.chunks(words_per_page).enumerate() {
+                let addr = base + page as u64 * PAGE;
+                if words.iter().any(|w| *w != 0) || self.noc.contains_key(&(x, y, addr)) {
                     let mut full = vec![0u8; PAGE as usize];
-                    full[..bytes.len()].copy_from_slice(&bytes);
+                    for (i, w) in words.iter().enumerate() {
+                        full[i * 8..i * 8 + 8].copy_from_slice(&w.to_ne_bytes());
+                    }
                     self.noc.insert((x, y, addr), full.into_boxed_slice());
                 }
             }
@@ -62,13 +68,17 @@ impl FakeState {
             let target = self.maps.get(&key).and_then(|m| self.target_of(m));
             let Some((x, y, base)) = target else { continue };
             let Some(map) = self.maps.get_mut(&key) else { continue };
-            map.buf.iter_mut().for_each(|w| *w = 0);
-            for page in 0..(map.len as u64).div_ceil(PAGE) {
-                if let Some(stored) = self.noc.get(&(x, y, base + page * PAGE)) {
-                    let start = (page * PAGE) as usize;
-                    for (i, b) in stored.iter().enumerate().take(map.len.saturating_sub(start)) {
-                        set_byte(map, start + i, *b);
+            let words_per_page = (PAGE / 8) as usize;
+            for (page, words) in map.buf.chunks_mut(words_per_page).enumerate() {
+                match self.noc.get(&(x, y, base + page as u64 * PAGE)) {
+                    Some(stored) => {
+                        for (i, w) in words.iter_mut().enumerate() {
+                            let mut b = [0u8; 8];
+                            b.copy_from_slice(&stored[i * 8..i * 8 + 8]);
+                            *w = u64::from_ne_bytes(b);
+                        }
                     }
+                    None => words.iter_mut().for_each(|w| *w = 0),
                 }
             }
         }
@@ -79,7 +89,7 @@ impl FakeState {
         self.maps.iter().find_map(|(key, m)| {
             let (tx, ty, base) = self.target_of(m)?;
             (tx == x && ty == y && addr >= base && addr - base < m.len as u64)
-                .then_some((*key, (addr - base) as usize))
+                .then(|| (*key, (addr - base) as usize))
         })
     }
 }

@@ -31,6 +31,18 @@ pub enum SimError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A TLB was programmed with a coordinate that no core has in translated coordinates.
+    #[error("no core of the {arch} chip ({grid_x}x{grid_y} NOC0 grid) has translated coordinate {core}; program translated coordinates (tt-umd translate_coord_to TRANSLATED)")]
+    NotTranslated {
+        /// The coordinate programmed.
+        core: NocCoord,
+        /// The chip's architecture.
+        arch: Arch,
+        /// NOC0 grid columns.
+        grid_x: u16,
+        /// NOC0 grid rows.
+        grid_y: u16,
+    },
     /// A board chip index beyond the board's chips.
     #[error(
         "board {board} has {count} chip(s); chip {chip} does not exist (chips are numbered from 0)"

@@ -98,8 +98,32 @@ impl SimTlbWindow {
         self.region.as_ref()
     }
 
-    /// Points the window at `core`'s memory starting at `addr`, which must be a multiple of
-    /// the window size, as the card's TLB requires.
+    /// Points the window at the core that a card's TLB programmed with `programmed` reaches:
+    /// a Blackhole chip with NOC translation on decodes translated coordinates (tt-umd
+    /// programs its TLBs with them); Wormhole's NOC0 coordinates reach their tiles as they are.
+    pub fn configure_as_programmed(
+        &mut self,
+        programmed: NocCoord,
+        addr: u64,
+    ) -> Result<(), SimError> {
+        let soc = &self.shared.soc;
+        let core = match soc.arch() {
+            tt_soc::Arch::Blackhole => soc.translated_to_noc0(programmed).ok_or_else(|| {
+                let (gx, gy) = soc.grid_size();
+                SimError::NotTranslated {
+                    core: programmed,
+                    arch: soc.arch(),
+                    grid_x: gx,
+                    grid_y: gy,
+                }
+            })?,
+            tt_soc::Arch::WormholeB0 => programmed,
+        };
+        self.configure(core, addr)
+    }
+
+    /// Points the window at NOC0 core `core`'s memory starting at `addr`, which must be a
+    /// multiple of the window size, as the card's TLB requires.
     pub fn configure(&mut self, core: NocCoord, addr: u64) -> Result<(), SimError> {
         if self.target == Some((core, addr)) {
             return Ok(());
