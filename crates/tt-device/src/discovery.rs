@@ -140,7 +140,17 @@ pub(crate) fn discover(
     arch: Arch,
     device: &str,
 ) -> Result<ChipIdentity, DeviceError> {
-    let tags = read_telemetry(arc, arch, device)?;
+    let tags = match (read_telemetry(arc, arch, device), arch) {
+        (Ok(tags), _) => tags,
+        // Wormhole firmware older than 18.4 publishes no telemetry table there (tt-umd then
+        // reads the SMBus telemetry, which we do not); its harvesting still comes from the
+        // ARC message, so only the board identity is unknown.
+        (Err(DeviceError::Firmware { what, .. }), Arch::WormholeB0) => {
+            tracing::warn!(device, reason = %what, "no telemetry table; the board and unique id stay unknown");
+            BTreeMap::new()
+        }
+        (Err(e), _) => return Err(e),
+    };
     let pair = |high: u16, low: u16| match (tags.get(&high), tags.get(&low)) {
         (Some(h), Some(l)) => Some((u64::from(*h) << 32) | u64::from(*l)),
         _ => None,

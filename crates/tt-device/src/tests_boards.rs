@@ -216,3 +216,19 @@ fn the_simulated_blackhole_decodes_translated_coordinates_like_the_card() {
     let err = w.configure_as_programmed(NocCoord::new(30, 30), 0).unwrap_err().to_string();
     assert!(err.contains("translated coordinate (30, 30)"), "{err}");
 }
+
+#[test]
+fn a_wormhole_card_without_telemetry_still_reports_its_harvesting() {
+    let fake = Arc::new(FakeKmd::wormhole());
+    let kind = SimKind::Board { preset: BoardPreset::N150, chip: 0 };
+    let firmware = FakeFirmware::start(&fake, Arch::WormholeB0, kind.identity(0));
+    // Older firmware: the telemetry pointer registers read 0.
+    let arc = NocCoord::new(0, 10);
+    let table = tt_soc::firmware::arc_apb_noc_address(Arch::WormholeB0, 0x3_01D0);
+    fake.noc_write32(arc.x, arc.y, table, 0);
+    let dev = open_fake_card(&fake).unwrap();
+    drop(firmware);
+    assert_eq!(dev.identity().board_type, None);
+    assert_eq!(dev.identity().unique_id, None);
+    assert_eq!(dev.soc().harvesting_mask(), 64);
+}

@@ -101,10 +101,15 @@ impl SocDescriptor {
             }
         }
         // Ethernet x 1-4 and 6-9 close up to 18-25; rows 0 and 6 become 16 and 17.
+        // (Saturating: a custom descriptor may put Ethernet where Wormhole has none.)
         for eth in &self.all_ethernet {
             let x = if eth.x > 5 { eth.x - 1 } else { eth.x };
             let y = if eth.y == 6 { 1 } else { eth.y };
-            t.add(*eth, NocCoord::new(x - 1 + WH_ETH_START.0, y + WH_ETH_START.1));
+            let translated = NocCoord::new(
+                x.saturating_sub(1).saturating_add(WH_ETH_START.0),
+                y.saturating_add(WH_ETH_START.1),
+            );
+            t.add(*eth, translated);
         }
     }
 
