@@ -11,27 +11,36 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use tt_alloc::tracker::MemKind;
+use tt_accounting::{BankClass, BankHealth, BankType, MemKind};
 use tt_soc::ChipUid;
 
+use crate::devices::DeviceCapacity;
 use crate::error::TrackError;
 use crate::liveness::lock_holder;
 use crate::segment::layout::SCHEMA_VERSION;
 use crate::segment::mapped::MappedSegment;
 use crate::segment::writer::{own_segment, SEGMENT_SUFFIX};
-use crate::tracker::DeviceCapacity;
-use crate::view::{decode_process, DeviceView, IntegrityCounts, ProcessView};
+use crate::view::{decode_process, CoreUsage, DeviceView, IntegrityCounts, ProcessView};
 
 /// Sums of one kind on one device over all live processes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct KindTotals {
-    /// Bytes placed and not released.
-    pub current_bytes: u64,
+    /// Reserved bytes now.
+    pub used_bytes: u64,
+    /// Payload bytes now.
+    pub payload_bytes: u64,
+    /// Sum of the processes' high-water marks (the true peak when one process holds the chip,
+    /// an upper bound otherwise).
+    pub peak_used_bytes: u64,
     /// Placements not released.
     pub live_count: u64,
-    /// Bytes ever placed by the live processes.
+    /// Placements ever made by the live processes.
+    pub placed_count: u64,
+    /// Releases ever made by the live processes.
+    pub released_count: u64,
+    /// Reserved bytes ever placed by the live processes.
     pub placed_bytes: u64,
-    /// Bytes ever released by the live processes.
+    /// Reserved bytes ever released by the live processes.
     pub released_bytes: u64,
 }
 
@@ -42,6 +51,8 @@ pub struct DeviceTotals {
     pub uid: ChipUid,
     /// Architecture name, from the first process that registered it.
     pub arch: String,
+    /// The spec it was opened with, from the first process that gave one.
+    pub spec: String,
     /// Capacity, from the first process that registered it.
     pub capacity: DeviceCapacity,
     /// Sums per kind, indexed by [`MemKind::index`].
@@ -50,6 +61,16 @@ pub struct DeviceTotals {
     pub integrity: IntegrityCounts,
     /// Live processes that registered the device.
     pub processes: usize,
+    /// Payload bytes now per bank class, indexed by `BankClass as usize`.
+    pub payload_by_class: [u64; 3],
+    /// Reserved L1 of each usable Tensix core, summed over processes.
+    pub tensix_cores: Vec<CoreUsage>,
+    /// Reserved L1 of each Ethernet core, summed over processes.
+    pub ethernet_cores: Vec<CoreUsage>,
+    /// Allocator free-space figures per bank type, from the process holding the chip open.
+    pub health: Vec<BankHealth>,
+    /// Sum of the processes' high-water marks of all kinds together.
+    pub peak_used_bytes: u64,
 }
 
 impl DeviceTotals {
@@ -58,9 +79,39 @@ impl DeviceTotals {
         &self.kinds[kind.index()]
     }
 
-    /// Current bytes over all kinds.
-    pub fn current_bytes(&self) -> u64 {
-        self.kinds.iter().fold(0, |sum, k| sum.saturating_add(k.current_bytes))
+    /// Used (reserved) bytes over all kinds.
+    pub fn used_bytes(&self) -> u64 {
+        self.kinds.iter().fold(0, |sum, k| sum.saturating_add(k.used_bytes))
+    }
+
+    /// Payload bytes over all kinds.
+    pub fn payload_bytes(&self) -> u64 {
+        self.kinds.iter().fold(0, |sum, k| sum.saturating_add(k.payload_bytes))
+    }
+
+    /// Used DRAM (DRAM and TRACE kinds).
+    pub fn dram_used_bytes(&self) -> u64 {
+        self.kind(MemKind::Dram).used_bytes.saturating_add(self.kind(MemKind::Trace).used_bytes)
+    }
+
+    /// Used Tensix L1 over all cores (Ethernet L1 apart).
+    pub fn tensix_l1_used_bytes(&self) -> u64 {
+        self.tensix_cores.iter().fold(0, |sum, c| sum.saturating_add(c.used_bytes))
+    }
+
+    /// Used Ethernet L1 over all Ethernet cores.
+    pub fn ethernet_l1_used_bytes(&self) -> u64 {
+        self.ethernet_cores.iter().fold(0, |sum, c| sum.saturating_add(c.used_bytes))
+    }
+
+    /// The published health of one bank type.
+    pub fn bank_health(&self, bank_type: BankType) -> Option<&BankHealth> {
+        self.health.iter().find(|h| h.bank_type == bank_type)
+    }
+
+    /// Payload bytes now in one bank class.
+    pub fn class_payload_bytes(&self, class: BankClass) -> u64 {
+        self.payload_by_class[class as usize]
     }
 }
 
@@ -230,30 +281,61 @@ fn open_for_reading(path: &Path) -> io::Result<File> {
     OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)
 }
 
+/// Adds per-core figures of `from` into `into`, core by core.
+fn add_cores(into: &mut Vec<CoreUsage>, from: &[CoreUsage]) {
+    if into.len() < from.len() {
+        into.resize(from.len(), CoreUsage { x: 0, y: 0, used_bytes: 0 });
+    }
+    for (total, core) in into.iter_mut().zip(from) {
+        if (total.x, total.y) == (0, 0) {
+            (total.x, total.y) = (core.x, core.y);
+        }
+        total.used_bytes = total.used_bytes.saturating_add(core.used_bytes);
+    }
+}
+
 fn sum_devices(processes: &[ProcessView]) -> Vec<DeviceTotals> {
     let mut totals: BTreeMap<ChipUid, DeviceTotals> = BTreeMap::new();
     // A device a process has closed with nothing left on it is no longer that process's: it
     // drops out of the totals. One closed with bytes still counted (a leak) stays visible.
-    let counted = |d: &&DeviceView| d.open || d.current_bytes() > 0 || d.integrity.total() > 0;
+    let counted = |d: &&DeviceView| d.open || d.used_bytes() > 0 || d.integrity.total() > 0;
     for device in processes.iter().flat_map(|p| p.devices.iter()).filter(counted) {
         let sum = totals.entry(device.uid).or_insert_with(|| DeviceTotals {
             uid: device.uid,
             arch: device.arch.clone(),
+            spec: device.spec.clone(),
             capacity: device.capacity,
             kinds: [KindTotals::default(); MemKind::COUNT],
             integrity: IntegrityCounts::default(),
             processes: 0,
+            payload_by_class: [0; 3],
+            tensix_cores: Vec::new(),
+            ethernet_cores: Vec::new(),
+            health: Vec::new(),
+            peak_used_bytes: 0,
         });
         sum.processes += 1;
+        if sum.spec.is_empty() {
+            sum.spec.clone_from(&device.spec);
+        }
+        if device.open && sum.health.is_empty() {
+            sum.health.clone_from(&device.health);
+        }
         // Saturating: a corrupt segment must not be able to panic the monitor.
-        let integrity = &mut sum.integrity;
-        integrity.unknown_releases =
-            integrity.unknown_releases.saturating_add(device.integrity.unknown_releases);
-        integrity.double_releases =
-            integrity.double_releases.saturating_add(device.integrity.double_releases);
+        sum.integrity.add(&device.integrity);
+        sum.peak_used_bytes = sum.peak_used_bytes.saturating_add(device.peak_used_bytes);
+        for (total, payload) in sum.payload_by_class.iter_mut().zip(device.payload_by_class) {
+            *total = total.saturating_add(payload);
+        }
+        add_cores(&mut sum.tensix_cores, &device.tensix_cores);
+        add_cores(&mut sum.ethernet_cores, &device.ethernet_cores);
         for (total, usage) in sum.kinds.iter_mut().zip(device.kinds.iter()) {
-            total.current_bytes = total.current_bytes.saturating_add(usage.current_bytes);
+            total.used_bytes = total.used_bytes.saturating_add(usage.used_bytes);
+            total.payload_bytes = total.payload_bytes.saturating_add(usage.payload_bytes);
+            total.peak_used_bytes = total.peak_used_bytes.saturating_add(usage.peak_used_bytes);
             total.live_count = total.live_count.saturating_add(usage.live_count);
+            total.placed_count = total.placed_count.saturating_add(usage.placed_count);
+            total.released_count = total.released_count.saturating_add(usage.released_count);
             total.placed_bytes = total.placed_bytes.saturating_add(usage.placed_bytes);
             total.released_bytes = total.released_bytes.saturating_add(usage.released_bytes);
         }

@@ -6,15 +6,17 @@ use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Once, Weak};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 
 use memmap2::{MmapMut, MmapOptions};
 use parking_lot::Mutex;
+use tt_accounting::{fork_generation, ForkGeneration};
 
 use super::layout::{
     prefix_within, store_bytes, SegmentLayout, COMMAND_BYTES, HEADER_BYTES, LIVE_TABLE_CAPACITY,
-    MAX_DEVICES, RING_CAPACITY, SCHEMA_VERSION, SEGMENT_BYTES, SEGMENT_MAGIC,
+    MAX_DEVICES, MAX_ETHERNET_CORES, MAX_TENSIX_CORES, RING_CAPACITY, SCHEMA_VERSION,
+    SEGMENT_BYTES, SEGMENT_MAGIC,
 };
 use crate::error::TrackError;
 use crate::liveness::lock_for_lifetime;
@@ -28,8 +30,9 @@ pub(crate) const SEGMENT_SUFFIX: &str = ".seg";
 pub(crate) struct SegmentMemory {
     map: MmapMut,
     file: Option<PublishedFile>,
-    /// The fork generation the memory was made in; see [`FORK_GENERATION`].
-    generation: u64,
+    /// The process the memory was made in: a forked child shares the MAP_SHARED mapping
+    /// but must neither count into it (the parent is its only writer) nor remove its file.
+    generation: ForkGeneration,
 }
 
 /// A segment file this process created, renamed into place and holds the lock on.
@@ -39,12 +42,14 @@ struct PublishedFile {
     _locked: File,
     dev: u64,
     ino: u64,
+    /// Set once the file has been removed (at exit, or by the drop).
+    removed: AtomicBool,
 }
 
 struct OwnSegment {
     dev: u64,
     ino: u64,
-    generation: u64,
+    generation: ForkGeneration,
     memory: Weak<SegmentMemory>,
 }
 
@@ -52,43 +57,15 @@ struct OwnSegment {
 /// file, because opening and closing our own segment would drop our lock.
 static OWN_SEGMENTS: Mutex<Vec<OwnSegment>> = Mutex::new(Vec::new());
 
-/// Bumped in a child process right after `fork`. A segment made in an earlier generation
-/// belongs to the parent: the child shares its MAP_SHARED mapping but must neither count
-/// into it (the parent is its only writer) nor remove its file, and its reader must not
-/// take the parent's segment for its own.
-static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
-static FORK_HANDLER: Once = Once::new();
-
-extern "C" fn after_fork_in_child() {
-    // Async-signal-safe: one atomic add, nothing else.
-    FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
-}
-
-fn current_generation() -> u64 {
-    FORK_HANDLER.call_once(|| {
-        // SAFETY: registers a child handler that only performs an atomic add, which is
-        // allowed between fork and exec; the function lives for the whole program.
-        let rc = unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
-        if rc != 0 {
-            tracing::warn!(
-                rc,
-                "pthread_atfork failed: a forked child could count into this process's ledger"
-            );
-        }
-    });
-    FORK_GENERATION.load(Ordering::Relaxed)
-}
-
 /// Distinguishes several trackers of one process in one directory (tests do this).
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(0);
 
 /// The segment of this process with this device and inode number, if it is one.
 pub(crate) fn own_segment(dev: u64, ino: u64) -> Option<Arc<SegmentMemory>> {
-    let generation = FORK_GENERATION.load(Ordering::Relaxed);
     OWN_SEGMENTS
         .lock()
         .iter()
-        .find(|s| s.dev == dev && s.ino == ino && s.generation == generation)
+        .find(|s| s.dev == dev && s.ino == ino && s.generation.is_current())
         .and_then(|s| s.memory.upgrade())
 }
 
@@ -96,7 +73,7 @@ impl SegmentMemory {
     /// Private zeroed memory with the segment layout, visible to no other process.
     pub(crate) fn anonymous(identity: &ProcessIdentity) -> io::Result<Arc<SegmentMemory>> {
         let map = MmapMut::map_anon(SEGMENT_BYTES)?;
-        let memory = SegmentMemory { map, file: None, generation: current_generation() };
+        let memory = SegmentMemory { map, file: None, generation: fork_generation() };
         memory.initialise(identity);
         Ok(Arc::new(memory))
     }
@@ -144,8 +121,9 @@ impl SegmentMemory {
                 _locked: file,
                 dev: metadata.dev(),
                 ino: metadata.ino(),
+                removed: AtomicBool::new(false),
             }),
-            generation: current_generation(),
+            generation: fork_generation(),
         };
         memory.initialise(identity);
         fs::rename(&temporary, &path).map_err(|e| failed("rename", e))?;
@@ -170,10 +148,30 @@ impl SegmentMemory {
         unsafe { &*self.map.as_ptr().cast::<SegmentLayout>() }
     }
 
+    /// The process (fork generation) the memory was made in.
+    pub(crate) fn generation(&self) -> ForkGeneration {
+        self.generation
+    }
+
     /// False in a child forked after the memory was made: the segment is the parent's.
     #[inline]
     pub(crate) fn belongs_to_this_process(&self) -> bool {
-        self.generation == FORK_GENERATION.load(Ordering::Relaxed)
+        self.generation.is_current()
+    }
+
+    /// Removes the published file now (at a clean exit), keeping the mapping and the lock;
+    /// readers then see no segment rather than a dead one. Only the process that made the
+    /// file removes it, and only once.
+    pub(crate) fn remove_file(&self) {
+        let Some(file) = &self.file else { return };
+        if !self.belongs_to_this_process() || file.removed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        OWN_SEGMENTS.lock().retain(|s| !(s.dev == file.dev && s.ino == file.ino));
+        // Removed while still locked: a reader sees either a live segment or none.
+        if let Err(e) = fs::remove_file(&file.path) {
+            tracing::debug!(path = %file.path.display(), error = %e, "segment already gone");
+        }
     }
 
     /// The published file, if this segment has one.
@@ -191,6 +189,8 @@ impl SegmentMemory {
         header.max_devices.store(MAX_DEVICES as u32, Ordering::Relaxed);
         header.ring_capacity.store(RING_CAPACITY as u32, Ordering::Relaxed);
         header.live_table_capacity.store(LIVE_TABLE_CAPACITY as u32, Ordering::Relaxed);
+        header.max_tensix_cores.store(MAX_TENSIX_CORES as u32, Ordering::Relaxed);
+        header.max_ethernet_cores.store(MAX_ETHERNET_CORES as u32, Ordering::Relaxed);
         store_bytes(&header.command, prefix_within(&identity.command, COMMAND_BYTES).as_bytes());
         header.magic.store(SEGMENT_MAGIC, Ordering::Release);
     }
@@ -198,17 +198,8 @@ impl SegmentMemory {
 
 impl Drop for SegmentMemory {
     fn drop(&mut self) {
-        if !self.belongs_to_this_process() {
-            // A forked child letting go of its copy: the file and its lock are the parent's.
-            return;
-        }
-        if let Some(file) = &self.file {
-            OWN_SEGMENTS.lock().retain(|s| !(s.dev == file.dev && s.ino == file.ino));
-            // Removed while still locked: a reader sees either a live segment or none.
-            if let Err(e) = fs::remove_file(&file.path) {
-                tracing::debug!(path = %file.path.display(), error = %e, "segment already gone");
-            }
-        }
+        // A forked child letting go of its copy leaves the file: it is the parent's.
+        self.remove_file();
     }
 }
 
