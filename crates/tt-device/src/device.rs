@@ -239,8 +239,16 @@ impl Device {
             .noc_map
             .with_harvesting_masks(identity.harvesting)?
             .with_noc_translation(identity.noc_translation);
-        device.soc =
-            device.soc.with_harvesting_masks(masks)?.with_noc_translation(identity.noc_translation);
+        device.soc = device
+            .soc
+            .with_harvesting_masks(masks)
+            .map_err(|e| DeviceError::BadHarvest {
+                device: device.spec.to_string(),
+                reported: identity.harvesting,
+                added: options.harvesting_mask,
+                reason: e.to_string(),
+            })?
+            .with_noc_translation(identity.noc_translation);
         if let Some(unique) = identity.unique_id {
             device.chip_uid = ChipUid(unique);
         }

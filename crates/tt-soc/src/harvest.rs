@@ -165,7 +165,10 @@ impl SocDescriptor {
             return Err(bad(
                 "tensix",
                 m.tensix,
-                format!("it removes every Tensix {axis}; at least one must stay"),
+                format!(
+                    "it removes every Tensix {}; at least one must stay",
+                    &axis[..axis.len() - 1]
+                ),
             ));
         }
         if arch == Arch::WormholeB0 {
@@ -346,7 +349,7 @@ mod tests {
         let err = wh.with_harvesting(1 << 10).unwrap_err().to_string();
         assert!(err.contains("tensix") && err.contains("bits above 9"), "{err}");
         let err = wh.with_harvesting(0x3ff).unwrap_err().to_string();
-        assert!(err.contains("removes every Tensix rows"), "{err}");
+        assert!(err.contains("removes every Tensix row;"), "{err}");
         let err = wh
             .with_harvesting_masks(HarvestingMasks { dram: 1, ..Default::default() })
             .unwrap_err()
