@@ -51,7 +51,8 @@ enum Command {
         /// circular buffers on many cores), `buffers` (DRAM/L1 buffer churn), or a computing
         /// one checked on the host: `loopback`, `add`, `reduce`.
         workload: String,
-        /// Device spec (`sim:wormhole_b0`, `/dev/tenstorrent/0`); default: first card, else simulated.
+        /// Device spec (`sim:wormhole_b0`, `sim:n150`, `sim:n300:0:1`, `sim:p150a`,
+        /// `/dev/tenstorrent/0`); default: first card, else simulated.
         #[arg(long)]
         device: Option<String>,
         /// How many rounds to run.
@@ -110,7 +111,7 @@ enum Command {
 enum SimAction {
     /// Remove a simulated chip's file (its memory contents), e.g. `ttctl sim rm sim:blackhole:1`.
     Rm {
-        /// The chip, as `sim:<arch>[:<id>]`.
+        /// The chip, as `sim:<arch>[:<id>]` or `sim:<board>[:<id>[:<chip>]]`.
         spec: String,
     },
 }
