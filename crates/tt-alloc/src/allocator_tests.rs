@@ -302,7 +302,8 @@ fn bad_requests_are_refused_with_what_was_found() {
 
 #[test]
 fn harvested_cores_are_not_banks() {
-    let soc = SocDescriptor::builtin(Arch::WormholeB0).with_harvesting(0b1).unwrap();
+    // Bit 9: the tenth Tensix row in NOC0 order, row 11 (tt-umd's mask convention).
+    let soc = SocDescriptor::builtin(Arch::WormholeB0).with_harvesting(1 << 9).unwrap();
     let alloc =
         Allocator::new(&soc, DEVICE, AllocatorConfig::default(), Arc::new(NoTracking)).unwrap();
     assert_eq!(alloc.bank_count(BankType::L1), 72);

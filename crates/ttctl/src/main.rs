@@ -51,7 +51,8 @@ enum Command {
         /// circular buffers on many cores), `buffers` (DRAM/L1 buffer churn), or a computing
         /// one checked on the host: `loopback`, `add`, `reduce`.
         workload: String,
-        /// Device spec (`sim:wormhole_b0`, `/dev/tenstorrent/0`); default: first card, else simulated.
+        /// Device spec (`sim:wormhole_b0`, `sim:n150`, `sim:n300:0:1`, `sim:p150a`,
+        /// `/dev/tenstorrent/0`); default: first card, else simulated.
         #[arg(long)]
         device: Option<String>,
         /// How many rounds to run.
@@ -60,7 +61,9 @@ enum Command {
         /// A SoC descriptor file in tt-umd's YAML format describing the device.
         #[arg(long, value_name = "FILE")]
         soc: Option<std::path::PathBuf>,
-        /// Tensix rows (Wormhole) or columns (Blackhole) to treat as harvested, e.g. 0x3.
+        /// Extra Tensix rows (Wormhole) or columns (Blackhole) to treat as harvested, in
+        /// tt-umd's convention: bit i is the i-th Tensix row or column in NOC0 order (65 = rows 1
+        /// and 8 on Wormhole; 192 = columns 7 and 10 on Blackhole). Added to what the card reports.
         #[arg(long, value_name = "MASK", value_parser = parse_mask)]
         harvest: Option<u32>,
         /// Print JSON instead of text.
@@ -108,7 +111,7 @@ enum Command {
 enum SimAction {
     /// Remove a simulated chip's file (its memory contents), e.g. `ttctl sim rm sim:blackhole:1`.
     Rm {
-        /// The chip, as `sim:<arch>[:<id>]`.
+        /// The chip, as `sim:<arch>[:<id>]` or `sim:<board>[:<id>[:<chip>]]`.
         spec: String,
     },
 }

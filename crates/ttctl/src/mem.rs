@@ -38,7 +38,7 @@ impl Filter {
         match want.parse::<DeviceSpec>() {
             Ok(spec) => {
                 let sim_uid = match &spec {
-                    DeviceSpec::Sim { arch, id } => Some(SocDescriptor::sim_chip_uid(*arch, *id)),
+                    DeviceSpec::Sim { kind, id } => Some(kind.chip_uid(*id)),
                     DeviceSpec::Pcie(_) => None,
                 };
                 sim_uid == Some(device.uid) || spec.to_string() == device.spec
