@@ -19,6 +19,7 @@
 //! through the mailboxes and NOC block of `tt_soc::kernel_abi`.
 
 mod chip;
+mod dir;
 mod error;
 mod exec;
 mod firmware;
@@ -36,3 +37,5 @@ pub use tlb::SimTlbWindow;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hostile;
