@@ -572,13 +572,29 @@ fn validate_header(
     expected_len: u64,
     actual_len: u64,
 ) -> Result<(), SimError> {
-    let arch = kind.arch();
     let bad = |reason: String| SimError::BadChipFile { path: path.to_path_buf(), reason };
     let mut h = [0u8; HEADER_SIZE as usize];
     if actual_len < HEADER_SIZE {
         return Err(bad(format!("it is {actual_len} bytes, shorter than its header")));
     }
     file.read_exact_at(&mut h, 0).map_err(|e| bad(format!("cannot read its header: {e}")))?;
+    check_header(&h, path, kind, sim_id, expected_len, actual_len)
+}
+
+/// Checks a chip file's header bytes against what `kind`/`sim_id` needs.
+pub(crate) fn check_header(
+    h: &[u8],
+    path: &Path,
+    kind: SimKind,
+    sim_id: u32,
+    expected_len: u64,
+    actual_len: u64,
+) -> Result<(), SimError> {
+    let arch = kind.arch();
+    let bad = |reason: String| SimError::BadChipFile { path: path.to_path_buf(), reason };
+    if h.len() < 48 {
+        return Err(bad(format!("its header is {} bytes, shorter than 48", h.len())));
+    }
     let u32_at = |off: u64| {
         let o = off as usize;
         u32::from_le_bytes([h[o], h[o + 1], h[o + 2], h[o + 3]])
@@ -626,4 +642,23 @@ fn validate_header(
         return Err(bad(format!("its chip id is {:#x}, expected {uid:#x}", u64_at(OFF_CHIP_UID))));
     }
     Ok(())
+}
+
+/// Entry points for the fuzz targets in fuzz/ (built with `--cfg fuzzing` only).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    /// Checks `header` as the first bytes of a chip file of `kind`/`sim_id` whose length is
+    /// `actual_len`, as opening an existing chip does.
+    pub fn check_chip_header(
+        header: &[u8],
+        kind: SimKind,
+        sim_id: u32,
+        actual_len: u64,
+    ) -> Result<(), SimError> {
+        let layout = ChipLayout::new(&kind.soc()?);
+        check_header(header, Path::new("<fuzz>"), kind, sim_id, layout.file_len(), actual_len)
+    }
 }

@@ -27,6 +27,9 @@ mod layout;
 mod listing;
 mod tlb;
 
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub use chip::fuzzing;
 pub use chip::{default_sim_dir, SimChip, SimKind};
 pub use error::SimError;
 pub use exec::{cause_name, ExecConfig, HartOutcome, Launch, LaunchGroup};
