@@ -314,6 +314,8 @@ fn initialise(
     header[8..12].copy_from_slice(&VERSION.to_le_bytes());
     header[12..16].copy_from_slice(&arch_code(kind.arch()).to_le_bytes());
     header[16..20].copy_from_slice(&sim_id.to_le_bytes());
+    // The creator holds the chip from the moment it is renamed into place: say so at once.
+    header[20..24].copy_from_slice(&(std::process::id() as i32).to_le_bytes());
     header[24..32].copy_from_slice(&kind.chip_uid(sim_id).0.to_le_bytes());
     header[32..40].copy_from_slice(&layout.file_len().to_le_bytes());
     header[40..44].copy_from_slice(&board.to_le_bytes());

@@ -172,3 +172,29 @@ fn two_threads_creating_one_chip_get_one_file_and_one_owner() {
     let names: Vec<_> = std::fs::read_dir(&sim).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, vec![std::ffi::OsString::from("blackhole-7.chip")], "no temporaries left");
 }
+
+#[test]
+fn temporaries_left_by_a_killed_creator_are_swept_once_old_and_unlocked() {
+    let top = tempfile::tempdir().unwrap();
+    let sim = top.path().join("sim");
+    private_dir(&sim);
+    let old = sim.join(".wormhole_b0-0.chip.4242-0.tmp");
+    let young = sim.join(".wormhole_b0-0.chip.4243-0.tmp");
+    let other = sim.join(".blackhole-0.chip.4244-0.tmp");
+    for path in [&old, &young, &other] {
+        std::fs::write(path, b"half made").unwrap();
+    }
+    for path in [&old, &other] {
+        let aged = std::process::Command::new("touch")
+            .args(["-m", "-d", "10 minutes ago"])
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(aged.success());
+    }
+    drop(SimChip::open_in(&sim, Arch::WormholeB0, 0).unwrap());
+    assert!(!old.exists(), "an old, unlocked temporary of this chip is swept");
+    assert!(young.exists(), "a young one may belong to a creator still at work");
+    assert!(other.exists(), "another chip's temporaries are left to its own creation");
+    assert_eq!(list_chips(&sim).unwrap().len(), 1, "temporaries are never listed");
+}

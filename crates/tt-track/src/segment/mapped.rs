@@ -124,7 +124,7 @@ impl CopiedSegment {
         }
         let mut header = [0u8; HEADER_BYTES];
         let available = usize::try_from(length).unwrap_or(usize::MAX).min(HEADER_BYTES);
-        file.read_exact_at(&mut header[..available], 0).map_err(io)?;
+        read_at(file, &mut header[..available], 0, path)?;
         check_header(&header[..available], length, path)?;
 
         let mut first = zeroed::<SegmentPrefix>(1);
@@ -167,6 +167,18 @@ impl CopiedSegment {
 /// are dropped.
 fn merge_prefix(first: &SegmentPrefix, second: &SegmentPrefix) {
     for (earlier, later) in first.devices.iter().zip(second.devices.iter()) {
+        // A slot given to another chip between the copies starts its counters again: the
+        // first copy's releases are not that chip's, so the later copy is taken whole.
+        let same_slot = [
+            (&earlier.state, &later.state),
+            (&earlier.generation, &later.generation),
+            (&earlier.chip_uid, &later.chip_uid),
+        ]
+        .iter()
+        .all(|(a, b)| a.load(Ordering::Relaxed) == b.load(Ordering::Relaxed));
+        if !same_slot {
+            continue;
+        }
         for (e, l) in earlier.kinds.iter().zip(later.kinds.iter()) {
             released_from(e, l);
         }
