@@ -4,13 +4,14 @@
 use nix::time::{clock_gettime, ClockId};
 
 /// CLOCK_MONOTONIC_COARSE in nanoseconds (a few milliseconds of resolution, a few
-/// nanoseconds to read through the vDSO); 0 if the clock cannot be read.
+/// nanoseconds to read through the vDSO); 0 if the clock cannot be read. Read through libc,
+/// whose vDSO call tools such as valgrind know how to follow.
 #[inline]
 pub(crate) fn coarse_now_ns() -> u64 {
     clock_gettime(ClockId::CLOCK_MONOTONIC_COARSE).map_or(0, |t| {
         let secs = u64::try_from(t.tv_sec()).unwrap_or(0);
         let nanos = u64::try_from(t.tv_nsec()).unwrap_or(0);
-        secs.saturating_mul(1_000_000_000).saturating_add(nanos)
+        secs.wrapping_mul(1_000_000_000).wrapping_add(nanos)
     })
 }
 
