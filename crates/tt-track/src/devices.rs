@@ -366,8 +366,14 @@ impl Tracker {
         if self.is_enabled() {
             tracing::warn!(device = %uid, "placement on a device that was never registered; counting it with unknown capacity");
         }
-        let mut info = DeviceInfo::new(uid, Arch::WormholeB0, DeviceCapacity::default());
-        info.arch = "unknown".to_owned();
+        let info = DeviceInfo {
+            uid,
+            arch: "unknown".to_owned(),
+            spec: String::new(),
+            capacity: DeviceCapacity::default(),
+            tensix_cores: Vec::new(),
+            ethernet_cores: Vec::new(),
+        };
         self.register_device(&info)
     }
 }
