@@ -155,7 +155,7 @@ fn clear(device: &DeviceRecord) {
         &device.ethernet_cores,
         &device.events_written,
         &device.peak_reserved,
-        &device.peak_payload,
+        &device.spare1,
         &device.spare0,
         &device.double_releases,
         &device.foreign_placements,
@@ -174,7 +174,7 @@ fn clear(device: &DeviceRecord) {
             &kind.placed_count,
             &kind.released_count,
             &kind.peak_reserved,
-            &kind.peak_payload,
+            &kind.spare,
         ]);
     }
     for health in &device.health {
