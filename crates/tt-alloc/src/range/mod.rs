@@ -1,16 +1,19 @@
-//! The single-range allocation engine: one address range, best fit in O(1) class lookups.
+//! The single-range allocation engine: one address range, exact best fit at a cost that
+//! stays flat as the number of blocks grows.
 //!
 //! Blocks (free and allocated) tile the range and live in a slab linked in address order, so
 //! freeing coalesces with both neighbours in O(1). Free blocks are also filed in a
 //! two-level segregated size index ([`size_index`]); an allocation finds the first class
-//! that can hold the request with two bit scans and then takes the exact best fit inside
-//! that class, which keeps fragmentation at the level of a true best-fit allocator.
+//! that can hold the request with two bit scans, then the smallest fitting block at the
+//! lowest address with one descent of that class's tree ordered by (size, address)
+//! ([`free_tree`]), so blocks of one repeated size cost O(log n), not a walk of the class.
 //! Allocated blocks are found by address through a hash map when callers free by address
 //! ([`RangeAllocator::free`]); callers that keep a [`RangeHandle`] free without any lookup
 //! ([`RangeAllocator::free_handle`]), the handle naming the block's node directly and a
 //! generation catching stale and double frees.
 
 mod addr_map;
+mod free_tree;
 mod node;
 #[cfg(test)]
 mod proptests;
@@ -322,7 +325,7 @@ impl RangeAllocator {
         Some(self.slab.nodes[index as usize].size)
     }
 
-    /// Occupancy figures; O(1) apart from a scan of the largest size class.
+    /// Occupancy figures; O(1) apart from two descents of the largest size class's tree.
     pub fn stats(&self) -> RangeStats {
         RangeStats {
             total: self.size(),
@@ -350,22 +353,14 @@ impl RangeAllocator {
         out
     }
 
+    /// The largest free block, lowest address among equals: the largest size is the last
+    /// key of the highest class, and its lowest address the first key of that size.
     fn largest_free(&self) -> Option<FreeBlock> {
-        let class = self.index.last_non_empty()?;
-        let mut best: Option<FreeBlock> = None;
-        let mut index = self.index.head(class);
-        while index != NIL {
-            let n = &self.slab.nodes[index as usize];
-            let better = match best {
-                None => true,
-                Some(b) => n.size > b.size || (n.size == b.size && n.addr < b.addr),
-            };
-            if better {
-                best = Some(FreeBlock { addr: n.addr, size: n.size });
-            }
-            index = n.bin_next;
-        }
-        best
+        let nodes = &self.slab.nodes;
+        let root = self.index.root(self.index.last_non_empty()?);
+        let largest = nodes.get(free_tree::last(nodes, root) as usize)?.size;
+        let lowest = free_tree::ceiling(nodes, root, free_tree::first_key_of_size(largest));
+        nodes.get(lowest as usize).map(|n| FreeBlock { addr: n.addr, size: n.size })
     }
 
     /// The error for a best-fit search that found nothing.
@@ -390,39 +385,59 @@ impl RangeAllocator {
         }
     }
 
-    /// The smallest free block that holds the request: scan the request's own class (its
-    /// blocks may be smaller than the request), then the first non-empty class above that
-    /// has a fitting block (every block there is larger than any in lower classes).
+    /// The smallest free block that holds the request, lowest (top-down: highest) address
+    /// among equals: the first fitting block of the request's class, else of the next
+    /// non-empty classes (every block there is larger than any in lower classes).
     fn find_best_fit(&self, size: u64, align: u64, top_down: bool) -> Option<(u32, u64)> {
         let mut class = self.index.first_non_empty_from(class_of(size >> self.align_shift))?;
         loop {
-            let mut best: Option<(u32, u64, u64, u64)> = None; // (node, addr, size, node addr)
-            let mut index = self.index.head(class);
-            while index != NIL {
-                let n = &self.slab.nodes[index as usize];
-                if let Some(addr) = Self::fit_in(n, size, align, top_down) {
-                    let better = match best {
-                        None => true,
-                        Some((_, _, best_size, best_addr)) => {
-                            n.size < best_size
-                                || (n.size == best_size
-                                    && if top_down {
-                                        n.addr > best_addr
-                                    } else {
-                                        n.addr < best_addr
-                                    })
-                        }
-                    };
-                    if better {
-                        best = Some((index, addr, n.size, n.addr));
-                    }
-                }
-                index = n.bin_next;
-            }
-            if let Some((node, addr, _, _)) = best {
-                return Some((node, addr));
+            let root = self.index.root(class);
+            let found = if top_down {
+                self.best_fit_top_down(root, size, align)
+            } else {
+                self.best_fit_bottom_up(root, size, align)
+            };
+            if found.is_some() {
+                return found;
             }
             class = self.index.first_non_empty_from(class + 1)?;
+        }
+    }
+
+    /// The first block of tree `root` in (size, address) order that fits. Blocks are
+    /// aligned to the range's alignment, so without a larger `align` the first block of at
+    /// least `size` bytes fits and the loop ends at once; with one it stops by the first
+    /// block of `size + align` bytes.
+    fn best_fit_bottom_up(&self, root: u32, size: u64, align: u64) -> Option<(u32, u64)> {
+        let nodes = &self.slab.nodes;
+        let mut at = free_tree::first_key_of_size(size);
+        loop {
+            let index = free_tree::ceiling(nodes, root, at);
+            let n = nodes.get(index as usize)?;
+            if let Some(addr) = Self::fit_in(n, size, align, false) {
+                return Some((index, addr));
+            }
+            at = free_tree::key(n) + 1;
+        }
+    }
+
+    /// The highest fitting block among the smallest size that has one: sizes ascending,
+    /// addresses descending within a size.
+    fn best_fit_top_down(&self, root: u32, size: u64, align: u64) -> Option<(u32, u64)> {
+        let nodes = &self.slab.nodes;
+        let mut smallest = size;
+        loop {
+            let first = free_tree::ceiling(nodes, root, free_tree::first_key_of_size(smallest));
+            let block_size = nodes.get(first as usize)?.size;
+            let mut index = free_tree::floor(nodes, root, free_tree::last_key_of_size(block_size));
+            while let Some(n) = nodes.get(index as usize).filter(|n| n.size == block_size) {
+                if let Some(addr) = Self::fit_in(n, size, align, true) {
+                    return Some((index, addr));
+                }
+                // A free block's key is above 0 (its size is), so this cannot underflow.
+                index = free_tree::floor(nodes, root, free_tree::key(n) - 1);
+            }
+            smallest = block_size.checked_add(1)?;
         }
     }
 

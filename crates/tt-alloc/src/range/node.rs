@@ -2,7 +2,7 @@
 
 /// The "no node" link.
 pub(super) const NIL: u32 = u32::MAX;
-/// `bin_prev` of an allocated node (allocated nodes are in no free list).
+/// `bin_prev` of an allocated node (allocated nodes are in no free tree).
 const ALLOCATED: u32 = u32::MAX - 1;
 /// `bin_prev` of a vacant slab slot.
 const VACANT: u32 = u32::MAX - 2;
@@ -23,7 +23,7 @@ pub(super) enum NodeState {
 }
 
 /// One block: `[addr, addr + size)`, its neighbours in address order and, while free, its
-/// neighbours in its size class's free list (while allocated, `bin_next` holds its
+/// children in its size class's free tree (while allocated, `bin_next` holds its
 /// generation and [`UNINDEXED`] flag instead). The state is folded into `bin_prev` so a node
 /// is 32 bytes, two per cache line.
 #[derive(Debug, Clone, Copy)]
@@ -49,7 +49,7 @@ impl Node {
         }
     }
 
-    /// Marks the node; a node marked free is in no list until the size index inserts it.
+    /// Marks the node; a node marked free is in no tree until the size index inserts it.
     pub(super) fn set_state(&mut self, state: NodeState) {
         self.bin_prev = match state {
             NodeState::Free => NIL,

@@ -4,8 +4,10 @@
 //! [`SUBCLASSES`] units are exact; above, every power of two is split into
 //! [`SUBCLASSES`] equal classes, so a class spans at most 1/64 of its sizes. Finding the
 //! first non-empty class at or above a size is two `trailing_zeros` calls, whatever the
-//! number of blocks; the caller then picks the best fit inside that class.
+//! number of blocks. Each class keeps its blocks in a [`free_tree`] ordered by (size,
+//! address), so the best fit inside a class is one descent rather than a walk of the class.
 
+use super::free_tree;
 use super::node::{Node, NIL};
 
 const SUBCLASS_BITS: u32 = 6;
@@ -14,12 +16,12 @@ pub(super) const SUBCLASSES: u64 = 1 << SUBCLASS_BITS;
 const TOP_LEVELS: usize = 64;
 const CLASS_COUNT: usize = TOP_LEVELS * SUBCLASSES as usize;
 
-/// Free lists per size class, and bitmaps of which lists are non-empty.
+/// The root of each size class's free tree, and bitmaps of which classes are non-empty.
 #[derive(Debug, Clone)]
 pub(super) struct SizeIndex {
     top_bitmap: u64,
     sub_bitmaps: [u64; TOP_LEVELS],
-    heads: Box<[u32; CLASS_COUNT]>,
+    roots: Box<[u32; CLASS_COUNT]>,
 }
 
 /// The class of a block or request of `units` alignment units (`units` > 0).
@@ -36,7 +38,7 @@ pub(super) fn class_of(units: u64) -> usize {
 
 impl SizeIndex {
     pub(super) fn new() -> Self {
-        Self { top_bitmap: 0, sub_bitmaps: [0; TOP_LEVELS], heads: Box::new([NIL; CLASS_COUNT]) }
+        Self { top_bitmap: 0, sub_bitmaps: [0; TOP_LEVELS], roots: Box::new([NIL; CLASS_COUNT]) }
     }
 
     /// The first non-empty class at or above `class`, if any.
@@ -69,45 +71,31 @@ impl SizeIndex {
         Some(level * SUBCLASSES as usize + sub)
     }
 
-    /// The first node of `class`'s free list, or [`NIL`].
-    pub(super) fn head(&self, class: usize) -> u32 {
-        self.heads.get(class).copied().unwrap_or(NIL)
+    /// The root of `class`'s free tree, or [`NIL`].
+    pub(super) fn root(&self, class: usize) -> u32 {
+        self.roots.get(class).copied().unwrap_or(NIL)
     }
 
-    /// Pushes free node `index` (whose size is already set) onto its class's list.
+    /// Files free node `index` (whose size is already set) in its class's tree.
     pub(super) fn insert(&mut self, nodes: &mut [Node], index: u32, align_shift: u32) {
         let class = class_of(nodes[index as usize].size >> align_shift);
-        let head = self.heads[class];
-        nodes[index as usize].bin_prev = NIL;
-        nodes[index as usize].bin_next = head;
-        if head != NIL {
-            nodes[head as usize].bin_prev = index;
-        }
-        self.heads[class] = index;
+        self.roots[class] = free_tree::insert(nodes, self.roots[class], index);
         let (top, sub) = (class / SUBCLASSES as usize, class % SUBCLASSES as usize);
         self.sub_bitmaps[top] |= 1 << sub;
         self.top_bitmap |= 1 << top;
     }
 
-    /// Unlinks free node `index` from its class's list; its size must be the one it was
-    /// inserted with.
+    /// Takes free node `index` out of its class's tree; its size and address must be the
+    /// ones it was inserted with.
     pub(super) fn remove(&mut self, nodes: &mut [Node], index: u32, align_shift: u32) {
-        let node = nodes[index as usize];
-        if node.bin_prev != NIL {
-            nodes[node.bin_prev as usize].bin_next = node.bin_next;
-        } else {
-            let class = class_of(node.size >> align_shift);
-            self.heads[class] = node.bin_next;
-            if node.bin_next == NIL {
-                let (top, sub) = (class / SUBCLASSES as usize, class % SUBCLASSES as usize);
-                self.sub_bitmaps[top] &= !(1 << sub);
-                if self.sub_bitmaps[top] == 0 {
-                    self.top_bitmap &= !(1 << top);
-                }
+        let class = class_of(nodes[index as usize].size >> align_shift);
+        self.roots[class] = free_tree::remove(nodes, self.roots[class], index);
+        if self.roots[class] == NIL {
+            let (top, sub) = (class / SUBCLASSES as usize, class % SUBCLASSES as usize);
+            self.sub_bitmaps[top] &= !(1 << sub);
+            if self.sub_bitmaps[top] == 0 {
+                self.top_bitmap &= !(1 << top);
             }
-        }
-        if node.bin_next != NIL {
-            nodes[node.bin_next as usize].bin_prev = node.bin_prev;
         }
     }
 }
