@@ -13,6 +13,7 @@
 //! generation catching stale and double frees.
 
 mod addr_map;
+mod exact_sizes;
 mod free_tree;
 mod node;
 #[cfg(test)]
@@ -26,7 +27,7 @@ use serde::Serialize;
 use crate::error::RangeError;
 use addr_map::AddrMap;
 use node::{Node, NodeState, Slab, GENERATION_MASK, NIL, UNINDEXED};
-use size_index::{class_of, SizeIndex};
+use size_index::SizeIndex;
 
 /// Where in the range an allocation goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -229,7 +230,12 @@ impl RangeAllocator {
     }
 
     /// Checks a request and finds where it goes: (free node, address, rounded size).
-    fn place(&self, size: u64, align: u64, policy: Policy) -> Result<(u32, u64, u64), RangeError> {
+    fn place(
+        &mut self,
+        size: u64,
+        align: u64,
+        policy: Policy,
+    ) -> Result<(u32, u64, u64), RangeError> {
         if size == 0 {
             return Err(RangeError::ZeroSize);
         }
@@ -251,7 +257,8 @@ impl RangeAllocator {
             Policy::At(addr) => self.find_exact(addr, size, align)?,
             Policy::BestFitBottomUp | Policy::TopDown => {
                 let top_down = policy == Policy::TopDown;
-                match self.find_best_fit(size, align, top_down) {
+                let nodes = &self.slab.nodes;
+                match self.index.best_fit(nodes, size, align, top_down, self.align_shift) {
                     Some(found) => found,
                     None => return Err(self.no_fit_error(size)),
                 }
@@ -353,14 +360,10 @@ impl RangeAllocator {
         out
     }
 
-    /// The largest free block, lowest address among equals: the largest size is the last
-    /// key of the highest class, and its lowest address the first key of that size.
     fn largest_free(&self) -> Option<FreeBlock> {
-        let nodes = &self.slab.nodes;
-        let root = self.index.root(self.index.last_non_empty()?);
-        let largest = nodes.get(free_tree::last(nodes, root) as usize)?.size;
-        let lowest = free_tree::ceiling(nodes, root, free_tree::first_key_of_size(largest));
-        nodes.get(lowest as usize).map(|n| FreeBlock { addr: n.addr, size: n.size })
+        let index = self.index.largest(&self.slab.nodes, self.align_shift)?;
+        let n = self.slab.nodes.get(index as usize)?;
+        Some(FreeBlock { addr: n.addr, size: n.size })
     }
 
     /// The error for a best-fit search that found nothing.
@@ -371,73 +374,6 @@ impl RangeAllocator {
         } else {
             let largest_free_block = self.largest_free().map_or(0, |b| b.size);
             RangeError::Fragmented { requested, free, largest_free_block }
-        }
-    }
-
-    /// Where `size` bytes aligned to `align` go inside free node `n`, if they fit.
-    fn fit_in(n: &Node, size: u64, align: u64, top_down: bool) -> Option<u64> {
-        if top_down {
-            let addr = align_down(n.end().checked_sub(size)?, align);
-            (addr >= n.addr).then_some(addr)
-        } else {
-            let addr = align_up(n.addr, align)?;
-            (addr.checked_add(size)? <= n.end()).then_some(addr)
-        }
-    }
-
-    /// The smallest free block that holds the request, lowest (top-down: highest) address
-    /// among equals: the first fitting block of the request's class, else of the next
-    /// non-empty classes (every block there is larger than any in lower classes).
-    fn find_best_fit(&self, size: u64, align: u64, top_down: bool) -> Option<(u32, u64)> {
-        let mut class = self.index.first_non_empty_from(class_of(size >> self.align_shift))?;
-        loop {
-            let root = self.index.root(class);
-            let found = if top_down {
-                self.best_fit_top_down(root, size, align)
-            } else {
-                self.best_fit_bottom_up(root, size, align)
-            };
-            if found.is_some() {
-                return found;
-            }
-            class = self.index.first_non_empty_from(class + 1)?;
-        }
-    }
-
-    /// The first block of tree `root` in (size, address) order that fits. Blocks are
-    /// aligned to the range's alignment, so without a larger `align` the first block of at
-    /// least `size` bytes fits and the loop ends at once; with one it stops by the first
-    /// block of `size + align` bytes.
-    fn best_fit_bottom_up(&self, root: u32, size: u64, align: u64) -> Option<(u32, u64)> {
-        let nodes = &self.slab.nodes;
-        let mut at = free_tree::first_key_of_size(size);
-        loop {
-            let index = free_tree::ceiling(nodes, root, at);
-            let n = nodes.get(index as usize)?;
-            if let Some(addr) = Self::fit_in(n, size, align, false) {
-                return Some((index, addr));
-            }
-            at = free_tree::key(n) + 1;
-        }
-    }
-
-    /// The highest fitting block among the smallest size that has one: sizes ascending,
-    /// addresses descending within a size.
-    fn best_fit_top_down(&self, root: u32, size: u64, align: u64) -> Option<(u32, u64)> {
-        let nodes = &self.slab.nodes;
-        let mut smallest = size;
-        loop {
-            let first = free_tree::ceiling(nodes, root, free_tree::first_key_of_size(smallest));
-            let block_size = nodes.get(first as usize)?.size;
-            let mut index = free_tree::floor(nodes, root, free_tree::last_key_of_size(block_size));
-            while let Some(n) = nodes.get(index as usize).filter(|n| n.size == block_size) {
-                if let Some(addr) = Self::fit_in(n, size, align, true) {
-                    return Some((index, addr));
-                }
-                // A free block's key is above 0 (its size is), so this cannot underflow.
-                index = free_tree::floor(nodes, root, free_tree::key(n) - 1);
-            }
-            smallest = block_size.checked_add(1)?;
         }
     }
 

@@ -62,6 +62,18 @@ impl Node {
         // Every block lies inside the allocator's range, whose end is a valid u64.
         self.addr + self.size
     }
+
+    /// Where `size` bytes aligned to `align` go inside this free block (at its bottom, or
+    /// its top when `top_down`), if they fit.
+    pub(super) fn place(&self, size: u64, align: u64, top_down: bool) -> Option<u64> {
+        if top_down {
+            let addr = self.end().checked_sub(size)? & !(align - 1);
+            (addr >= self.addr).then_some(addr)
+        } else {
+            let addr = self.addr.checked_add(align - 1)? & !(align - 1);
+            (addr.checked_add(size)? <= self.end()).then_some(addr)
+        }
+    }
 }
 
 /// The slab of nodes with a list of vacant slots, so that steady-state churn never

@@ -212,9 +212,11 @@ proptest! {
         units in prop::collection::vec(prop::sample::select(vec![1u64, 2, 3, 4, 8, 64]), 1..400),
         picks in prop::collection::vec((any::<usize>(), any::<bool>()), 400),
         capacity_units in 64u64..512,
+        scale in prop::sample::select(vec![1u64, 64, 4096]),
     ) {
+        // Scaled sizes land below, across and above the exact-size limit of the index.
         const ALIGN: u64 = 32;
-        let mut r = RangeAllocator::new(0x10_0000, capacity_units * ALIGN, ALIGN);
+        let mut r = RangeAllocator::new(0x10_0000, capacity_units * scale * ALIGN, ALIGN);
         let mut reference = ReferenceBestFit::new(r.base(), r.size());
         let mut live: Vec<(u64, u64, RangeHandle)> = Vec::new();
         for (step, &u) in units.iter().enumerate() {
@@ -227,12 +229,13 @@ proptest! {
                 reference.free(addr, size);
             }
             // Sizes a little under a whole number of units round up to it.
-            let size = u * ALIGN - (pick as u64 % ALIGN);
-            let expected = reference.allocate(u * ALIGN);
+            let unit = scale * ALIGN;
+            let size = u * unit - (pick as u64 % ALIGN);
+            let expected = reference.allocate(u * unit);
             let got = r.allocate_handle(size, 0, Policy::default());
             prop_assert_eq!(got.as_ref().ok().map(|h| h.addr()), expected, "step {}", step);
             if let Ok(handle) = got {
-                live.push((handle.addr(), u * ALIGN, handle));
+                live.push((handle.addr(), u * unit, handle));
             }
             prop_assert_eq!(r.stats().largest_free, reference.largest());
         }
