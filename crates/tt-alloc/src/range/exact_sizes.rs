@@ -13,7 +13,7 @@
 //! at that address and of that size; a block that left and came back has a fresh entry, and
 //! a stale copy of it is harmless because it names the same block.
 
-use super::node::{Node, NodeState};
+use super::node::{Node, NodeState, NIL};
 
 /// Sizes below this many alignment units are filed here; larger ones in the size classes.
 pub(super) const EXACT_UNITS: u64 = 4096;
@@ -25,12 +25,59 @@ struct Entry {
     node: u32,
 }
 
-#[derive(Debug, Clone, Default)]
+/// The blocks of one size: the lowest-address entry inline, the others in a min-heap by
+/// address. A best fit reads one cache line, and a size with a single free block (the common
+/// case in a bank of varied sizes) never touches its heap.
+#[derive(Debug, Clone)]
 struct Group {
-    /// Free blocks of this size (entries in `heap` may be more: stale ones).
+    first_addr: u64,
+    /// [`NIL`] when the group has no entry.
+    first_node: u32,
+    /// Free blocks of this size (entries may be more: stale ones).
     live: u32,
-    /// Min-heap by address.
-    heap: Vec<Entry>,
+    rest: Vec<Entry>,
+}
+
+impl Default for Group {
+    fn default() -> Self {
+        Self { first_addr: 0, first_node: NIL, live: 0, rest: Vec::new() }
+    }
+}
+
+impl Group {
+    fn first(&self) -> Option<Entry> {
+        (self.first_node != NIL).then_some(Entry { addr: self.first_addr, node: self.first_node })
+    }
+
+    fn set_first(&mut self, entry: Option<Entry>) {
+        let e = entry.unwrap_or(Entry { addr: 0, node: NIL });
+        (self.first_addr, self.first_node) = (e.addr, e.node);
+    }
+
+    fn push(&mut self, entry: Entry) {
+        match self.first() {
+            None => self.set_first(Some(entry)),
+            Some(first) if entry.addr < first.addr => {
+                push_heap(&mut self.rest, first);
+                self.set_first(Some(entry));
+            }
+            Some(_) => push_heap(&mut self.rest, entry),
+        }
+    }
+
+    fn pop_first(&mut self) {
+        let next = pop_heap(&mut self.rest);
+        self.set_first(next);
+    }
+
+    fn clear(&mut self) {
+        self.set_first(None);
+        self.rest.clear();
+    }
+
+    fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
+        self.first().into_iter().chain(self.rest.iter().copied())
+    }
 }
 
 /// Free blocks of fewer than [`EXACT_UNITS`] units, by exact size.
@@ -59,8 +106,7 @@ impl ExactSizes {
     pub(super) fn insert(&mut self, units: u64, addr: u64, node: u32) {
         let group = &mut self.groups[units as usize];
         group.live += 1;
-        group.heap.push(Entry { addr, node });
-        sift_up(&mut group.heap);
+        group.push(Entry { addr, node });
         self.words[units as usize / 64] |= 1 << (units % 64);
         self.top |= 1 << (units / 64);
     }
@@ -77,23 +123,28 @@ impl ExactSizes {
     ) {
         let group = &mut self.groups[units as usize];
         group.live -= 1;
-        // A best fit takes the top of the heap: drop its entry now, while it is in cache,
-        // rather than have the next search find it stale.
-        if group.heap.first().is_some_and(|top| top.node == node && top.addr == addr) {
-            pop(&mut group.heap);
-        }
         if group.live == 0 {
-            group.heap.clear();
+            group.clear();
             self.words[units as usize / 64] &= !(1 << (units % 64));
             if self.words[units as usize / 64] == 0 {
                 self.top &= !(1 << (units / 64));
             }
-        } else if group.heap.len() > 2 * group.live as usize + 32 {
+            return;
+        }
+        // A best fit takes the first entry: drop it now, while it is in cache, rather than
+        // have the next search find it stale.
+        if group.first_node == node && group.first_addr == addr {
+            group.pop_first();
+        }
+        if group.rest.len() > 2 * group.live as usize + 32 {
             // Stale entries outnumber live ones: rebuild, paid for by the removals that
             // made them stale. The block being removed still looks live and is kept, to go
             // stale like any other.
-            group.heap.retain(|&e| is_live(nodes, e, units, align_shift));
-            heapify(&mut group.heap);
+            group.rest.retain(|&e| is_live(nodes, e, units, align_shift));
+            heapify(&mut group.rest);
+            if group.first().is_some_and(|e| !is_live(nodes, e, units, align_shift)) {
+                group.pop_first();
+            }
         }
     }
 
@@ -125,12 +176,12 @@ impl ExactSizes {
     /// The free block of `units` units at the lowest address, dropping stale entries from
     /// the top of the heap on the way. The size must have a free block.
     pub(super) fn lowest(&mut self, nodes: &[Node], units: u64, align_shift: u32) -> Option<u32> {
-        let heap = &mut self.groups[units as usize].heap;
-        while let Some(&top) = heap.first() {
-            if is_live(nodes, top, units, align_shift) {
-                return Some(top.node);
+        let group = &mut self.groups[units as usize];
+        while let Some(first) = group.first() {
+            if is_live(nodes, first, units, align_shift) {
+                return Some(first.node);
             }
-            pop(heap);
+            group.pop_first();
         }
         None
     }
@@ -144,9 +195,24 @@ impl ExactSizes {
         units: u64,
         align_shift: u32,
     ) -> impl Iterator<Item = u32> + 'a {
-        let heap = &self.groups[units as usize].heap;
-        heap.iter().filter(move |&&e| is_live(nodes, e, units, align_shift)).map(|e| e.node)
+        let group = &self.groups[units as usize];
+        group.entries().filter(move |&e| is_live(nodes, e, units, align_shift)).map(|e| e.node)
     }
+}
+
+fn push_heap(heap: &mut Vec<Entry>, entry: Entry) {
+    heap.push(entry);
+    sift_up(heap);
+}
+
+/// Removes and returns the lowest entry.
+fn pop_heap(heap: &mut Vec<Entry>) -> Option<Entry> {
+    if heap.is_empty() {
+        return None;
+    }
+    let lowest = heap.swap_remove(0);
+    sift_down(heap, 0);
+    Some(lowest)
 }
 
 fn sift_up(heap: &mut [Entry]) {
@@ -177,16 +243,6 @@ fn sift_down(heap: &mut [Entry], mut i: usize) {
         heap.swap(i, smallest);
         i = smallest;
     }
-}
-
-fn pop(heap: &mut Vec<Entry>) {
-    if heap.is_empty() {
-        return;
-    }
-    let last = heap.len() - 1;
-    heap.swap(0, last);
-    heap.pop();
-    sift_down(heap, 0);
 }
 
 fn heapify(heap: &mut [Entry]) {
