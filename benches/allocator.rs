@@ -269,7 +269,8 @@ fn print_pressure(
         let v: Vec<f64> = traces.iter().map(f).collect();
         let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = v.iter().copied().fold(0.0, f64::max);
-        format!("{lo:.2}-{hi:.2}x")
+        let avg = v.iter().sum::<f64>() / v.len() as f64;
+        format!("{lo:.2}-{hi:.2}x (average {avg:.2}x)")
     };
     println!(
         "\n--- {} trace: {:.1} MiB bank, align {}, {} allocations per seed; demand over the \

@@ -113,7 +113,7 @@ pub const DRAM: PressureSpec = PressureSpec {
         band(0.027, 64 * KIB, 2 * MIB),
         band(0.003, 2 * MIB, 64 * MIB),
     ],
-    lifetimes: &[band(0.45, 1, 200), band(0.30, 200, 4_000), band(0.25, 10_000, 64_000)],
+    lifetimes: &[band(0.45, 1, 200), band(0.30, 200, 4_000), band(0.25, 12_000, 67_000)],
     swing: 0.0,
     period: 1.0,
 };
