@@ -9,8 +9,8 @@
 //!   segment of the trace at its best over the rounds (the machine may be shared).
 //! - Growth traces hold 1k to 100k live blocks in a 32 GiB bank and churn, for two size
 //!   distributions, to show how the cost per pair grows with the live count. Criterion
-//!   samples the 100k case (an iteration is a burst of 25k pairs); the summary times every case with many short rotated rounds and
-//!   keeps the best.
+//!   samples the 100k case (an iteration is a burst of 25k pairs); the summary times every
+//!   case in 1024-pair segments over rotated rounds and keeps the median segment.
 //!
 //! Every target of the allocator work is printed with its ratio and whether it is met.
 //! `ALLOCATOR_BENCH_SUMMARY_ONLY=1` skips criterion's sampling; `ALLOCATOR_BENCH_ONLY=l1,dram,growth`
@@ -91,8 +91,9 @@ fn replay_for_quality<C: Contender>(a: &mut C, trace: &PressureTrace) -> Quality
 /// A contender kept warm between timed rounds.
 trait Timed {
     fn name(&self) -> &'static str;
-    fn round(&mut self) -> Duration;
-    fn best(&self) -> Duration;
+    fn round(&mut self);
+    /// ns per allocation of a pressure trace, or per pair of a growth trace.
+    fn ns_per_unit(&self) -> f64;
 }
 
 struct PressureRunner<'t, C: Contender> {
@@ -116,21 +117,17 @@ impl<C: Contender> Timed for PressureRunner<'_, C> {
     fn name(&self) -> &'static str {
         C::NAME
     }
-    fn round(&mut self) -> Duration {
-        let mut total = Duration::ZERO;
+    fn round(&mut self) {
         for (segment, best) in self.trace.events.chunks(SEGMENT).zip(&mut self.segments) {
             let start = Instant::now();
             for &event in segment {
                 apply(&mut self.allocator, event, &mut self.handles);
             }
-            let took = start.elapsed();
-            *best = (*best).min(took);
-            total += took;
+            *best = (*best).min(start.elapsed());
         }
-        total
     }
-    fn best(&self) -> Duration {
-        self.segments.iter().sum()
+    fn ns_per_unit(&self) -> f64 {
+        self.segments.iter().sum::<Duration>().as_nanos() as f64 / self.trace.allocations as f64
     }
 }
 
@@ -140,8 +137,13 @@ struct GrowthRunner<'t, C: Contender> {
     slots: Vec<C::Handle>,
     cursor: usize,
     pairs_per_round: usize,
-    best: Duration,
+    /// ns per pair of every timed segment so far.
+    samples: Vec<f64>,
 }
+
+/// Pairs per timed segment of a growth round: short enough that most segments run between
+/// two preemptions on a shared machine.
+const GROWTH_SEGMENT: usize = 1024;
 
 impl<'t, C: Contender> GrowthRunner<'t, C> {
     /// Fills the bank and churns once through the warm-up part of the trace.
@@ -158,29 +160,42 @@ impl<'t, C: Contender> GrowthRunner<'t, C> {
             slots,
             cursor: 0,
             pairs_per_round,
-            best: Duration::MAX,
+            samples: Vec::new(),
         };
-        runner.churn(warm_up);
+        runner.churn(warm_up, false);
         runner
     }
 
     /// At least `pairs` frees and allocations, in whole bursts from the cursor on (wrapping
-    /// at the end of the trace); returns how many it did.
-    fn churn(&mut self, pairs: usize) -> usize {
+    /// at the end of the trace). With `timed`, each segment's frees and allocations are
+    /// timed and its ns per pair kept.
+    fn churn(&mut self, pairs: usize, timed: bool) {
         let burst = self.trace.burst;
-        let bursts = pairs.div_ceil(burst);
-        for _ in 0..bursts {
+        let mut free_times = Vec::with_capacity(burst.div_ceil(GROWTH_SEGMENT));
+        for _ in 0..pairs.div_ceil(burst) {
             let chunk = &self.trace.churn[self.cursor..self.cursor + burst];
             self.cursor = (self.cursor + burst) % self.trace.churn.len();
-            for &(slot, _) in chunk {
-                self.allocator.free(self.slots[slot as usize]);
+            free_times.clear();
+            for segment in chunk.chunks(GROWTH_SEGMENT) {
+                let start = Instant::now();
+                for &(slot, _) in segment {
+                    self.allocator.free(self.slots[slot as usize]);
+                }
+                free_times.push(start.elapsed());
             }
-            for &(slot, size) in chunk {
-                let handle = self.allocator.allocate(size).expect("the growth bank never fills");
-                self.slots[slot as usize] = black_box(handle);
+            for (segment, freed) in chunk.chunks(GROWTH_SEGMENT).zip(&free_times) {
+                let start = Instant::now();
+                for &(slot, size) in segment {
+                    let handle =
+                        self.allocator.allocate(size).expect("the growth bank never fills");
+                    self.slots[slot as usize] = black_box(handle);
+                }
+                if timed {
+                    let ns = (*freed + start.elapsed()).as_nanos() as f64;
+                    self.samples.push(ns / segment.len() as f64);
+                }
             }
         }
-        bursts * burst
     }
 }
 
@@ -188,16 +203,15 @@ impl<C: Contender> Timed for GrowthRunner<'_, C> {
     fn name(&self) -> &'static str {
         C::NAME
     }
-    fn round(&mut self) -> Duration {
-        let start = Instant::now();
-        let pairs = self.churn(self.pairs_per_round);
-        // Rounds are whole bursts; count them per requested pair.
-        let took = start.elapsed().mul_f64(self.pairs_per_round as f64 / pairs as f64);
-        self.best = self.best.min(took);
-        took
+    fn round(&mut self) {
+        self.churn(self.pairs_per_round, true);
     }
-    fn best(&self) -> Duration {
-        self.best
+    /// The median segment: preempted segments are outliers, and unlike a minimum it is
+    /// not biased towards the allocator whose cost varies most between segments.
+    fn ns_per_unit(&self) -> f64 {
+        let mut sorted = self.samples.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
     }
 }
 
@@ -247,8 +261,7 @@ fn pressure(spec: &PressureSpec, seed_base: u64) -> PressureFigures {
         PressureRunner::<NaiveFirstFit>::boxed(t0),
     ];
     rotate_rounds(&mut runners, ROUNDS);
-    let per_pair = |r: &dyn Timed| r.best().as_nanos() as f64 / t0.allocations as f64;
-    let timing: Vec<_> = runners.iter().map(|r| (r.name(), per_pair(r.as_ref()))).collect();
+    let timing: Vec<_> = runners.iter().map(|r| (r.name(), r.ns_per_unit())).collect();
     let quality = vec![
         (TtAlloc::NAME, quality_over_seeds::<TtAlloc>(&traces)),
         (OffsetAlloc::NAME, quality_over_seeds::<OffsetAlloc>(&traces)),
@@ -318,8 +331,7 @@ struct GrowthFigures {
 }
 
 const GROWTH_LIVE: [usize; 4] = [1_000, 10_000, 30_000, 100_000];
-/// Pairs per growth round (whole bursts, so more at 100k live), and rounds: short rounds,
-/// many of them, so the best one ran without the machine's other load.
+/// Pairs per growth round (whole bursts, so more at 100k live), and rounds.
 const GROWTH_PAIRS: usize = 20_000;
 const GROWTH_ROUNDS: usize = 15;
 
@@ -348,8 +360,7 @@ fn growth(c: &mut Criterion, sizes: GrowthSizes, seed: u64) -> GrowthFigures {
         let mut runners: Vec<Box<dyn Timed + '_>> =
             vec![Box::new(tt), Box::new(by_addr), Box::new(offset), Box::new(reference)];
         rotate_rounds(&mut runners, GROWTH_ROUNDS);
-        let per_pair = |r: &dyn Timed| r.best().as_nanos() as f64 / GROWTH_PAIRS as f64;
-        rows.push((live, runners.iter().map(|r| (r.name(), per_pair(r.as_ref()))).collect()));
+        rows.push((live, runners.iter().map(|r| (r.name(), r.ns_per_unit())).collect()));
     }
     GrowthFigures { sizes, rows }
 }
@@ -364,7 +375,7 @@ fn criterion_churn<C: Contender>(
     group.bench_function(C::NAME, |b| {
         b.iter_custom(|bursts| {
             let start = Instant::now();
-            runner.churn(bursts as usize * burst);
+            runner.churn(bursts as usize * burst, false);
             start.elapsed()
         })
     });
