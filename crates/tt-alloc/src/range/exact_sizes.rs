@@ -186,6 +186,21 @@ impl ExactSizes {
         None
     }
 
+    /// The free block of `units` units at the lowest address, without touching the heap:
+    /// the first entry when it is live (it is the lowest of all entries), else a walk.
+    pub(super) fn lowest_in_place(
+        &self,
+        nodes: &[Node],
+        units: u64,
+        align_shift: u32,
+    ) -> Option<u32> {
+        let group = &self.groups[units as usize];
+        match group.first() {
+            Some(first) if is_live(nodes, first, units, align_shift) => Some(first.node),
+            _ => self.blocks(nodes, units, align_shift).min_by_key(|&i| nodes[i as usize].addr),
+        }
+    }
+
     /// The live blocks of `units` units, in no particular order (a block may come twice):
     /// for the rare searches the heap order does not answer (a larger alignment, or top-down
     /// placement), which therefore cost a walk of the size's blocks.

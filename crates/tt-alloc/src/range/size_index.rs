@@ -172,7 +172,7 @@ impl SizeIndex {
             return (lowest != NIL).then_some(lowest);
         }
         let units = self.exact.largest()?;
-        self.exact.blocks(nodes, units, align_shift).min_by_key(|&i| nodes[i as usize].addr)
+        self.exact.lowest_in_place(nodes, units, align_shift)
     }
 }
 
