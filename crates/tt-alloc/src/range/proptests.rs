@@ -219,6 +219,31 @@ proptest! {
         let mut r = RangeAllocator::new(0x10_0000, capacity_units * scale * ALIGN, ALIGN);
         let mut reference = ReferenceBestFit::new(r.base(), r.size());
         let mut live: Vec<(u64, u64, RangeHandle)> = Vec::new();
+        let unit = scale * ALIGN;
+        // Fill with blocks of one size and free every other one: that size's class grows
+        // long (and is ordered), then shrinks as the churn and the final frees coalesce it
+        // (and goes back to a list).
+        let hole = units[0] * unit;
+        let mut filled = 0;
+        while let Some(addr) = reference.allocate(hole) {
+            let handle = r.allocate_handle(hole, 0, Policy::default());
+            prop_assert_eq!(handle.as_ref().ok().map(|h| h.addr()), Some(addr));
+            if let Ok(handle) = handle {
+                live.push((addr, hole, handle));
+            }
+            filled += 1;
+        }
+        prop_assert!(r.allocate_handle(hole, 0, Policy::default()).is_err());
+        for (addr, size, handle) in std::mem::take(&mut live) {
+            if (addr / hole) % 2 == 0 {
+                prop_assert_eq!(r.free_handle(handle), Ok(size));
+                reference.free(addr, size);
+            } else {
+                live.push((addr, size, handle));
+            }
+        }
+        prop_assert!(filled > 0);
+        prop_assert_eq!(r.stats().largest_free, reference.largest());
         for (step, &u) in units.iter().enumerate() {
             let (pick, by_handle) = picks[step];
             // Free about one block in three, so the range runs full and fragments.
@@ -229,7 +254,6 @@ proptest! {
                 reference.free(addr, size);
             }
             // Sizes a little under a whole number of units round up to it.
-            let unit = scale * ALIGN;
             let size = u * unit - (pick as u64 % ALIGN);
             let expected = reference.allocate(u * unit);
             let got = r.allocate_handle(size, 0, Policy::default());
@@ -239,5 +263,20 @@ proptest! {
             }
             prop_assert_eq!(r.stats().largest_free, reference.largest());
         }
+        // Free the rest in a scrambled order, checking the largest block all the way.
+        while !live.is_empty() {
+            let pick = picks[live.len() % picks.len()].0 % live.len();
+            let (addr, size, handle) = live.swap_remove(pick);
+            prop_assert_eq!(r.free_handle(handle), Ok(size));
+            reference.free(addr, size);
+            prop_assert_eq!(r.stats().largest_free, reference.largest());
+            let probe = r.allocate_handle(unit, 0, Policy::default());
+            prop_assert_eq!(probe.as_ref().ok().map(|h| h.addr()), reference.allocate(unit));
+            if let Ok(probe) = probe {
+                prop_assert_eq!(r.free_handle(probe), Ok(unit));
+                reference.free(probe.addr(), unit);
+            }
+        }
+        prop_assert_eq!(r.stats().free_blocks, 1);
     }
 }
