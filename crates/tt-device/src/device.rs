@@ -505,7 +505,8 @@ impl Device {
     /// Size of the memory behind `core` and whether it is DRAM.
     fn memory_at(&self, core: NocCoord) -> Result<(u64, bool), DeviceError> {
         let (gx, gy) = self.soc.grid_size();
-        let kind = self.soc.kind_at(core).ok_or(DeviceError::OutOfGrid {
+        // Built only on failure: formatting the spec costs more than a small transfer.
+        let kind = self.soc.kind_at(core).ok_or_else(|| DeviceError::OutOfGrid {
             device: self.spec.to_string(),
             core,
             grid_x: gx,
