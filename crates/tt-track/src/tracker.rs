@@ -50,9 +50,10 @@ pub(crate) struct Ledger {
 
 impl Ledger {
     fn create(mode: &Mode) -> Result<Option<Arc<Ledger>>, TrackError> {
-        if !matches!(mode, Mode::Disabled) {
-            start_ticker();
+        if matches!(mode, Mode::Disabled) {
+            return Ok(None);
         }
+        start_ticker();
         let identity = current_process();
         let memory = match mode {
             Mode::Disabled => return Ok(None),
