@@ -55,6 +55,10 @@ pub mod cause {
     pub const NOC_ERROR: u32 = 7;
     /// An instruction fetch from outside the core's L1.
     pub const FETCH_FAULT: u32 = 8;
+    /// A load or store to a tile register the simulator does not model (`tt_soc::tile`).
+    pub const UNMODELLED_REGISTER: u32 = 9;
+    /// A Tensix coprocessor instruction push or window: the simulator runs RISC-V only.
+    pub const COPROCESSOR_NOT_MODELLED: u32 = 10;
 }
 
 /// Stack of processor `p`: `[STACK_BASE + p * STACK_BYTES, STACK_BASE + (p + 1) * STACK_BYTES)`.

@@ -12,6 +12,7 @@ mod descriptor;
 mod error;
 pub mod kernel_abi;
 pub mod l1_map;
+pub mod tile;
 mod yaml;
 
 pub use arch::{Arch, HarvestAxis, TlbSizeClass};

@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use tt_soc::{Arch, ChipUid, NocCoord, SocDescriptor};
 
 use crate::exec::memory::ChipMemory;
+use crate::exec::tile::Tiles;
 use crate::layout::{ChipLayout, HEADER_SIZE};
 use crate::{SimError, SimTlbWindow};
 
@@ -59,6 +60,8 @@ pub(crate) struct Shared {
     pub(crate) windows_in_use: Mutex<Vec<u32>>,
     /// The whole file mapped for kernel execution, made on the first launch.
     memory: Mutex<Option<Arc<ChipMemory>>>,
+    /// The registers each tile's cores share (NIUs, soft reset, wall clock).
+    pub(crate) tiles: Tiles,
 }
 
 impl Shared {
@@ -168,6 +171,7 @@ impl SimChip {
                 layout,
                 windows_in_use: Mutex::new(vec![0; classes]),
                 memory: Mutex::new(None),
+                tiles: Tiles::new(arch),
             }),
             sim_id,
             chip_uid,

@@ -11,7 +11,10 @@
 //! chip file over it, so reads and writes are plain volatile loads and stores.
 //!
 //! The cores execute kernels: [`SimChip::launch`] runs RV32IM code from each core's L1
-//! through the mailboxes and NOC block of `tt_soc::kernel_abi`.
+//! through the mailboxes and NOC block of `tt_soc::kernel_abi`. Each core also sees the tile
+//! registers Tenstorrent documents (`tt_soc::tile`): the two NIUs with their request
+//! initiators and counters, soft reset and the wall clock; any other register stops the core
+//! with "unmodelled register".
 
 mod chip;
 mod error;

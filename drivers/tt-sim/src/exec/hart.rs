@@ -5,13 +5,12 @@ use tt_soc::NocCoord;
 
 use super::decode::{decode, Kind, Op};
 use super::memory::Span;
-use super::noc::{self, Noc};
+use super::tile::Bus;
 
 /// Direct-mapped decode cache slots per hart (covers 8 KiB of kernel text without conflict).
 const CACHE_SLOTS: usize = 2048;
 
 const EXIT_ADDR: u32 = kernel_abi::EXIT_ADDR as u32;
-const NOC_BASE: u32 = kernel_abi::NOC_BASE as u32;
 
 const REG_RA: usize = 1;
 const REG_SP: usize = 2;
@@ -49,7 +48,7 @@ pub(crate) struct Hart {
     pub(crate) pc: u32,
     pub(crate) instret: u64,
     l1: Span,
-    noc: Noc,
+    bus: Bus,
     cache: Box<[Slot]>,
 }
 
@@ -66,7 +65,7 @@ impl Hart {
         entry: u32,
         launch_block: u32,
         l1: Span,
-        noc: Noc,
+        bus: Bus,
     ) -> Hart {
         let mut regs = [0u32; 64];
         regs[REG_RA] = EXIT_ADDR;
@@ -80,7 +79,7 @@ impl Hart {
             pc: entry,
             instret: 0,
             l1,
-            noc,
+            bus,
             cache: vec![empty; CACHE_SLOTS].into_boxed_slice(),
         }
     }
@@ -98,7 +97,7 @@ impl Hart {
 
     /// Runs at most `max` instructions; `None` when the hart is still running after them.
     pub(crate) fn run(&mut self, max: u64) -> Option<Stop> {
-        let Hart { regs, pc: hart_pc, instret, l1, noc, cache, processor, .. } = self;
+        let Hart { regs, pc: hart_pc, instret, l1, bus, cache, processor, .. } = self;
         let processor = *processor;
         let mut pc = *hart_pc;
         let mut left = max;
@@ -122,12 +121,12 @@ impl Hart {
             match op.kind {
                 Kind::Addi => regs[rd] = rs1.wrapping_add(imm),
                 Kind::Add => regs[rd] = rs1.wrapping_add(rs2),
-                Kind::Lw => match load(l1, noc, pc, rs1.wrapping_add(imm), 4) {
+                Kind::Lw => match load(l1, bus, pc, rs1.wrapping_add(imm), 4) {
                     Ok(v) => regs[rd] = v,
                     Err(stop) => break Some(stop),
                 },
                 Kind::Sw => {
-                    if let Err(stop) = store(l1, noc, pc, rs1.wrapping_add(imm), rs2, 4) {
+                    if let Err(stop) = store(l1, bus, pc, rs1.wrapping_add(imm), rs2, 4) {
                         break Some(stop);
                     }
                 }
@@ -162,7 +161,7 @@ impl Hart {
                 Kind::Auipc => regs[rd] = pc.wrapping_add(imm),
                 Kind::Lb | Kind::Lh | Kind::Lbu | Kind::Lhu => {
                     let width = if matches!(op.kind, Kind::Lb | Kind::Lbu) { 1 } else { 2 };
-                    match load(l1, noc, pc, rs1.wrapping_add(imm), width) {
+                    match load(l1, bus, pc, rs1.wrapping_add(imm), width) {
                         Ok(v) => {
                             regs[rd] = match op.kind {
                                 Kind::Lb => v as u8 as i8 as u32,
@@ -175,7 +174,7 @@ impl Hart {
                 }
                 Kind::Sb | Kind::Sh => {
                     let width = if op.kind == Kind::Sb { 1 } else { 2 };
-                    if let Err(stop) = store(l1, noc, pc, rs1.wrapping_add(imm), rs2, width) {
+                    if let Err(stop) = store(l1, bus, pc, rs1.wrapping_add(imm), rs2, width) {
                         break Some(stop);
                     }
                 }
@@ -236,6 +235,13 @@ impl Hart {
         };
         *hart_pc = pc;
         *instret += max - left;
+        // Requests this core issued happen by the end of its slice at the latest, so other
+        // cores see them even when this one never waits.
+        if bus.has_issued() {
+            if let Err((cause, detail)) = bus.flush() {
+                return Some(trap(cause, pc, detail));
+            }
+        }
         stop
     }
 }
@@ -316,7 +322,7 @@ fn csr(op: Op, pc: u32, retired: u64, processor: u8) -> Result<u32, Stop> {
 
 /// Loads `width` bytes (zero-extended) at `addr`.
 #[inline(always)]
-fn load(l1: &Span, noc: &Noc, pc: u32, addr: u32, width: u32) -> Result<u32, Stop> {
+fn load(l1: &Span, bus: &mut Bus, pc: u32, addr: u32, width: u32) -> Result<u32, Stop> {
     let fast = match width {
         4 => l1.load_u32(addr),
         2 => l1.load_u16(addr).map(u32::from),
@@ -324,27 +330,24 @@ fn load(l1: &Span, noc: &Noc, pc: u32, addr: u32, width: u32) -> Result<u32, Sto
     };
     match fast {
         Some(v) => Ok(v),
-        None => load_slow(l1, noc, pc, addr, width),
+        None => load_slow(l1, bus, pc, addr, width),
     }
 }
 
 #[cold]
-fn load_slow(l1: &Span, noc: &Noc, pc: u32, addr: u32, width: u32) -> Result<u32, Stop> {
+fn load_slow(l1: &Span, bus: &mut Bus, pc: u32, addr: u32, width: u32) -> Result<u32, Stop> {
     if addr % width != 0 {
         return Err(misaligned(pc, "load", addr, width));
     }
-    let offset = addr.wrapping_sub(NOC_BASE);
-    if width == 4 && offset < noc::BLOCK_BYTES {
-        if let Some(v) = noc.read(offset) {
-            return Ok(v);
-        }
+    if (addr as usize) < l1.len() || addr < tt_soc::tile::LOCAL_DATA_BASE {
+        return Err(access_fault(pc, "load", addr, width, l1.len()));
     }
-    Err(access_fault(pc, "load", addr, width, l1.len()))
+    bus.load(addr, width).map_err(|(cause, detail)| trap(cause, pc, detail))
 }
 
 /// Stores the low `width` bytes of `value` at `addr`.
 #[inline(always)]
-fn store(l1: &Span, noc: &mut Noc, pc: u32, addr: u32, value: u32, width: u32) -> Result<(), Stop> {
+fn store(l1: &Span, bus: &mut Bus, pc: u32, addr: u32, value: u32, width: u32) -> Result<(), Stop> {
     let stored = match width {
         4 => l1.store_u32(addr, value),
         2 => l1.store_u16(addr, value as u16),
@@ -353,13 +356,13 @@ fn store(l1: &Span, noc: &mut Noc, pc: u32, addr: u32, value: u32, width: u32) -
     if stored {
         return Ok(());
     }
-    store_slow(l1, noc, pc, addr, value, width)
+    store_slow(l1, bus, pc, addr, value, width)
 }
 
 #[cold]
 fn store_slow(
     l1: &Span,
-    noc: &mut Noc,
+    bus: &mut Bus,
     pc: u32,
     addr: u32,
     value: u32,
@@ -368,11 +371,10 @@ fn store_slow(
     if addr % width != 0 {
         return Err(misaligned(pc, "store", addr, width));
     }
-    let offset = addr.wrapping_sub(NOC_BASE);
-    if width == 4 && offset < noc::BLOCK_BYTES {
-        return noc.write(offset, value).map_err(|(cause, detail)| trap(cause, pc, detail));
+    if (addr as usize) < l1.len() || addr < tt_soc::tile::LOCAL_DATA_BASE {
+        return Err(access_fault(pc, "store", addr, width, l1.len()));
     }
-    Err(access_fault(pc, "store", addr, width, l1.len()))
+    bus.store(addr, value, width).map_err(|(cause, detail)| trap(cause, pc, detail))
 }
 
 fn misaligned(pc: u32, what: &str, addr: u32, width: u32) -> Stop {
@@ -388,8 +390,9 @@ fn access_fault(pc: u32, what: &str, addr: u32, width: u32, l1_len: usize) -> St
         cause::ACCESS_FAULT,
         pc,
         format!(
-            "{width}-byte {what} at {addr:#x}, outside the {l1_len:#x}-byte L1 and the NOC \
-             block's 32-bit registers at {NOC_BASE:#x}"
+            "{width}-byte {what} at {addr:#x}, outside the {l1_len:#x}-byte L1 (and below the \
+             tile's registers at {:#x})",
+            tt_soc::tile::LOCAL_DATA_BASE
         ),
     )
 }

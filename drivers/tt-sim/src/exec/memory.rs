@@ -100,6 +100,22 @@ impl ChipMemory {
         let word = unsafe { AtomicU32::from_ptr(ptr.cast::<u32>()) };
         Some(u32::from_le(word.fetch_add(value.to_le(), Ordering::SeqCst)))
     }
+    /// Atomically replaces the 32-bit word at `offset` with `f(old)` and returns `old`, or
+    /// `None` when the word is out of range or not 4-byte aligned.
+    pub(crate) fn fetch_update_u32(&self, offset: u64, f: &dyn Fn(u32) -> u32) -> Option<u32> {
+        if offset % 4 != 0 {
+            return None;
+        }
+        let ptr = self.range(offset, 4)?;
+        // SAFETY: as in `atomic_add_u32`: inside the live mapping and 4-byte aligned.
+        let word = unsafe { AtomicU32::from_ptr(ptr.cast::<u32>()) };
+        let old = word.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |raw| {
+            Some(f(u32::from_le(raw)).to_le())
+        });
+        // The closure always returns `Some`, so the update always happens.
+        Some(u32::from_le(old.unwrap_or_else(|raw| raw)))
+    }
+
     /// Atomically replaces the 32-bit word at `offset` with `new` if it equals `current`;
     /// `Err` holds the value found (`u32::MAX` when the word is out of range or misaligned).
     pub(crate) fn compare_exchange_u32(

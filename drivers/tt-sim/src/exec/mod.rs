@@ -9,12 +9,19 @@
 mod decode;
 mod hart;
 pub(crate) mod memory;
+mod niu;
 mod noc;
+pub(crate) mod tile;
+mod tile_control;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_isa;
+#[cfg(test)]
+mod tests_niu;
+#[cfg(test)]
+mod tests_tile;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -29,7 +36,7 @@ use tt_soc::{CoreKind, NocCoord};
 
 use crate::{SimChip, SimError};
 use hart::{Hart, Stop};
-use noc::Noc;
+use tile::Bus;
 
 /// Instructions a hart runs before its worker moves on to the next hart.
 const SLICE: u64 = 4096;
@@ -132,6 +139,8 @@ pub fn cause_name(code: u32) -> &'static str {
         cause::BUDGET_EXHAUSTED => "BUDGET_EXHAUSTED",
         cause::NOC_ERROR => "NOC_ERROR",
         cause::FETCH_FAULT => "FETCH_FAULT",
+        cause::UNMODELLED_REGISTER => "UNMODELLED_REGISTER",
+        cause::COPROCESSOR_NOT_MODELLED => "COPROCESSOR_NOT_MODELLED",
         _ => "UNKNOWN_CAUSE",
     }
 }
@@ -270,9 +279,18 @@ impl SimChip {
             let base = mailbox(launch.processor);
             let entry = span.load_u32(base + kernel_abi::MAILBOX_ENTRY as u32).unwrap_or(0);
             let block = span.load_u32(base + kernel_abi::MAILBOX_LAUNCH as u32).unwrap_or(0);
-            let noc =
-                Noc::new(Arc::clone(shared), Arc::clone(&memory), launch.core, (offset, size));
-            let hart = Hart::new(launch.core, launch.processor, entry, block, span, noc);
+            // Starting a core is leaving soft reset; the register shows it.
+            if let Some(riscv) = tt_soc::tile::RiscV::from_index(launch.processor) {
+                shared.tiles.get(launch.core).lock().control.release(riscv.soft_reset_bit());
+            }
+            let bus = Bus::new(
+                Arc::clone(shared),
+                Arc::clone(&memory),
+                launch.core,
+                launch.processor,
+                (offset, size),
+            );
+            let hart = Hart::new(launch.core, launch.processor, entry, block, span, bus);
             per_worker[index % threads].push((index, hart));
         }
         let cancel = Arc::new(AtomicBool::new(false));

@@ -8,7 +8,7 @@ use tt_soc::l1_map::{MAILBOX_BASE, MAILBOX_STRIDE};
 use tt_soc::{Arch, NocCoord};
 
 use super::hart::{Hart, Stop};
-use super::noc::Noc;
+use super::tile::Bus;
 use super::{ExecConfig, HartOutcome, Launch};
 use crate::{SimChip, SimError};
 
@@ -218,8 +218,8 @@ impl TestChip {
         let memory = shared.memory().unwrap();
         let (offset, size) = shared.layout.memory_of(WORKER).unwrap();
         let span = memory.span(offset, size).unwrap();
-        let noc = Noc::new(shared.clone(), memory, WORKER, (offset, size));
-        let mut hart = Hart::new(WORKER, 0, CODE, 0x7000, span, noc);
+        let bus = Bus::new(shared.clone(), memory, WORKER, 0, (offset, size));
+        let mut hart = Hart::new(WORKER, 0, CODE, 0x7000, span, bus);
         let stop = hart.run(max);
         (hart, stop)
     }
