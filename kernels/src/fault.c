@@ -10,9 +10,9 @@
  */
 #include "tt_kernel.h"
 
-int kernel_main(const struct tt_launch *launch)
+int kernel_main(void)
 {
-    volatile uint32_t *p = (volatile uint32_t *)((uintptr_t)launch + 1);
+    volatile uint32_t *p = (volatile uint32_t *)((uintptr_t)tt_this_launch + 1);
     uint32_t v = *p;
     (void)v;
     return TT_EXIT_UNEXPECTED;

@@ -7,9 +7,8 @@
  */
 #include "tt_kernel.h"
 
-int kernel_main(const struct tt_launch *launch)
+int kernel_main(void)
 {
-    (void)launch;
     for (;;)
         __asm__ volatile("");
 }

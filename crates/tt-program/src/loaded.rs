@@ -220,6 +220,7 @@ impl LoadedProgram {
                     (base + layout.cbs) as u32,
                     layout.num_sems,
                     (base + layout.sems) as u32,
+                    kernel_abi::arch_code(soc.arch()),
                 ];
                 for (i, f) in fields.iter().enumerate() {
                     put(&mut blob, lb + 4 * i as u64, *f);

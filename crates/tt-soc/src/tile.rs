@@ -510,4 +510,74 @@ mod tests {
         assert_eq!(node_id(0, 1, 2, 10, 12), 1 | 2 << 6 | 10 << 12 | 12 << 19 | 1 << 28);
         assert_eq!(node_id(1, 1, 2, 10, 12) >> 28, 0);
     }
+
+    /// `kernels/include/tt_tile.h` must carry exactly these numbers.
+    #[test]
+    fn c_header_matches() {
+        let header = include_str!("../../../kernels/include/tt_tile.h");
+        let define = |name: &str| -> u64 {
+            let line = header
+                .lines()
+                .find(|l| l.starts_with("#define") && l.split_whitespace().nth(1) == Some(name))
+                .unwrap_or_else(|| panic!("tt_tile.h has no #define {name}"));
+            let value = line.split_whitespace().nth(2).unwrap().trim_end_matches('u');
+            match value.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16).unwrap(),
+                None => value.parse().unwrap(),
+            }
+        };
+        let (wh, bh) = (&WORMHOLE_NIU, &BLACKHOLE_NIU);
+        let expect: Vec<(&str, u32)> = vec![
+            ("TT_NIU0_BASE", NIU0_BASE),
+            ("TT_NIU_COUNTERS", wh.counters),
+            ("TT_WH_INITIATOR_STRIDE", wh.initiator_stride),
+            ("TT_WH_TARG_ADDR_LO", wh.targ_addr_lo),
+            ("TT_WH_TARG_ADDR_MID", wh.targ_addr_mid),
+            ("TT_WH_RET_ADDR_LO", wh.ret_addr_lo),
+            ("TT_WH_RET_ADDR_MID", wh.ret_addr_mid),
+            ("TT_WH_PACKET_TAG", wh.packet_tag),
+            ("TT_WH_CTRL", wh.ctrl),
+            ("TT_WH_AT_LEN_BE", wh.at_len_be),
+            ("TT_WH_AT_DATA", wh.at_data),
+            ("TT_WH_CMD_CTRL", wh.cmd_ctrl),
+            ("TT_WH_NODE_ID", wh.node_id),
+            ("TT_BH_INITIATOR_STRIDE", bh.initiator_stride),
+            ("TT_BH_TARG_ADDR_LO", bh.targ_addr_lo),
+            ("TT_BH_TARG_ADDR_MID", bh.targ_addr_mid),
+            ("TT_BH_TARG_ADDR_HI", bh.targ_addr_hi.unwrap_or(0)),
+            ("TT_BH_RET_ADDR_LO", bh.ret_addr_lo),
+            ("TT_BH_RET_ADDR_MID", bh.ret_addr_mid),
+            ("TT_BH_RET_ADDR_HI", bh.ret_addr_hi.unwrap_or(0)),
+            ("TT_BH_PACKET_TAG", bh.packet_tag),
+            ("TT_BH_CTRL", bh.ctrl),
+            ("TT_BH_AT_LEN_BE", bh.at_len_be),
+            ("TT_BH_AT_DATA", bh.at_data),
+            ("TT_BH_CMD_CTRL", bh.cmd_ctrl),
+            ("TT_BH_NODE_ID", bh.node_id),
+            ("TT_NOC_CMD_RD", 0),
+            ("TT_NOC_CMD_AT", NocCtrl::TYPE_LOW.bits()),
+            ("TT_NOC_CMD_WR", NocCtrl::TYPE_HIGH.bits()),
+            ("TT_NOC_CMD_WR_BE", NocCtrl::WR_BE.bits()),
+            ("TT_NOC_CMD_WR_INLINE", NocCtrl::WR_INLINE.bits()),
+            ("TT_NOC_CMD_RESP_MARKED", NocCtrl::RESP_MARKED.bits()),
+            ("TT_NOC_CMD_BRCST_PACKET", NocCtrl::BRCST_PACKET.bits()),
+            ("TT_NOC_CMD_BRCST_SRC_INCLUDE", NocCtrl::BRCST_SRC_INCLUDE.bits()),
+            ("TT_NOC_PACKET_TAG_TRANSACTION_ID_SHIFT", 10),
+            ("TT_NOC_AT_INS_SHIFT", 12),
+            ("TT_NOC_AT_INS_INCR_GET", ATOMIC_INCREMENT),
+            ("TT_NOC_AT_INS_CAS", ATOMIC_COMPARE_AND_SWAP),
+            ("TT_NIU_MST_ATOMIC_RESP_RECEIVED", counter::MST_ATOMIC_RESP_RECEIVED),
+            ("TT_NIU_MST_WR_ACK_RECEIVED", counter::MST_WR_ACK_RECEIVED),
+            ("TT_NIU_MST_RD_RESP_RECEIVED", counter::MST_RD_RESP_RECEIVED),
+            ("TT_NIU_MST_POSTED_WR_REQ_SENT", counter::MST_POSTED_WR_REQ_SENT),
+            ("TT_NIU_MST_REQS_OUTSTANDING_ID_0", counter::mst_reqs_outstanding(0)),
+            ("TT_NIU_MST_WRITE_REQS_OUTGOING_ID_0", counter::mst_write_reqs_outgoing(0)),
+        ];
+        assert_eq!(BLACKHOLE_NIU.counters, WORMHOLE_NIU.counters, "one TT_NIU_COUNTERS for both");
+        for (name, value) in expect {
+            assert_eq!(define(name), u64::from(value), "{name}");
+        }
+        assert_eq!(define("TT_NOC_ADDR_LOCAL_BITS"), 36, "MemoryMap.md: 36-bit addresses");
+        assert_eq!(define("TT_NOC_ADDR_NODE_ID_BITS"), 6, "MemoryMap.md: 6-bit X and Y");
+    }
 }

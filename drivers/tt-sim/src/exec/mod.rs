@@ -1,4 +1,6 @@
-//! Kernel execution: launching RISC-V kernels on the simulated chip's cores.
+//! Kernel execution: launching RISC-V kernels on the simulated chip's cores, which see the
+//! documented tile (`tt_soc::tile`): L1, local data RAM, the NIUs and the tile control
+//! registers.
 //!
 //! The host writes a processor's mailbox (`ENTRY`, `LAUNCH`, then `GO = GO_START`) and calls
 //! [`SimChip::launch`]; the simulator claims the mailbox (`GO_RUNNING`), runs each hart in
@@ -10,7 +12,6 @@ mod decode;
 mod hart;
 pub(crate) mod memory;
 mod niu;
-mod noc;
 pub(crate) mod tile;
 mod tile_control;
 
@@ -275,7 +276,7 @@ impl SimChip {
         }
         let threads = config.threads.clamp(1, launches.len().max(1));
         let mut per_worker: Vec<Vec<(usize, Hart)>> = (0..threads).map(|_| Vec::new()).collect();
-        for (index, (launch, (span, offset, size))) in launches.iter().zip(spans).enumerate() {
+        for (index, (launch, (span, _, _))) in launches.iter().zip(spans).enumerate() {
             let base = mailbox(launch.processor);
             let entry = span.load_u32(base + kernel_abi::MAILBOX_ENTRY as u32).unwrap_or(0);
             let block = span.load_u32(base + kernel_abi::MAILBOX_LAUNCH as u32).unwrap_or(0);
@@ -283,13 +284,8 @@ impl SimChip {
             if let Some(riscv) = tt_soc::tile::RiscV::from_index(launch.processor) {
                 shared.tiles.get(launch.core).lock().control.release(riscv.soft_reset_bit());
             }
-            let bus = Bus::new(
-                Arc::clone(shared),
-                Arc::clone(&memory),
-                launch.core,
-                launch.processor,
-                (offset, size),
-            );
+            let bus =
+                Bus::new(Arc::clone(shared), Arc::clone(&memory), launch.core, launch.processor);
             let hart = Hart::new(launch.core, launch.processor, entry, block, span, bus);
             per_worker[index % threads].push((index, hart));
         }

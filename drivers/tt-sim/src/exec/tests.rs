@@ -128,35 +128,25 @@ pub(super) mod rv {
         [lui(rd, high), addi(rd, rd, low)]
     }
 
-    /// Issues a NOC command through the register block (t6 = NOC base, t5 scratch) and
-    /// leaves STATUS in a0.
-    pub fn noc_cmd(
-        cmd: u32,
-        x: u32,
-        y: u32,
-        addr: u64,
-        local: u32,
-        len: u32,
-        value: u32,
-    ) -> Vec<u32> {
-        use tt_soc::kernel_abi as abi;
-        let mut code = vec![lui(T6, abi::NOC_BASE as u32)];
-        let regs = [
-            (abi::NOC_TARGET_X, x),
-            (abi::NOC_TARGET_Y, y),
-            (abi::NOC_TARGET_ADDR_LO, addr as u32),
-            (abi::NOC_TARGET_ADDR_HI, (addr >> 32) as u32),
-            (abi::NOC_LOCAL_ADDR, local),
-            (abi::NOC_LEN, len),
-            (abi::NOC_VALUE, value),
-            (abi::NOC_CMD, cmd),
-        ];
-        for (offset, value) in regs {
-            code.extend(li(T5, value));
-            code.push(sw(T5, T6, offset as i32));
+    /// Fills request initiator `index` of NoC #0 (Wormhole layout) with `(field offset, value)`
+    /// pairs and starts it (t5, t6 scratch).
+    pub fn niu_request(index: u32, fields: &[(u32, u32)]) -> Vec<u32> {
+        let base = tt_soc::tile::NIU0_BASE + index * tt_soc::tile::WORMHOLE_NIU.initiator_stride;
+        let mut code = Vec::new();
+        for (offset, value) in fields {
+            code.extend(li(T5, *value));
+            code.extend(li(T6, base + offset));
+            code.push(sw(T5, T6, 0));
         }
-        code.push(lw(A0, T6, abi::NOC_STATUS as i32));
+        code.extend(li(T5, 1));
+        code.extend(li(T6, base + tt_soc::tile::WORMHOLE_NIU.cmd_ctrl));
+        code.push(sw(T5, T6, 0));
         code
+    }
+
+    /// `NOC_*_ADDR_MID` of a unicast to `core` on Wormhole.
+    pub fn mid(core: tt_soc::NocCoord) -> u32 {
+        u32::from(core.x) << 4 | u32::from(core.y) << 10
     }
 }
 
@@ -218,7 +208,7 @@ impl TestChip {
         let memory = shared.memory().unwrap();
         let (offset, size) = shared.layout.memory_of(WORKER).unwrap();
         let span = memory.span(offset, size).unwrap();
-        let bus = Bus::new(shared.clone(), memory, WORKER, 0, (offset, size));
+        let bus = Bus::new(shared.clone(), memory, WORKER, 0);
         let mut hart = Hart::new(WORKER, 0, CODE, 0x7000, span, bus);
         let stop = hart.run(max);
         (hart, stop)
@@ -374,8 +364,8 @@ fn launch_validation_runs_nothing_on_error() {
     assert!(t.chip.launch(&[], &config).unwrap().wait().unwrap().is_empty());
 }
 
-/// The consumer spins on a local flag until the producer, on another core, NOC-writes a
-/// value and then the flag; the consumer answers with an atomic add on the producer's
+/// The consumer spins on a local flag until the producer, on another core, NoC-writes a
+/// value and then the flag; the consumer answers with an atomic increment of the producer's
 /// semaphore, which the producer spins on. Neither finishes unless both interleave.
 fn exchange_through_flags(threads: usize) {
     let t = TestChip::new();
@@ -384,20 +374,22 @@ fn exchange_through_flags(threads: usize) {
     let mut consumer = rv::li(rv::T0, flag).to_vec();
     consumer.extend([rv::lw(rv::T1, rv::T0, 0), rv::beq(rv::T1, rv::ZERO, -4)]);
     consumer.push(rv::lw(rv::A1, rv::T0, 4));
-    // Atomic add of `value` (in a1): patch the VALUE register write after noc_cmd builds it.
-    let mut add = rv::noc_cmd(
-        kernel_abi::NOC_CMD_ATOMIC_ADD,
-        u32::from(WORKER.x),
-        u32::from(WORKER.y),
-        u64::from(sem),
+    // Posted atomic increment of the producer's semaphore by `value` (in a1).
+    let l = tt_soc::tile::WORMHOLE_NIU;
+    let at_data = tt_soc::tile::NIU0_BASE + l.at_data;
+    consumer.extend(rv::li(rv::T6, at_data));
+    consumer.push(rv::sw(rv::A1, rv::T6, 0));
+    consumer.extend(rv::niu_request(
         0,
-        0,
-        0,
-    );
-    // The VALUE store is the 7th (li, li, sw) triple: replace its source t5 by a1.
-    let value_store = 1 + 6 * 3 + 2;
-    add[value_store] = rv::sw(rv::A1, rv::T6, kernel_abi::NOC_VALUE as i32);
-    consumer.extend(add);
+        &[
+            (l.targ_addr_lo, sem),
+            (l.targ_addr_mid, rv::mid(WORKER)),
+            // Ofs picks the semaphore's word within its 16-byte block (Atomics.md).
+            (l.at_len_be, tt_soc::tile::ATOMIC_INCREMENT << 12 | 31 << 2 | (sem >> 2 & 3)),
+            (l.ctrl, 1),
+        ],
+    ));
+    consumer.extend(rv::li(rv::T0, flag));
     consumer.extend([rv::lw(rv::A0, rv::T0, 4), rv::ret()]);
 
     // Producer on WORKER: put value and flag in its L1, write both to the consumer, wait.
@@ -408,9 +400,21 @@ fn exchange_through_flags(threads: usize) {
         rv::addi(rv::T1, rv::ZERO, 1),
         rv::sw(rv::T1, rv::T0, 0),
     ]);
-    let (x, y) = (u32::from(OTHER_WORKER.x), u32::from(OTHER_WORKER.y));
-    producer.extend(rv::noc_cmd(kernel_abi::NOC_CMD_WRITE, x, y, u64::from(value), value, 4, 0));
-    producer.extend(rv::noc_cmd(kernel_abi::NOC_CMD_WRITE, x, y, u64::from(flag), flag, 4, 0));
+    // Two posted writes, value first: requests of one core happen in issue order.
+    let l = tt_soc::tile::WORMHOLE_NIU;
+    for word in [value, flag] {
+        producer.extend(rv::niu_request(
+            1,
+            &[
+                (l.targ_addr_lo, word),
+                (l.targ_addr_mid, rv::mid(WORKER)),
+                (l.ret_addr_lo, word),
+                (l.ret_addr_mid, rv::mid(OTHER_WORKER)),
+                (l.at_len_be, 4),
+                (l.ctrl, 2),
+            ],
+        ));
+    }
     producer.extend(rv::li(rv::T0, sem));
     producer.extend([rv::lw(rv::A0, rv::T0, 0), rv::beq(rv::A0, rv::ZERO, -4), rv::ret()]);
 

@@ -44,8 +44,7 @@ pub(super) fn rect(start: NocCoord, end: NocCoord) -> u32 {
 pub(super) fn bus(t: &TestChip, core: NocCoord, processor: u8) -> Bus {
     let shared = Arc::clone(t.chip.shared());
     let memory = shared.memory().unwrap();
-    let l1 = shared.layout.memory_of(core).unwrap();
-    Bus::new(shared, memory, core, processor, l1)
+    Bus::new(shared, memory, core, processor)
 }
 
 /// Writes the fields of initiator 0 of NoC 0 through `bus`, then `NOC_CMD_CTRL`.
@@ -516,10 +515,10 @@ fn blackhole_initiators_keep_coordinates_in_the_hi_register() {
     let shared = Arc::clone(chip.shared());
     let (me, other) = (NocCoord::new(1, 2), NocCoord::new(2, 2));
     let memory = shared.memory().unwrap();
-    let (offset, size) = shared.layout.memory_of(me).unwrap();
+    let (offset, _) = shared.layout.memory_of(me).unwrap();
     let (other_offset, _) = shared.layout.memory_of(other).unwrap();
     assert!(memory.write_bytes(offset + u64::from(DATA), &0xB1AC_401Eu32.to_le_bytes()));
-    let mut b = Bus::new(Arc::clone(&shared), Arc::clone(&memory), me, 0, (offset, size));
+    let mut b = Bus::new(Arc::clone(&shared), Arc::clone(&memory), me, 0);
     let bh = tile::BLACKHOLE_NIU;
     let xy = |c: NocCoord| u32::from(c.x) | u32::from(c.y) << 6;
     // Initiator 1, at NOC_CMD_BUF_OFFSET 0x800.

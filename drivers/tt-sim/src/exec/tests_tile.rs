@@ -74,7 +74,7 @@ fn unmodelled_registers_stop_the_core_with_address_core_processor_and_pc() {
         (0xFFB2_0200, true, cause::UNMODELLED_REGISTER, "read-only"),
         (0xFFB2_0050, false, cause::UNMODELLED_REGISTER, "unmodelled register 0xffb20050"),
         (0xFFB4_0000, false, cause::UNMODELLED_REGISTER, "unmodelled register 0xffb40000"),
-        (0xFFB0_0800, false, cause::UNMODELLED_REGISTER, "unmodelled register 0xffb00800"),
+        (0xFFB0_1004, false, cause::UNMODELLED_REGISTER, "unmodelled register 0xffb01004"),
         (0xFFE4_0000, true, cause::COPROCESSOR_NOT_MODELLED, "Tensix coprocessor not modelled"),
         (0xFFE0_0000, false, cause::COPROCESSOR_NOT_MODELLED, "Tensix coprocessor not modelled"),
         (0xFFEF_0000, true, cause::COPROCESSOR_NOT_MODELLED, "Tensix coprocessor not modelled"),

@@ -11,13 +11,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
-use tt_soc::kernel_abi::{self, cause};
+use tt_soc::kernel_abi::cause;
 use tt_soc::tile::{self, counter, RiscV, TILE_CONTROL_BASE, TILE_CONTROL_BYTES};
 use tt_soc::{Arch, NocCoord};
 
 use super::memory::ChipMemory;
-use super::niu::{Niu, Op, Place, Request};
-use super::noc::{self, Noc};
+use super::niu::{Niu, Op, Place, Refusal, Request};
 use super::tile_control::TileControl;
 use crate::chip::Shared;
 
@@ -258,31 +257,40 @@ fn atomic(memory: &ChipMemory, place: &Place, at_len_be: u32, data: u32) -> Resu
     Ok(u32::from_le_bytes(bytes))
 }
 
-/// The tile-side address space of one core beyond its L1: the legacy NOC block, the tile
-/// control registers, the two NIUs; everything else stops the core.
+/// The address space of one core beyond its L1: its private local data RAM, the tile control
+/// registers and the two NIUs (BabyRISCV/README.md); everything else stops the core.
 pub(crate) struct Bus {
     chip: Arc<Shared>,
     memory: Arc<ChipMemory>,
     core: NocCoord,
     processor: u8,
     tile: Arc<Mutex<TileState>>,
-    legacy: Noc,
+    /// Local data RAM at `MEM_LOCAL_BASE`, private to this core (4 KiB for B and NC, 2 KiB
+    /// for T0-T2). Its contents after reset are not documented; the simulator starts it zeroed.
+    local: Vec<u8>,
     /// Whether this core queued a request since the last drain.
     issued: bool,
 }
 
 impl Bus {
-    /// The bus of `processor` of `core`, whose L1 is `l1` (file offset, bytes).
+    /// The bus of `processor` of `core`.
     pub(crate) fn new(
         chip: Arc<Shared>,
         memory: Arc<ChipMemory>,
         core: NocCoord,
         processor: u8,
-        l1: (u64, u64),
     ) -> Bus {
         let tile = chip.tiles.get(core);
-        let legacy = Noc::new(Arc::clone(&chip), Arc::clone(&memory), core, l1);
-        Bus { chip, memory, core, processor, tile, legacy, issued: false }
+        let local_bytes = RiscV::from_index(processor).map_or(0, RiscV::local_data_bytes);
+        let local = vec![0; local_bytes as usize];
+        Bus { chip, memory, core, processor, tile, local, issued: false }
+    }
+
+    /// The `width` bytes of local data RAM at `addr`, if they are all inside it.
+    fn local_range(&self, addr: u32, width: u32) -> Option<std::ops::Range<usize>> {
+        let start = addr.checked_sub(tile::LOCAL_DATA_BASE)? as usize;
+        let end = start + width as usize;
+        (end <= self.local.len()).then_some(start..end)
     }
 
     fn processor_name(&self) -> String {
@@ -332,11 +340,10 @@ impl Bus {
 
     /// A load of `width` bytes at `addr`, outside L1.
     pub(crate) fn load(&mut self, addr: u32, width: u32) -> Result<u32, Fault> {
-        let legacy = addr.wrapping_sub(kernel_abi::NOC_BASE as u32);
-        if width == 4 && legacy < noc::BLOCK_BYTES {
-            if let Some(value) = self.legacy.read(legacy) {
-                return Ok(value);
-            }
+        if let Some(range) = self.local_range(addr, width) {
+            let mut bytes = [0u8; 4];
+            bytes[..range.len()].copy_from_slice(&self.local[range]);
+            return Ok(u32::from_le_bytes(bytes));
         }
         if let Some(fault) = self.coprocessor(addr, "load") {
             return Err(fault);
@@ -362,9 +369,10 @@ impl Bus {
 
     /// A store of the low `width` bytes of `value` at `addr`, outside L1.
     pub(crate) fn store(&mut self, addr: u32, value: u32, width: u32) -> Result<(), Fault> {
-        let legacy = addr.wrapping_sub(kernel_abi::NOC_BASE as u32);
-        if width == 4 && legacy < noc::BLOCK_BYTES {
-            return self.legacy.write(legacy, value);
+        if let Some(range) = self.local_range(addr, width) {
+            let len = range.len();
+            self.local[range].copy_from_slice(&value.to_le_bytes()[..len]);
+            return Ok(());
         }
         if let Some(fault) = self.coprocessor(addr, "store") {
             return Err(fault);
@@ -379,12 +387,12 @@ impl Bus {
                         Ok(())
                     }
                     Ok(None) => Ok(()),
-                    Err(super::niu::Refusal::Register(detail)) => {
+                    Err(Refusal::Register(detail)) => {
                         drop(tile);
                         let (cause, message) = self.unmodelled(addr, "store", width);
                         Err((cause, format!("{message}: {detail}")))
                     }
-                    Err(super::niu::Refusal::Request(detail)) => Err((
+                    Err(Refusal::Request(detail)) => Err((
                         cause::NOC_ERROR,
                         format!(
                             "NoC #{index} request refused on core {}, processor {}: {detail}",
