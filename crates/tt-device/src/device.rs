@@ -388,6 +388,21 @@ impl Device {
         Ok(())
     }
 
+    /// Hands `f` the region of an L1-pool window over `core` that covers the register word at
+    /// `addr`, and the word's offset in it (callers check the address first).
+    pub(crate) fn register_window<T>(
+        &self,
+        core: NocCoord,
+        addr: u64,
+        f: impl FnOnce(&MmioRegion, usize) -> Result<T, DeviceError>,
+    ) -> Result<T, DeviceError> {
+        let mut pool = self.l1_windows.lock();
+        let window = pool.window_size();
+        let base = addr - addr % window;
+        let region = pool.region(&self.backend, core, base)?;
+        f(region, (addr - base) as usize)
+    }
+
     /// Size of the memory behind `core` and whether it is DRAM.
     fn memory_at(&self, core: NocCoord) -> Result<(u64, bool), DeviceError> {
         let (gx, gy) = self.soc.grid_size();

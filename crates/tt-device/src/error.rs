@@ -104,6 +104,17 @@ pub enum DeviceError {
         /// The device.
         device: String,
     },
+    /// A register access to something that is not a documented tile register of a Tensix or
+    /// Ethernet core.
+    #[error("{addr:#x} on core {core} of {device} is not a tile register tt-runtime uses; registers are the tile control region at 0xffb12000 of Tensix and Ethernet cores")]
+    NotATileRegister {
+        /// The device.
+        device: String,
+        /// The core.
+        core: NocCoord,
+        /// The address asked for.
+        addr: u64,
+    },
     /// An access through a mapped window failed.
     #[error(transparent)]
     Mmio(#[from] tt_mmio::MmioError),

@@ -12,6 +12,7 @@ mod device;
 mod error;
 mod launch;
 mod spec;
+mod tile_regs;
 mod window_pool;
 
 pub use device::{BackendKind, Device, DramBankId, DramChannelId, OpenOptions};

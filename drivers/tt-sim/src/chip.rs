@@ -18,7 +18,8 @@ use crate::{SimError, SimTlbWindow};
 pub const REGISTER_BLOCK_SIZE: u64 = 4096;
 
 const MAGIC: [u8; 8] = *b"TTSIMCHP";
-const VERSION: u32 = 1;
+// Version 2 added a tile control page per Tensix and Ethernet tile (soft reset).
+const VERSION: u32 = 2;
 
 // Header field offsets (little-endian).
 const OFF_MAGIC: u64 = 0;
@@ -153,6 +154,16 @@ impl SimChip {
             regs[8..12].copy_from_slice(&arch_code(arch).to_le_bytes());
             regs[12..16].copy_from_slice(&sim_id.to_le_bytes());
             file.write_all_at(&regs, reg_off).map_err(io("cannot initialise", &path))?;
+            // Every RISC-V core starts held in soft reset; only the host lets one go.
+            let held = tt_soc::tile::SoftReset::ALL_RISCV.bits().to_le_bytes();
+            for y in 0..soc.grid_size().1 {
+                for x in 0..soc.grid_size().0 {
+                    if let Some(page) = layout.control_of(NocCoord::new(x, y)) {
+                        let at = page + u64::from(tt_soc::tile::SOFT_RESET_OFFSET);
+                        file.write_all_at(&held, at).map_err(io("cannot initialise", &path))?;
+                    }
+                }
+            }
         } else {
             validate_header(&file, &path, arch, sim_id, layout.file_len(), len)?;
         }

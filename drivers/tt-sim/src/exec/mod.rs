@@ -281,8 +281,9 @@ impl SimChip {
             let entry = span.load_u32(base + kernel_abi::MAILBOX_ENTRY as u32).unwrap_or(0);
             let block = span.load_u32(base + kernel_abi::MAILBOX_LAUNCH as u32).unwrap_or(0);
             // Starting a core is leaving soft reset; the register shows it.
-            if let Some(riscv) = tt_soc::tile::RiscV::from_index(launch.processor) {
-                shared.tiles.get(launch.core).lock().control.release(riscv.soft_reset_bit());
+            let riscv = tt_soc::tile::RiscV::from_index(launch.processor);
+            if let (Some(riscv), Some(page)) = (riscv, shared.layout.control_of(launch.core)) {
+                tile_control::release(&memory, page, riscv.soft_reset_bit());
             }
             let bus =
                 Bus::new(Arc::clone(shared), Arc::clone(&memory), launch.core, launch.processor);

@@ -118,8 +118,11 @@ fn soft_reset_shows_started_cores_and_refuses_starting_cores_from_a_core() {
     let (code, message) = b.store(soft_reset, 0, 4).unwrap_err();
     assert_eq!(code, cause::UNMODELLED_REGISTER);
     assert!(message.contains("soft reset"), "{message}");
-    let state = t.chip.shared().tiles.get(WORKER);
-    assert_eq!(state.lock().control.soft_reset().bits(), expected | 0x7FF);
+    // The register is one word of the chip file: the host reads it through a TLB window
+    // over the tile's register space, as on the card.
+    assert_eq!(t.read(WORKER, u64::from(soft_reset)), expected | 0x7FF);
+    t.write(WORKER, u64::from(soft_reset), &[SoftReset::ALL_RISCV.bits()]);
+    assert_eq!(b.load(soft_reset, 4).unwrap(), SoftReset::ALL_RISCV.bits());
 }
 
 #[test]

@@ -51,7 +51,7 @@ impl Tiles {
         Arc::clone(self.map.lock().entry(core).or_insert_with(|| {
             Arc::new(Mutex::new(TileState {
                 niu: [Niu::new(0, layout), Niu::new(1, layout)],
-                control: TileControl::new(),
+                control: TileControl::default(),
                 pending: Vec::new(),
             }))
         }))
@@ -293,6 +293,11 @@ impl Bus {
         (end <= self.local.len()).then_some(start..end)
     }
 
+    /// File offset of this tile's control page.
+    fn control_page(&self) -> Option<u64> {
+        self.chip.layout.control_of(self.core)
+    }
+
     fn processor_name(&self) -> String {
         RiscV::from_index(self.processor)
             .map_or_else(|| format!("{}", self.processor), |r| r.name().to_string())
@@ -358,9 +363,11 @@ impl Bus {
                 }
             }
             let control = addr.wrapping_sub(TILE_CONTROL_BASE);
-            if control < TILE_CONTROL_BYTES {
-                if let Some(v) = self.tile.lock().control.read(control, self.chip.tiles.epoch) {
-                    return Ok(v);
+            if let (true, Some(page)) = (control < TILE_CONTROL_BYTES, self.control_page()) {
+                let epoch = self.chip.tiles.epoch;
+                let read = self.tile.lock().control.read(control, epoch, &self.memory, page);
+                if let Some(value) = read {
+                    return Ok(value);
                 }
             }
         }
@@ -403,14 +410,12 @@ impl Bus {
                 };
             }
             let control = addr.wrapping_sub(TILE_CONTROL_BASE);
-            if control < TILE_CONTROL_BYTES {
+            if let (true, Some(page)) = (control < TILE_CONTROL_BYTES, self.control_page()) {
                 let epoch = self.chip.tiles.epoch;
-                match self.tile.lock().control.write(control, value, epoch) {
+                match self.tile.lock().control.write(control, value, epoch, &self.memory, page) {
                     Ok(()) => return Ok(()),
-                    Err(detail) if !detail.is_empty() => {
-                        return Err((cause::UNMODELLED_REGISTER, detail))
-                    }
-                    Err(_) => {}
+                    Err(Some(detail)) => return Err((cause::UNMODELLED_REGISTER, detail)),
+                    Err(None) => {}
                 }
             }
         }
