@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use tt_soc::{Arch, ChipUid, NocCoord, SocDescriptor};
 
 use crate::exec::memory::ChipMemory;
+use crate::exec::reset::ResetEngine;
 use crate::exec::tile::Tiles;
 use crate::layout::{ChipLayout, HEADER_SIZE};
 use crate::{SimError, SimTlbWindow};
@@ -87,6 +88,8 @@ pub struct SimChip {
     shared: Arc<Shared>,
     sim_id: u32,
     chip_uid: ChipUid,
+    /// Starts and stops cores as their soft-reset bits change; dropped (and joined) last.
+    engine: ResetEngine,
 }
 
 impl std::fmt::Debug for SimChip {
@@ -174,19 +177,17 @@ impl SimChip {
         let classes = arch.tlb_classes().len();
         // Registered only now that the chip is fully open; `Shared`'s drop unregisters it.
         OPEN_IN_PROCESS.lock().push(path.clone());
-        Ok(SimChip {
-            shared: Arc::new(Shared {
-                path,
-                file,
-                soc,
-                layout,
-                windows_in_use: Mutex::new(vec![0; classes]),
-                memory: Mutex::new(None),
-                tiles: Tiles::new(arch),
-            }),
-            sim_id,
-            chip_uid,
-        })
+        let shared = Arc::new(Shared {
+            path,
+            file,
+            soc,
+            layout,
+            windows_in_use: Mutex::new(vec![0; classes]),
+            memory: Mutex::new(None),
+            tiles: Tiles::new(arch),
+        });
+        let engine = ResetEngine::start(&shared)?;
+        Ok(SimChip { shared, sim_id, chip_uid, engine })
     }
 
     /// The chip file.
@@ -207,6 +208,10 @@ impl SimChip {
     /// The chip's unique id.
     pub fn chip_uid(&self) -> ChipUid {
         self.chip_uid
+    }
+
+    pub(crate) fn reset_engine(&self) -> &ResetEngine {
+        &self.engine
     }
 
     /// Reserves a TLB window of `size` bytes (one of the architecture's size classes).

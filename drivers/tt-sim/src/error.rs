@@ -141,6 +141,14 @@ pub enum SimError {
         /// The GO word found.
         go: u32,
     },
+    /// A mailbox launch named a core that is out of soft reset, running its own code.
+    #[error("core {core} processor {processor} is out of soft reset and runs from its reset pc; the mailbox launch starts only cores held in reset (set its RISCV_DEBUG_REG_SOFT_RESET_0 bit first)")]
+    NotInReset {
+        /// The core.
+        core: NocCoord,
+        /// The processor.
+        processor: u8,
+    },
     /// A worker thread for kernel execution could not be started.
     #[error("cannot start a kernel execution thread: {source}")]
     ExecThread {

@@ -14,7 +14,9 @@
 //! through the mailboxes and NOC block of `tt_soc::kernel_abi`. Each core also sees the tile
 //! registers Tenstorrent documents (`tt_soc::tile`): the two NIUs with their request
 //! initiators and counters, soft reset and the wall clock; any other register stops the core
-//! with "unmodelled register".
+//! with "unmodelled register". A core also starts when the host clears its soft-reset bit
+//! (through a TLB window, as on the card): it runs from its documented reset pc until the bit
+//! is set again, and [`SimChip::core_state`] reports a core that stopped on its own.
 
 mod chip;
 mod error;
@@ -25,6 +27,7 @@ mod tlb;
 
 pub use chip::{default_sim_dir, SimChip, REGISTER_BLOCK_SIZE};
 pub use error::SimError;
+pub use exec::reset::CoreState;
 pub use exec::{cause_name, ExecConfig, HartOutcome, Launch, LaunchGroup};
 pub use layout::ChipLayout;
 pub use listing::{list_chips, remove_chip, SimChipInfo};

@@ -84,6 +84,14 @@ impl Hart {
         }
     }
 
+    /// A hart leaving soft reset: every register zero and `pc` at the reset pc
+    /// (SoftReset.md, "Upon leaving soft reset").
+    pub(crate) fn at_reset(core: NocCoord, processor: u8, pc: u32, l1: Span, bus: Bus) -> Hart {
+        let mut hart = Hart::new(core, processor, pc, 0, l1, bus);
+        hart.regs = [0; 64];
+        hart
+    }
+
     /// Register `index` (x0..x31), for tests and reports.
     #[cfg(test)]
     pub(crate) fn reg(&self, index: usize) -> u32 {

@@ -12,6 +12,7 @@ mod decode;
 mod hart;
 pub(crate) mod memory;
 mod niu;
+pub(crate) mod reset;
 pub(crate) mod tile;
 mod tile_control;
 
@@ -21,6 +22,8 @@ mod tests;
 mod tests_isa;
 #[cfg(test)]
 mod tests_niu;
+#[cfg(test)]
+mod tests_reset;
 #[cfg(test)]
 mod tests_tile;
 
@@ -40,7 +43,7 @@ use hart::{Hart, Stop};
 use tile::Bus;
 
 /// Instructions a hart runs before its worker moves on to the next hart.
-const SLICE: u64 = 4096;
+pub(crate) const SLICE: u64 = 4096;
 
 /// One processor of one core to start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -241,6 +244,15 @@ impl SimChip {
             if launches[..index].contains(launch) {
                 return Err(SimError::DuplicateLaunch { core, processor });
             }
+            // A core out of reset runs its own code from its reset pc; this launch would run a
+            // second hart on it.
+            let riscv = tt_soc::tile::RiscV::from_index(processor);
+            if let (Some(riscv), Some(page)) = (riscv, shared.layout.control_of(core)) {
+                let held = tile_control::soft_reset(&memory, page);
+                if !held.contains(riscv.soft_reset_bit()) {
+                    return Err(SimError::NotInReset { core, processor });
+                }
+            }
             let span = memory.span(offset, size).ok_or_else(|| SimError::BadChipFile {
                 path: shared.path.clone(),
                 reason: format!("it does not hold all of core {core}'s L1"),
@@ -281,10 +293,6 @@ impl SimChip {
             let entry = span.load_u32(base + kernel_abi::MAILBOX_ENTRY as u32).unwrap_or(0);
             let block = span.load_u32(base + kernel_abi::MAILBOX_LAUNCH as u32).unwrap_or(0);
             // Starting a core is leaving soft reset; the register shows it.
-            let riscv = tt_soc::tile::RiscV::from_index(launch.processor);
-            if let (Some(riscv), Some(page)) = (riscv, shared.layout.control_of(launch.core)) {
-                tile_control::release(&memory, page, riscv.soft_reset_bit());
-            }
             let bus =
                 Bus::new(Arc::clone(shared), Arc::clone(&memory), launch.core, launch.processor);
             let hart = Hart::new(launch.core, launch.processor, entry, block, span, bus);

@@ -23,12 +23,6 @@ pub(crate) fn soft_reset(memory: &ChipMemory, page: u64) -> SoftReset {
     SoftReset::from_bits_retain(u32::from_le_bytes(word))
 }
 
-/// Takes the given RISC-V cores out of soft reset (the start of a core).
-pub(crate) fn release(memory: &ChipMemory, page: u64, cores: SoftReset) {
-    let _ =
-        memory.fetch_update_u32(page + u64::from(SOFT_RESET_OFFSET), &|bits| bits & !cores.bits());
-}
-
 /// One tile's control registers beside soft reset.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TileControl {
