@@ -111,6 +111,17 @@ impl Device {
     }
 
     /// Opens `spec` with a descriptor file or harvesting mask.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use tt_device::{Device, OpenOptions};
+    /// let options = OpenOptions { sim_dir: Some(dir.path().to_path_buf()), ..Default::default() };
+    /// let device = Device::open_with("sim:wormhole_b0", &options)?;
+    /// let core = device.soc().tensix_cores()[0];
+    /// device.write32(core, 0x20000, 42)?;
+    /// assert_eq!(device.read32(core, 0x20000)?, 42);
+    /// # Ok::<(), tt_device::DeviceError>(())
+    /// ```
     pub fn open_with(spec: &str, options: &OpenOptions) -> Result<Device, DeviceError> {
         match spec.parse::<DeviceSpec>()? {
             DeviceSpec::Sim { arch, id } => {

@@ -51,6 +51,27 @@ impl Runtime {
         Self::open_with(spec, &OpenOptions::default())
     }
 
+    /// Opens the first card, or a simulated Wormhole B0 when there is none (saying so in the
+    /// log), recording into this process's ledger.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::env::set_var("TT_SIM_DIR", dir.path());
+    /// # std::env::set_var("TT_LEDGER_DIR", dir.path());
+    /// let rt = tt_program::Runtime::open_default()?;
+    /// let buffer = tt_program::InterleavedBuffer::dram(&rt, 2048, 4, "doc example")?;
+    /// buffer.write(&[7; 8192])?;
+    /// let mut back = vec![0; 8192];
+    /// buffer.read(&mut back)?;
+    /// assert_eq!(back, vec![7; 8192]);
+    /// # drop(buffer);
+    /// # rt.close()?;
+    /// # Ok::<(), tt_program::ProgramError>(())
+    /// ```
+    pub fn open_default() -> Result<Runtime, ProgramError> {
+        Self::open(None)
+    }
+
     /// [`Runtime::open`] with a SoC descriptor file, harvesting mask or simulator directory.
     pub fn open_with(spec: Option<&str>, options: &OpenOptions) -> Result<Runtime, ProgramError> {
         let device = match spec {
