@@ -7,6 +7,9 @@ use super::decode::{decode, Kind, Op};
 use super::memory::Span;
 use super::tile::Bus;
 
+/// Taken backward branches with unchanged operands after which a spinning hart yields.
+const SPIN_TURNS: u32 = 32;
+
 /// Direct-mapped decode cache slots per hart (covers 8 KiB of kernel text without conflict).
 const CACHE_SLOTS: usize = 2048;
 
@@ -109,6 +112,10 @@ impl Hart {
         let processor = *processor;
         let mut pc = *hart_pc;
         let mut left = max;
+        // A spin-wait: the same backward branch taken with the same operands again and again.
+        // Such a core waits for another, so its slice ends early and the others run; this only
+        // changes the order harts take turns in, never what a hart computes.
+        let mut spin = (u32::MAX, 0u32, 0u32, 0u32);
         let stop = loop {
             let Some(raw) = l1.load_u32(pc) else {
                 break Some(fetch_stop(pc, regs[REG_A0], l1.len()));
@@ -151,6 +158,18 @@ impl Hart {
                         next = pc.wrapping_add(imm);
                         if next & 3 != 0 {
                             break Some(misaligned_jump(pc, next));
+                        }
+                        if next < pc {
+                            if (spin.0, spin.1, spin.2) == (pc, rs1, rs2) {
+                                spin.3 += 1;
+                                if spin.3 >= SPIN_TURNS {
+                                    pc = next;
+                                    left -= 1;
+                                    break None;
+                                }
+                            } else {
+                                spin = (pc, rs1, rs2, 0);
+                            }
                         }
                     }
                 }

@@ -376,3 +376,18 @@ fn niu_moves_data_between_l1s_and_dram() {
     let other_endpoint = t.chip.soc().dram_channels()[1].endpoints[2];
     assert_eq!(t.read(other_endpoint, u64::from(dram_addr) + 8), 0x5555_6666);
 }
+
+#[test]
+fn a_spinning_hart_yields_its_slice_and_a_counting_one_does_not() {
+    let t = TestChip::new();
+    // Wait for a flag that never comes: lw, beq back. It gives up its turn early.
+    let wait = program(&[&li(T0, DATA), &[lw(T1, T0, 0), beq(T1, ZERO, -4)]]);
+    let (hart, stop) = t.run_hart(&wait, 10_000);
+    assert!(stop.is_none());
+    assert!(hart.instret < 200, "spinning for {} instructions", hart.instret);
+    // A loop whose branch operands change runs its whole slice.
+    let count = program(&[&li(T1, 1_000_000), &[addi(T0, T0, 1), bne(T0, T1, -4)]]);
+    let (hart, stop) = t.run_hart(&count, 10_000);
+    assert!(stop.is_none());
+    assert_eq!(hart.instret, 10_000);
+}
