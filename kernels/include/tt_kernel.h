@@ -71,12 +71,37 @@ struct tt_cb {
 #define TT_EXIT_BAD_ARG 5      /* an argument is out of range (zero page size, page > CB page, ...) */
 #define TT_EXIT_UNEXPECTED 7   /* something that cannot happen did (e.g. fault.c did not fault) */
 
+/* Each processor's launch mailbox in the reserved L1 area, processor p at
+ * TT_MAILBOX_BASE + p * TT_MAILBOX_STRIDE (0 B, 1 NC, 2-4 T0-T2). The host fills entry and
+ * launch, then writes go = TT_GO_START; the firmware sets TT_GO_RUNNING, calls the kernel,
+ * stores its exit code in result and sets TT_GO_DONE. */
+#define TT_MAILBOX_BASE 0x1000
+#define TT_MAILBOX_STRIDE 0x40
+#define TT_GO_IDLE 0
+#define TT_GO_START 1
+#define TT_GO_RUNNING 2
+#define TT_GO_DONE 3
+struct tt_mailbox {
+    volatile uint32_t go;
+    volatile uint32_t entry;    /* L1 address of the kernel's tt_entry */
+    volatile uint32_t launch;   /* L1 address of its launch block */
+    volatile uint32_t result;   /* the exit code */
+    volatile uint32_t error_pc; /* 0 (a fault stops the core instead) */
+    volatile uint32_t instret_lo;
+    volatile uint32_t instret_hi;
+};
+
+/* Processor p's stack: 4 KiB below TT_STACK_BASE + (p + 1) * TT_STACK_BYTES. */
+#define TT_STACK_BASE 0x13000
+#define TT_STACK_BYTES 0x1000
+
 /* ---- Entry ---- */
 
 /* This kernel's launch block and NIU layout, set at entry (one kernel per image). */
 static const struct tt_launch *tt_this_launch;
 static uint32_t tt_on_blackhole;
 
+#ifndef TT_FIRMWARE
 int kernel_main(void);
 
 /* The entry point (the linker script puts .text.tt_entry first): keeps the launch block and
@@ -87,6 +112,7 @@ __attribute__((section(".text.tt_entry"), used)) int tt_entry(const struct tt_la
     tt_on_blackhole = launch->arch == TT_ARCH_BLACKHOLE;
     return kernel_main();
 }
+#endif
 
 /* Checks the launch block and that it carries at least the given numbers of runtime args,
  * circular buffers and semaphores; returns TT_EXIT_OK or the TT_EXIT_ code to return. */
@@ -451,6 +477,7 @@ static inline uint32_t tt_queue_slot(volatile struct tt_queue *q, uint32_t i)
 
 /* The layouts above are fixed by the ABI: the host writes these structures byte for byte. */
 _Static_assert(sizeof(struct tt_launch) == TT_LAUNCH_BLOCK_BYTES, "launch block size");
+_Static_assert(sizeof(struct tt_mailbox) == 28, "mailbox words");
 _Static_assert(sizeof(struct tt_cb) == TT_CB_DESCRIPTOR_BYTES, "CB descriptor size");
 _Static_assert(sizeof(struct tt_dram_bank) == TT_DRAM_BANK_BYTES, "DRAM bank entry size");
 _Static_assert(sizeof(struct tt_sys_ctrl) == TT_SYS_CTRL_BYTES, "control block size");

@@ -12,6 +12,13 @@
 
 #include <stdint.h>
 
+/* Wormhole B0 reset pcs (WormholeB0/TensixTile/SoftReset.md). */
+#define TT_RESET_PC_B 0x00000
+#define TT_RESET_PC_T0 0x06000
+#define TT_RESET_PC_T1 0x0a000
+#define TT_RESET_PC_T2 0x0e000
+#define TT_RESET_PC_NC 0x12000
+
 /* The NIU of NoC #0 (NIU_BASE); NoC #1's is 0x10000 above. */
 #define TT_NIU0_BASE 0xffb20000
 /* The counter array: 32-bit counter i at TT_NIU0_BASE + TT_NIU_COUNTERS + 4 * i. */

@@ -57,7 +57,7 @@ fn session_places_reserved_and_system_and_close_releases_them() {
     let f = Fixture::new();
     let rt = f.runtime("sim:wormhole_b0");
     let used = f.used(&rt);
-    assert_eq!(used[MemKind::Reserved.index()], 80 * 0x8000);
+    assert_eq!(used[MemKind::Reserved.index()], 80 * 0x18000);
     let dispatch = builtin_kernel("dispatch").unwrap().placed_bytes();
     let fabric = crate::KernelImage::from_elf(
         "f",

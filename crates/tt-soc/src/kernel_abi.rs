@@ -77,8 +77,9 @@ pub mod cause {
     pub const COPROCESSOR_NOT_MODELLED: u32 = 10;
 }
 
-/// Stack of processor `p`: `[STACK_BASE + p * STACK_BYTES, STACK_BASE + (p + 1) * STACK_BYTES)`.
-pub const STACK_BASE: u64 = 0x2000;
+/// Stack of processor `p`: `[STACK_BASE + p * STACK_BYTES, STACK_BASE + (p + 1) * STACK_BYTES)`,
+/// after the last firmware slot (RISCV NC's, at `0x12000`).
+pub const STACK_BASE: u64 = 0x13000;
 /// Bytes of stack per processor.
 pub const STACK_BYTES: u64 = 0x1000;
 
@@ -103,14 +104,12 @@ pub const CB_DESCRIPTOR_BYTES: u64 = 32;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::l1_map::{
-        FIRMWARE_BASE, MAILBOX_BASE, MAILBOX_STRIDE, MAX_PROCESSORS, RESERVED_END,
-    };
+    use crate::l1_map::{MAILBOX_BASE, MAILBOX_STRIDE, MAX_PROCESSORS, RESERVED_END};
 
-    // Stacks and mailboxes fit the reserved area, checked when the crate compiles.
-    const _: () = assert!(MAILBOX_BASE + MAX_PROCESSORS * MAILBOX_STRIDE <= FIRMWARE_BASE);
+    // Mailboxes, stacks and the mailbox words fit, checked when the crate compiles; the
+    // l1_map tests check that nothing overlaps.
     const _: () = assert!(MAILBOX_INSTRET_HI + 4 <= MAILBOX_STRIDE);
-    const _: () = assert!(STACK_BASE >= FIRMWARE_BASE);
+    const _: () = assert!(MAILBOX_BASE + MAX_PROCESSORS * MAILBOX_STRIDE <= 0x6000);
     const _: () = assert!(stack_top(MAX_PROCESSORS - 1) <= RESERVED_END);
 
     /// The C header must carry exactly these numbers.
@@ -132,6 +131,14 @@ mod tests {
             ("TT_ABI_VERSION", u64::from(ABI_VERSION)),
             ("TT_ARCH_WORMHOLE_B0", u64::from(ARCH_WORMHOLE_B0)),
             ("TT_ARCH_BLACKHOLE", u64::from(ARCH_BLACKHOLE)),
+            ("TT_MAILBOX_BASE", MAILBOX_BASE),
+            ("TT_MAILBOX_STRIDE", MAILBOX_STRIDE),
+            ("TT_GO_IDLE", u64::from(GO_IDLE)),
+            ("TT_GO_START", u64::from(GO_START)),
+            ("TT_GO_RUNNING", u64::from(GO_RUNNING)),
+            ("TT_GO_DONE", u64::from(GO_DONE)),
+            ("TT_STACK_BASE", STACK_BASE),
+            ("TT_STACK_BYTES", STACK_BYTES),
             ("TT_LAUNCH_MAGIC", u64::from(LAUNCH_MAGIC)),
             ("TT_LAUNCH_BLOCK_BYTES", LAUNCH_BLOCK_BYTES),
             ("TT_CB_DESCRIPTOR_BYTES", CB_DESCRIPTOR_BYTES),

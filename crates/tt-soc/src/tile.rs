@@ -527,7 +527,13 @@ mod tests {
             }
         };
         let (wh, bh) = (&WORMHOLE_NIU, &BLACKHOLE_NIU);
+        let pc = |r: RiscV| r.reset_pc(Arch::WormholeB0).unwrap_or(u32::MAX);
         let expect: Vec<(&str, u32)> = vec![
+            ("TT_RESET_PC_B", pc(RiscV::B)),
+            ("TT_RESET_PC_T0", pc(RiscV::T0)),
+            ("TT_RESET_PC_T1", pc(RiscV::T1)),
+            ("TT_RESET_PC_T2", pc(RiscV::T2)),
+            ("TT_RESET_PC_NC", pc(RiscV::Nc)),
             ("TT_NIU0_BASE", NIU0_BASE),
             ("TT_NIU_COUNTERS", wh.counters),
             ("TT_WH_INITIATOR_STRIDE", wh.initiator_stride),
