@@ -98,12 +98,6 @@ pub enum DeviceError {
         /// The window base.
         base: u64,
     },
-    /// Launching kernels on a card needs firmware this runtime does not load yet.
-    #[error("cannot launch kernels on {device}: running kernels on a card needs tt-metal's core firmware, which tt-runtime does not load yet; use a simulated device (sim:wormhole_b0)")]
-    LaunchUnsupported {
-        /// The device.
-        device: String,
-    },
     /// A register access to something that is not a documented tile register of a Tensix or
     /// Ethernet core.
     #[error("{addr:#x} on core {core} of {device} is not a tile register tt-runtime uses; registers are the tile control region at 0xffb12000 of Tensix and Ethernet cores")]

@@ -17,7 +17,7 @@ mod window_pool;
 
 pub use device::{BackendKind, Device, DramBankId, DramChannelId, OpenOptions};
 pub use error::DeviceError;
-pub use launch::{DeviceLaunch, ExecLimits, LaunchOutcome};
+pub use launch::{DeviceLaunch, ExecLimits, KernelStart, LaunchOutcome};
 pub use spec::DeviceSpec;
 pub use tt_soc::{Arch, ChipUid, CoreKind, LogicalCoord, NocCoord, SocDescriptor};
 

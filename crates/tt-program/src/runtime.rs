@@ -8,7 +8,9 @@ use parking_lot::Mutex;
 use tt_alloc::tracker::{BankSpan, MemKind};
 use tt_alloc::{Allocation, Allocator, AllocatorConfig, BankType, BufferRequest, Layout, Policy};
 use tt_device::{Device, OpenOptions};
-use tt_soc::l1_map::{L1Map, ETH_KERNEL_REGION, TENSIX_KERNEL_REGION};
+use tt_soc::l1_map::{
+    firmware_slot, L1Map, ETH_KERNEL_REGION, MAX_PROCESSORS, TENSIX_KERNEL_REGION,
+};
 use tt_soc::{CoreKind, LogicalCoord, NocCoord};
 use tt_track::{AllocRecord, DeviceCapacity, DeviceSlot, Tracker};
 
@@ -32,6 +34,7 @@ pub struct Runtime {
 pub(crate) struct RuntimeInner {
     system: Mutex<Vec<Allocation>>,
     fabric: Mutex<Option<AllocRecord>>,
+    firmware: Mutex<Option<AllocRecord>>,
     reserved: Mutex<Option<AllocRecord>>,
     pub(crate) allocator: Allocator,
     pub(crate) tracker: Tracker,
@@ -82,7 +85,8 @@ impl Runtime {
     }
 
     /// Starts a session on an opened device, recording into `tracker`: registers the device,
-    /// records the reserved L1 area of every Tensix core as RESERVED, and places the dispatch
+    /// records the reserved L1 area of every Tensix core as RESERVED, brings each Tensix core
+    /// up with our firmware at its reset pcs (SYSTEM, exact size), and places the dispatch
     /// kernel on the dispatch cores and the fabric kernel on the Ethernet cores as SYSTEM.
     pub fn with_device(device: Device, tracker: &Tracker) -> Result<Runtime, ProgramError> {
         let soc = device.soc();
@@ -111,6 +115,7 @@ impl Runtime {
         let inner = Arc::new(RuntimeInner {
             system: Mutex::new(Vec::new()),
             fabric: Mutex::new(None),
+            firmware: Mutex::new(None),
             reserved: Mutex::new(None),
             allocator,
             tracker: tracker.clone(),
@@ -122,29 +127,48 @@ impl Runtime {
         });
         let runtime = Runtime { inner };
         // From here on, dropping `runtime` on an error releases whatever was placed.
-        runtime.place_reserved();
+        runtime.place_reserved_and_firmware()?;
         runtime.place_system_kernels()?;
         Ok(runtime)
     }
 
-    fn place_reserved(&self) {
-        let soc = self.inner.device.soc();
-        let Some(map) = L1Map::for_core(CoreKind::Tensix, soc.worker_l1_size()) else { return };
-        let spans: Vec<BankSpan> = (0..soc.tensix_cores().len() as u32)
-            .map(|bank| BankSpan {
-                bank,
-                addr: map.reserved.start,
-                size: map.reserved.end - map.reserved.start,
-            })
-            .collect();
-        let record = self.inner.tracker.record_place(
-            self.inner.slot,
-            MemKind::Reserved,
-            &spans,
-            "L1 reserved area (mailboxes, firmware, stacks)",
-            Location::caller(),
-        );
-        *self.inner.reserved.lock() = Some(record);
+    /// Records the reserved L1 area of every Tensix core as RESERVED, less our firmware at
+    /// each reset pc, which is SYSTEM with its exact size, and brings every core up: held in
+    /// soft reset, firmware written, released (the same tt-device calls on a card).
+    fn place_reserved_and_firmware(&self) -> Result<(), ProgramError> {
+        let inner = &self.inner;
+        let soc = inner.device.soc();
+        let Some(map) = L1Map::for_core(CoreKind::Tensix, soc.worker_l1_size()) else {
+            return Ok(());
+        };
+        let firmware = crate::firmware()?;
+        let size = firmware.image().len() as u64;
+        let mut slots: Vec<u64> = (0..MAX_PROCESSORS).filter_map(firmware_slot).collect();
+        slots.sort_unstable();
+        let cores = soc.tensix_cores();
+        let mut reserved = Vec::new();
+        let mut system = Vec::new();
+        for bank in 0..cores.len() as u32 {
+            let mut at = map.reserved.start;
+            for slot in &slots {
+                reserved.push(BankSpan { bank, addr: at, size: slot - at });
+                system.push(BankSpan { bank, addr: *slot, size });
+                at = slot + size;
+            }
+            reserved.push(BankSpan { bank, addr: at, size: map.reserved.end - at });
+        }
+        reserved.retain(|span| span.size > 0);
+        let record = |kind, spans: &[BankSpan], owner| {
+            inner.tracker.record_place(inner.slot, kind, spans, owner, Location::caller())
+        };
+        let reserved = record(MemKind::Reserved, &reserved, "L1 reserved area (mailboxes, stacks)");
+        *inner.reserved.lock() = Some(reserved);
+        let placed = record(MemKind::System, &system, "system: firmware at the reset pcs");
+        *inner.firmware.lock() = Some(placed);
+        for core in &cores {
+            inner.device.start_firmware(*core, firmware.image())?;
+        }
+        Ok(())
     }
 
     fn place_system_kernels(&self) -> Result<(), ProgramError> {
@@ -265,6 +289,15 @@ impl Drop for RuntimeInner {
         // Release while the tracker slot is still open, then close it; the allocator and the
         // device go after this body, as fields.
         self.system.lock().clear();
+        // Stop the firmware before its bytes stop being counted.
+        for core in self.device.soc().tensix_cores() {
+            if let Err(e) = self.device.hold_in_reset(core) {
+                tracing::warn!(%core, error = %e, "holding a core in reset at close failed");
+            }
+        }
+        if let Some(record) = self.firmware.lock().take() {
+            self.tracker.record_release(record);
+        }
         if let Some(record) = self.fabric.lock().take() {
             self.tracker.record_release(record);
         }

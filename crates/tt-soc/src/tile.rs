@@ -107,20 +107,59 @@ impl RiscV {
 
     /// The documented pc on leaving soft reset when no override is enabled (SoftReset.md,
     /// Wormhole B0: B `0x00000`, T0 `0x06000`, T1 `0x0A000`, T2 `0x0E000`, NC `0x12000`).
-    /// `None` on Blackhole, whose reset pcs are not in the sources this runtime cites.
+    /// On Blackhole only RISCV B's is known (`MEM_BOOT_CODE_BASE 0` in tt-metal's blackhole
+    /// `dev_mem_map.h`); the others start where the reset pc override registers say
+    /// ([`BLACKHOLE_RESET_PC`]), and `None` here.
     pub fn reset_pc(self, arch: Arch) -> Option<u32> {
-        match arch {
-            Arch::WormholeB0 => Some(match self {
-                RiscV::B => 0x00000,
-                RiscV::T0 => 0x06000,
-                RiscV::T1 => 0x0A000,
-                RiscV::T2 => 0x0E000,
-                RiscV::Nc => 0x12000,
-            }),
-            Arch::Blackhole => None,
+        match (arch, self) {
+            (Arch::WormholeB0, RiscV::B) | (Arch::Blackhole, RiscV::B) => Some(0x00000),
+            (Arch::WormholeB0, RiscV::T0) => Some(0x06000),
+            (Arch::WormholeB0, RiscV::T1) => Some(0x0A000),
+            (Arch::WormholeB0, RiscV::T2) => Some(0x0E000),
+            (Arch::WormholeB0, RiscV::Nc) => Some(0x12000),
+            (Arch::Blackhole, _) => None,
+        }
+    }
+
+    /// On Blackhole, the tile control offsets of this core's reset pc override register and
+    /// of its enable register with the enable bit: T0-T2 share `TRISC_RESET_PC_OVERRIDE`
+    /// (bit i for T`i`, as SoftReset.md's `Reset_PC_Override_en.Bit[i]`), NC has its own.
+    pub fn blackhole_reset_pc_override(self) -> Option<(u32, u32, u32)> {
+        let r = &BLACKHOLE_RESET_PC;
+        match self {
+            RiscV::B => None,
+            RiscV::T0 => Some((r.trisc[0], r.trisc_override, 1)),
+            RiscV::T1 => Some((r.trisc[1], r.trisc_override, 2)),
+            RiscV::T2 => Some((r.trisc[2], r.trisc_override, 4)),
+            RiscV::Nc => Some((r.ncrisc, r.ncrisc_override, 1)),
         }
     }
 }
+
+/// Blackhole's reset pc override registers, as offsets in the tile control region
+/// (tt-metal's blackhole `tensix.h`: `RISCV_DEBUG_REG_TRISC0_RESET_PC` `| 0x228`,
+/// `TRISC1` `0x22C`, `TRISC2` `0x230`, `RISCV_DEBUG_REG_TRISC_RESET_PC_OVERRIDE` `0x234`,
+/// `RISCV_DEBUG_REG_NCRISC_RESET_PC` `0x238`, `RISCV_DEBUG_REG_NCRISC_RESET_PC_OVERRIDE`
+/// `0x23C`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResetPcRegisters {
+    /// T0, T1, T2's reset pcs.
+    pub trisc: [u32; 3],
+    /// Enable bits for the TRISC overrides.
+    pub trisc_override: u32,
+    /// NC's reset pc.
+    pub ncrisc: u32,
+    /// Enable bit for NC's override.
+    pub ncrisc_override: u32,
+}
+
+/// Blackhole's reset pc override registers.
+pub const BLACKHOLE_RESET_PC: ResetPcRegisters = ResetPcRegisters {
+    trisc: [0x228, 0x22C, 0x230],
+    trisc_override: 0x234,
+    ncrisc: 0x238,
+    ncrisc_override: 0x23C,
+};
 
 bitflags! {
     /// Bits of `RISCV_DEBUG_REG_SOFT_RESET_0` (SoftReset.md; the masks
@@ -476,7 +515,11 @@ mod tests {
         let pcs: Vec<Option<u32>> =
             RiscV::ALL.iter().map(|r| r.reset_pc(Arch::WormholeB0)).collect();
         assert_eq!(pcs, [Some(0), Some(0x12000), Some(0x6000), Some(0xA000), Some(0xE000)]);
-        assert_eq!(RiscV::B.reset_pc(Arch::Blackhole), None);
+        assert_eq!(RiscV::B.reset_pc(Arch::Blackhole), Some(0));
+        assert_eq!(RiscV::T0.reset_pc(Arch::Blackhole), None);
+        assert_eq!(TILE_CONTROL_BASE + BLACKHOLE_RESET_PC.trisc[0], 0xFFB1_2228);
+        assert_eq!(RiscV::T2.blackhole_reset_pc_override(), Some((0x230, 0x234, 4)));
+        assert_eq!(RiscV::Nc.blackhole_reset_pc_override(), Some((0x238, 0x23C, 1)));
         assert_eq!(RiscV::from_index(1), Some(RiscV::Nc));
         assert_eq!(RiscV::from_index(5), None);
     }

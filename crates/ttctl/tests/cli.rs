@@ -49,9 +49,10 @@ fn buffers_workload_returns_to_the_reserved_baseline() {
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["returned_to_baseline"], true);
     assert_eq!(v["units"], 24);
-    // RESERVED is the fixed 32 KiB area of each of the 80 Tensix cores; SYSTEM the dispatch
-    // and fabric kernels; nothing else before.
-    assert_eq!(v["before"]["reserved"], 80 * 96 * 1024);
+    // RESERVED is the fixed 96 KiB area of each of the 80 Tensix cores less the firmware at
+    // its 5 reset pcs; SYSTEM the firmware, dispatch and fabric kernels; nothing else before.
+    let firmware = tt_program::firmware().unwrap().image().len() as u64;
+    assert_eq!(v["before"]["reserved"], 80 * (96 * 1024 - 5 * firmware));
     assert!(v["before"]["system"].as_u64().unwrap() > 0);
     for kind in ["dram", "l1", "l1_small", "trace", "cb", "kernel", "system", "reserved"] {
         if kind != "system" && kind != "reserved" {
@@ -151,8 +152,9 @@ fn harvesting_and_soc_files_shape_the_device() {
         "--json",
     ]);
     let v = json_of(&out);
-    // Two harvested rows leave 64 Tensix cores, each with its 32 KiB reserved area.
-    assert_eq!(v["before"]["reserved"], 64 * 96 * 1024);
+    // Two harvested rows leave 64 Tensix cores, each with its reserved area less firmware.
+    let firmware = tt_program::firmware().unwrap().image().len() as u64;
+    assert_eq!(v["before"]["reserved"], 64 * (96 * 1024 - 5 * firmware));
     let soc = env.sim.path().join("bad.yaml");
     std::fs::write(&soc, "grid: {x_size: 10}\n").unwrap();
     let bad = env.ttctl(&[

@@ -219,6 +219,7 @@ impl SimChip {
         SimTlbWindow::allocate(Arc::clone(&self.shared), size)
     }
 
+    #[cfg(test)]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }

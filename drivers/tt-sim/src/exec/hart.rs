@@ -101,11 +101,6 @@ impl Hart {
         self.regs[index & 31]
     }
 
-    /// The L1 this hart runs from.
-    pub(crate) fn l1(&self) -> &Span {
-        &self.l1
-    }
-
     /// Runs at most `max` instructions; `None` when the hart is still running after them.
     pub(crate) fn run(&mut self, max: u64) -> Option<Stop> {
         let Hart { regs, pc: hart_pc, instret, l1, bus, cache, processor, .. } = self;

@@ -104,25 +104,6 @@ impl ChipMemory {
         // The closure always returns `Some`, so the update always happens.
         Some(u32::from_le(old.unwrap_or_else(|raw| raw)))
     }
-
-    /// Atomically replaces the 32-bit word at `offset` with `new` if it equals `current`;
-    /// `Err` holds the value found (`u32::MAX` when the word is out of range or misaligned).
-    pub(crate) fn compare_exchange_u32(
-        &self,
-        offset: u64,
-        current: u32,
-        new: u32,
-    ) -> Result<u32, u32> {
-        if offset % 4 != 0 {
-            return Err(u32::MAX);
-        }
-        let ptr = self.range(offset, 4).ok_or(u32::MAX)?;
-        // SAFETY: as in `fetch_update_u32`: inside the live mapping and 4-byte aligned.
-        let word = unsafe { AtomicU32::from_ptr(ptr.cast::<u32>()) };
-        word.compare_exchange(current.to_le(), new.to_le(), Ordering::SeqCst, Ordering::SeqCst)
-            .map(u32::from_le)
-            .map_err(u32::from_le)
-    }
 }
 
 /// Splits `len` bytes at `ptr` into a byte head up to the first 8-byte boundary and a number

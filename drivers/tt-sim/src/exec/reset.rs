@@ -62,12 +62,16 @@ struct Cores {
     queue: Mutex<VecDeque<Running>>,
     ready: Condvar,
     states: Mutex<States>,
+    /// Each tile's control page and its soft-reset bits when last looked at.
+    seen: Mutex<Vec<(NocCoord, u64, SoftReset)>>,
     shutdown: AtomicBool,
 }
 
 /// The watcher and workers of one open chip; dropping it stops them.
 pub(crate) struct ResetEngine {
     cores: Arc<Cores>,
+    chip: Arc<Shared>,
+    memory: Arc<ChipMemory>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -75,13 +79,21 @@ impl ResetEngine {
     /// Starts watching `chip`'s soft-reset registers.
     pub(crate) fn start(chip: &Arc<Shared>) -> Result<ResetEngine, SimError> {
         let memory = chip.memory()?;
+        // Seen as held at first, so cores already out of reset when the chip opens start now.
+        let seen = tiles(chip).into_iter().map(|(c, page)| (c, page, SoftReset::ALL_RISCV));
         let cores = Arc::new(Cores {
             queue: Mutex::new(VecDeque::new()),
             ready: Condvar::new(),
             states: Mutex::new(HashMap::new()),
+            seen: Mutex::new(seen.collect()),
             shutdown: AtomicBool::new(false),
         });
-        let mut engine = ResetEngine { cores, threads: Vec::new() };
+        let mut engine = ResetEngine {
+            cores,
+            chip: Arc::clone(chip),
+            memory: Arc::clone(&memory),
+            threads: Vec::new(),
+        };
         let spawn = |name: String, body: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
                 .name(name)
@@ -99,6 +111,11 @@ impl ResetEngine {
             .threads
             .push(spawn("tt-sim-reset".into(), Box::new(move || watch(&chip, &memory, &cores)))?);
         Ok(engine)
+    }
+
+    /// Looks at every soft-reset register now and starts or stops cores whose bits changed.
+    pub(crate) fn scan(&self) {
+        scan(&self.chip, &self.memory, &self.cores);
     }
 
     /// The state of `processor` of `core`.
@@ -137,38 +154,39 @@ fn tiles(chip: &Shared) -> Vec<(NocCoord, u64)> {
     tiles
 }
 
-/// Polls the soft-reset registers and starts or stops cores when their bits change.
+/// Scans the soft-reset registers until shutdown.
 fn watch(chip: &Arc<Shared>, memory: &Arc<ChipMemory>, cores: &Cores) {
-    let tiles = tiles(chip);
-    // Seen as held at first, so cores already out of reset when the chip opens start now.
-    let mut last: Vec<SoftReset> = vec![SoftReset::ALL_RISCV; tiles.len()];
     while !cores.shutdown.load(Ordering::Relaxed) {
-        for ((core, page), last) in tiles.iter().zip(last.iter_mut()) {
-            let now = tile_control::soft_reset(memory, *page);
-            let changed = (now ^ *last) & SoftReset::ALL_RISCV;
-            if changed.is_empty() {
+        scan(chip, memory, cores);
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Starts or stops the cores whose soft-reset bits changed since the last scan. One scan at a
+/// time (the host's and the watcher's), so every change is acted on once.
+fn scan(chip: &Arc<Shared>, memory: &Arc<ChipMemory>, cores: &Cores) {
+    let mut seen = cores.seen.lock();
+    for (core, page, last) in seen.iter_mut() {
+        let now = tile_control::soft_reset(memory, *page);
+        let changed = (now ^ *last) & SoftReset::ALL_RISCV;
+        if changed.is_empty() {
+            continue;
+        }
+        *last = now;
+        let ethernet = chip.soc.kind_at(*core) == Some(CoreKind::Ethernet);
+        // An Ethernet tile has one RISC-V core, which the runtime numbers 0.
+        let processors = if ethernet { &RiscV::ALL[..1] } else { &RiscV::ALL[..] };
+        for (index, riscv) in processors.iter().enumerate() {
+            if !changed.contains(riscv.soft_reset_bit()) {
                 continue;
             }
-            *last = now;
-            let processors = if chip.soc.kind_at(*core) == Some(CoreKind::Ethernet) {
-                // An Ethernet tile has one RISC-V core, which the runtime numbers 0.
-                &RiscV::ALL[..1]
+            let processor = index as u8;
+            if now.contains(riscv.soft_reset_bit()) {
+                hold(cores, *core, processor);
             } else {
-                &RiscV::ALL[..]
-            };
-            for (index, riscv) in processors.iter().enumerate() {
-                if !changed.contains(riscv.soft_reset_bit()) {
-                    continue;
-                }
-                let processor = index as u8;
-                if now.contains(riscv.soft_reset_bit()) {
-                    hold(cores, *core, processor);
-                } else {
-                    start(chip, memory, cores, *core, processor, *riscv);
-                }
+                start(chip, memory, cores, *core, processor, *riscv, ethernet);
             }
         }
-        std::thread::sleep(POLL);
     }
 }
 
@@ -189,6 +207,7 @@ fn start(
     core: NocCoord,
     processor: u8,
     riscv: RiscV,
+    ethernet: bool,
 ) {
     let reset = Arc::new(AtomicBool::new(false));
     let stopped = |cause: u32, detail: String| {
@@ -196,12 +215,18 @@ fn start(
         tracing::debug!("{message}");
         CoreState::Stopped { cause, pc: 0, message }
     };
-    let Some(pc) = riscv.reset_pc(chip.soc.arch()) else {
+    let page = chip.layout.control_of(core);
+    let arch = chip.soc.arch();
+    let pc = match (ethernet, page) {
+        (false, Some(page)) => tile_control::reset_pc(memory, page, arch, riscv),
+        _ => None,
+    };
+    let Some(pc) = pc else {
+        let tile = if ethernet { "an Ethernet tile's core" } else { riscv.name() };
         let state = stopped(
             cause::FETCH_FAULT,
             format!(
-                "the reset pc of {} on {} is not in the sources the simulator cites",
-                riscv.name(),
+                "the reset pc of {tile} on {} is not in the sources the simulator cites",
                 chip.soc.arch()
             ),
         );
@@ -252,10 +277,10 @@ fn work(cores: &Cores) {
                 let (cause, pc, detail) = match stop {
                     // Returning to the exit address means nothing at reset (ra starts at 0),
                     // but a jump there is a fetch from outside L1.
-                    Stop::Exit(_) => (
+                    Stop::Exit(a0) => (
                         cause::FETCH_FAULT,
                         hart.pc,
-                        "jumped to the exit address, which is not code".to_string(),
+                        format!("jumped to {:#x} (a0 = {a0}), which is not code", hart.pc),
                     ),
                     Stop::Trap { cause, pc, detail } => (cause, pc, detail),
                 };
@@ -282,5 +307,11 @@ impl SimChip {
     /// What `processor` of `core` is doing: held in reset, running, or stopped (and why).
     pub fn core_state(&self, core: NocCoord, processor: u8) -> CoreState {
         self.reset_engine().state(core, processor)
+    }
+
+    /// Acts on soft-reset writes now rather than at the watcher's next look, so a brief
+    /// reset pulse (hold, then release) is never missed. The host calls it after each write.
+    pub fn apply_soft_reset(&self) {
+        self.reset_engine().scan();
     }
 }

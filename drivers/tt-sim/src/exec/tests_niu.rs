@@ -4,15 +4,13 @@
 //! module, which cites the documentation.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tt_soc::tile::{self, counter, NocCtrl, NIU0_BASE, NIU1_BASE, WORMHOLE_NIU};
 use tt_soc::{Arch, NocCoord};
 
 use super::hart::Stop;
-use super::tests::{rv, TestChip, CODE, DATA, OTHER_WORKER, WORKER};
+use super::tests::{rv, TestChip, DATA, OTHER_WORKER, WORKER};
 use super::tile::Bus;
-use super::{ExecConfig, HartOutcome, Launch};
 use crate::SimChip;
 
 pub(super) const L: tile::NiuLayout = WORMHOLE_NIU;
@@ -550,7 +548,7 @@ fn sixty_four_cores_increment_one_semaphore() {
     t.write(owner, u64::from(semaphore), &[0]);
     let cores: Vec<NocCoord> = t.chip.soc().tensix_cores().into_iter().take(64).collect();
     assert_eq!(cores.len(), 64);
-    // Every core: a posted atomic increment of the owner's semaphore, then return.
+    // Every core's RISCV B: a posted atomic increment of the owner's semaphore, then wait.
     let mut increment = stores(&[
         (reg(0, 0, L.targ_addr_lo), semaphore),
         (reg(0, 0, L.targ_addr_mid), mid(owner)),
@@ -559,25 +557,16 @@ fn sixty_four_cores_increment_one_semaphore() {
         (reg(0, 0, L.ctrl), ATOMIC),
         (reg(0, 0, L.cmd_ctrl), 1),
     ]);
-    increment.push(rv::ret());
-    // The owner's second processor waits for all 64, then returns the count.
+    increment.push(rv::jal(0, 0));
+    // The owner's RISCV NC waits for all 64, then reports the count at DATA + 0x3000.
     let mut wait = wait_until(semaphore, 64);
-    wait.extend(load_and_return(semaphore));
-    let mut launches = Vec::new();
+    wait.extend(rv::li(rv::T0, DATA + 0x3000));
+    wait.extend([rv::sw(rv::T2, rv::T0, 0), rv::jal(0, 0)]);
+    t.start(owner, 1, &wait);
     for core in &cores {
-        t.load(*core, 0, CODE, &increment);
-        launches.push(Launch { core: *core, processor: 0 });
+        t.start(*core, 0, &increment);
     }
-    t.load(owner, 1, CODE + 0x1000, &wait);
-    launches.push(Launch { core: owner, processor: 1 });
-    let config =
-        ExecConfig { instruction_budget: 10_000_000, timeout: Duration::from_secs(30), threads: 2 };
-    let outcomes = t.chip.launch(&launches, &config).unwrap().wait().unwrap();
-    for outcome in &outcomes {
-        assert!(matches!(outcome, HartOutcome::Done { .. }), "{outcome:?}");
-    }
-    let last = outcomes.last().unwrap().clone();
-    assert_eq!(last.into_result().unwrap(), 64);
+    t.wait_for_word(owner, u64::from(DATA + 0x3000), 64);
     let owner_counters = counters(&t, owner, 0);
     assert_eq!(owner_counters[counter::SLV_POSTED_ATOMIC_RECEIVED as usize], 64);
 }

@@ -10,8 +10,7 @@ use tt_soc::{Arch, NocCoord};
 
 use super::reset::CoreState;
 use super::tests::{rv, TestChip, DATA, OTHER_WORKER, WORKER};
-use super::Launch;
-use crate::{SimChip, SimError};
+use crate::SimChip;
 
 const SOFT_RESET: u64 = (tile::TILE_CONTROL_BASE + tile::SOFT_RESET_OFFSET) as u64;
 
@@ -81,9 +80,6 @@ fn reset_stops_a_core_and_release_restarts_it_from_the_reset_pc() {
     assert_eq!(t.read(WORKER, u64::from(DATA)), 0, "a core in reset runs nothing");
     set_reset(&t, WORKER, only_b);
     wait_for("RISCV B's marker again", || t.read(WORKER, u64::from(DATA)) == 0xB00B);
-    // The mailbox launch refuses a core that is out of reset.
-    let err = t.chip.launch(&[Launch { core: WORKER, processor: 0 }], &Default::default());
-    assert!(matches!(err, Err(SimError::NotInReset { processor: 0, .. })), "{err:?}");
 }
 
 #[test]
@@ -119,15 +115,37 @@ fn an_unmodelled_register_stops_a_core_started_from_reset() {
 }
 
 #[test]
-fn blackhole_cores_without_a_cited_reset_pc_do_not_start() {
+fn blackhole_cores_start_at_0_or_where_their_reset_pc_override_says() {
     let dir = tempfile::tempdir().unwrap();
     let chip = SimChip::open_in(dir.path(), Arch::Blackhole, 0).unwrap();
     let core = chip.soc().tensix_cores()[0];
-    let mut window = chip.allocate_tlb(2 << 20).unwrap();
-    window.configure(core, SOFT_RESET & !((2 << 20) - 1)).unwrap();
-    let offset = (SOFT_RESET % (2 << 20)) as usize;
-    window.region().unwrap().write32(offset, 0).unwrap();
-    wait_for("the state", || matches!(chip.core_state(core, 0), CoreState::Stopped { .. }));
-    let CoreState::Stopped { message, .. } = chip.core_state(core, 0) else { unreachable!() };
+    let mut l1 = chip.allocate_tlb(2 << 20).unwrap();
+    l1.configure(core, 0).unwrap();
+    let l1 = l1.region().unwrap();
+    let mut registers = chip.allocate_tlb(2 << 20).unwrap();
+    let window = SOFT_RESET & !((2 << 20) - 1);
+    registers.configure(core, window).unwrap();
+    let registers = registers.region().unwrap();
+    let reg = |offset: u32| (u64::from(tile::TILE_CONTROL_BASE + offset) - window) as usize;
+    // B at 0 and T0 at 0x30000 each store a marker; T1 has no override and cannot start.
+    for (pc, slot) in [(0u32, 0u32), (0x30000, 1)] {
+        for (i, word) in mark(slot, 0xB1AC_0000 + slot).iter().enumerate() {
+            l1.write32(pc as usize + 4 * i, *word).unwrap();
+        }
+    }
+    let r = tile::BLACKHOLE_RESET_PC;
+    registers.write32(reg(r.trisc[0]), 0x30000).unwrap();
+    registers.write32(reg(r.trisc_override), 1).unwrap();
+    let release =
+        SoftReset::ALL_RISCV - SoftReset::RISCV_B - SoftReset::RISCV_T0 - SoftReset::RISCV_T1;
+    registers.write32(reg(tile::SOFT_RESET_OFFSET), release.bits()).unwrap();
+    chip.apply_soft_reset();
+    for slot in 0..2u32 {
+        let at = (DATA + 16 * slot) as usize;
+        wait_for("a marker", || l1.read32(at).unwrap() == 0xB1AC_0000 + slot);
+    }
+    let CoreState::Stopped { message, .. } = chip.core_state(core, 3) else {
+        panic!("T1 should not start: {:?}", chip.core_state(core, 3))
+    };
     assert!(message.contains("reset pc") && message.contains("blackhole"), "{message}");
 }

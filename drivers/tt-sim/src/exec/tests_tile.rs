@@ -10,7 +10,6 @@ use tt_soc::NocCoord;
 
 use super::tests::{assert_trap, rv, TestChip, CODE, DATA, OTHER_WORKER, WORKER};
 use super::tests_niu::{bus, issue, mid, ATOMIC, L, READ, WRITE};
-use super::{ExecConfig, HartOutcome};
 
 #[test]
 fn requests_the_simulator_does_not_model_stop_the_core() {
@@ -98,21 +97,22 @@ fn unmodelled_registers_stop_the_core_with_address_core_processor_and_pc() {
 fn soft_reset_is_shared_with_the_host_and_cores_cannot_start_cores() {
     let t = TestChip::new();
     let soft_reset = tile::TILE_CONTROL_BASE + tile::SOFT_RESET_OFFSET;
-    // A core started through its mailbox (the launch path firmware will replace) does not
-    // leave reset: every RISC-V bit still reads as held.
+    // RISCV B, released by the host, sees itself out of reset and the others held.
     let mut code = rv::li(rv::T6, soft_reset).to_vec();
-    code.push(rv::lw(rv::A0, rv::T6, 0));
-    code.push(rv::ret());
-    let quick =
-        ExecConfig { instruction_budget: 10_000, timeout: Duration::from_secs(10), threads: 1 };
-    let outcome = t.launch_one(&code, &quick);
+    code.extend(rv::li(rv::T0, DATA));
+    code.extend([rv::lw(rv::A0, rv::T6, 0), rv::sw(rv::A0, rv::T0, 0), rv::jal(0, 0)]);
+    t.start(WORKER, 0, &code);
+    let running = (SoftReset::ALL_RISCV - SoftReset::RISCV_B).bits();
+    t.wait_for_word(WORKER, u64::from(DATA), running);
     let held = SoftReset::ALL_RISCV.bits();
-    assert!(
-        matches!(outcome, HartOutcome::Done { exit_code, .. } if exit_code == held),
-        "{outcome:?}"
-    );
 
-    let mut b = bus(&t, WORKER, 0);
+    // Another core may not move RISC-V cores in or out of reset, but keeps other bits.
+    let mut b = bus(&t, WORKER, 2);
+    let (code, message) = b.store(soft_reset, held, 4).unwrap_err();
+    assert_eq!(code, cause::UNMODELLED_REGISTER);
+    assert!(message.contains("soft reset"), "{message}");
+    t.write(WORKER, u64::from(soft_reset), &[held]);
+    t.chip.apply_soft_reset();
     // Coprocessor units' bits are kept; bits 23 and up have no effect (SoftReset.md).
     b.store(soft_reset, held | 0x7FF | 0xFF00_0000, 4).unwrap();
     assert_eq!(b.load(soft_reset, 4).unwrap(), held | 0x7FF);

@@ -365,7 +365,8 @@ impl Bus {
             let control = addr.wrapping_sub(TILE_CONTROL_BASE);
             if let (true, Some(page)) = (control < TILE_CONTROL_BYTES, self.control_page()) {
                 let epoch = self.chip.tiles.epoch;
-                let read = self.tile.lock().control.read(control, epoch, &self.memory, page);
+                let arch = self.chip.soc.arch();
+                let read = self.tile.lock().control.read(control, epoch, &self.memory, page, arch);
                 if let Some(value) = read {
                     return Ok(value);
                 }
@@ -412,7 +413,9 @@ impl Bus {
             let control = addr.wrapping_sub(TILE_CONTROL_BASE);
             if let (true, Some(page)) = (control < TILE_CONTROL_BYTES, self.control_page()) {
                 let epoch = self.chip.tiles.epoch;
-                match self.tile.lock().control.write(control, value, epoch, &self.memory, page) {
+                let arch = self.chip.soc.arch();
+                let mut tile = self.tile.lock();
+                match tile.control.write(control, value, epoch, &self.memory, page, arch) {
                     Ok(()) => return Ok(()),
                     Err(Some(detail)) => return Err((cause::UNMODELLED_REGISTER, detail)),
                     Err(None) => {}

@@ -8,9 +8,10 @@
 use std::time::Instant;
 
 use tt_soc::tile::{
-    SoftReset, SOFT_RESET_OFFSET, WALL_CLOCK_H_OFFSET, WALL_CLOCK_L_OFFSET,
-    WALL_CLOCK_L_PLUS_4_OFFSET,
+    RiscV, SoftReset, BLACKHOLE_RESET_PC, SOFT_RESET_OFFSET, WALL_CLOCK_H_OFFSET,
+    WALL_CLOCK_L_OFFSET, WALL_CLOCK_L_PLUS_4_OFFSET,
 };
+use tt_soc::Arch;
 
 use super::memory::ChipMemory;
 
@@ -21,6 +22,32 @@ pub(crate) fn soft_reset(memory: &ChipMemory, page: u64) -> SoftReset {
     // succeeds; a failure would leave every bit clear, which no caller relies on.
     let _ = memory.read_bytes(page + u64::from(SOFT_RESET_OFFSET), &mut word);
     SoftReset::from_bits_retain(u32::from_le_bytes(word))
+}
+
+fn word(memory: &ChipMemory, at: u64) -> u32 {
+    let mut bytes = [0u8; 4];
+    // Control pages are inside the chip file (the layout puts them there).
+    let _ = memory.read_bytes(at, &mut bytes);
+    u32::from_le_bytes(bytes)
+}
+
+/// Whether `offset` is one of Blackhole's reset pc override registers.
+fn is_reset_pc_register(arch: Arch, offset: u32) -> bool {
+    let r = &BLACKHOLE_RESET_PC;
+    arch == Arch::Blackhole
+        && (r.trisc.contains(&offset)
+            || [r.trisc_override, r.ncrisc, r.ncrisc_override].contains(&offset))
+}
+
+/// Where `riscv` starts when it leaves reset: its documented reset pc, or on Blackhole the
+/// pc in its override register when the override is enabled. `None` when neither is known.
+pub(crate) fn reset_pc(memory: &ChipMemory, page: u64, arch: Arch, riscv: RiscV) -> Option<u32> {
+    if let Some(pc) = riscv.reset_pc(arch) {
+        return Some(pc);
+    }
+    let (pc, enable, bit) = riscv.blackhole_reset_pc_override()?;
+    let enabled = word(memory, page + u64::from(enable)) & bit != 0;
+    enabled.then(|| word(memory, page + u64::from(pc)))
 }
 
 /// One tile's control registers beside soft reset.
@@ -40,9 +67,11 @@ impl TileControl {
         epoch: Instant,
         memory: &ChipMemory,
         page: u64,
+        arch: Arch,
     ) -> Option<u32> {
         let counter = || epoch.elapsed().as_nanos() as u64;
         Some(match offset {
+            _ if is_reset_pc_register(arch, offset) => word(memory, page + u64::from(offset)),
             SOFT_RESET_OFFSET => soft_reset(memory, page).bits(),
             WALL_CLOCK_L_OFFSET => {
                 let now = counter();
@@ -64,8 +93,16 @@ impl TileControl {
         epoch: Instant,
         memory: &ChipMemory,
         page: u64,
+        arch: Arch,
     ) -> Result<(), Option<String>> {
         match offset {
+            _ if is_reset_pc_register(arch, offset) => {
+                if memory.write_bytes(page + u64::from(offset), &value.to_le_bytes()) {
+                    Ok(())
+                } else {
+                    Err(Some("the tile control page is outside the chip file".into()))
+                }
+            }
             SOFT_RESET_OFFSET => {
                 let new = SoftReset::from_bits_retain(value);
                 let changed = (new ^ soft_reset(memory, page)) & SoftReset::ALL_RISCV;
