@@ -1,10 +1,12 @@
 //! The contract between the host, the simulator's RISC-V cores and kernel code (ABI v2).
 //!
 //! Kernels are freestanding RV32IM C, linked at address 0 and position independent, so the
-//! loader may place them anywhere in a core's kernel region. The host launches processor `p`
-//! of a core by writing its mailbox in the reserved L1 area; the core starts at `entry` with
-//! `sp` at the top of its stack, `a0` pointing at a [launch block](LAUNCH_BLOCK_BYTES) and
-//! `ra` at [`EXIT_ADDR`], so returning from the kernel finishes it with `a0` as its exit code.
+//! loader may place them anywhere in a core's kernel region. Our firmware runs on every
+//! processor from its reset pc (`crate::l1_map`); the host launches processor `p` of a core
+//! by writing its mailbox in the reserved L1 area (`entry`, `launch`, then
+//! `GO = GO_START`). The firmware calls `entry` with `sp` at the top of the processor's stack
+//! and `a0` pointing at a [launch block](LAUNCH_BLOCK_BYTES); the kernel's return value is
+//! its exit code, which the firmware stores in `RESULT` before setting `GO = GO_DONE`.
 //! Kernels reach other cores and DRAM only through the documented NIU registers
 //! (`crate::tile`); the launch block names the architecture so one binary knows which
 //! register layout it runs on. `kernels/include/tt_kernel.h` carries the same numbers for C;
@@ -65,8 +67,6 @@ pub mod cause {
     pub const ECALL: u32 = 4;
     /// `ebreak`.
     pub const EBREAK: u32 = 5;
-    /// The instruction budget ran out (a runaway kernel).
-    pub const BUDGET_EXHAUSTED: u32 = 6;
     /// A NoC request the simulator refused (bad target, out of range, not modelled).
     pub const NOC_ERROR: u32 = 7;
     /// An instruction fetch from outside the core's L1.
@@ -88,7 +88,8 @@ pub const fn stack_top(processor: u64) -> u64 {
     STACK_BASE + (processor + 1) * STACK_BYTES
 }
 
-/// Returning to this address ends the kernel: it is outside L1 and every documented
+/// A fetch from this address stops a simulated core as having returned (the simulator's
+/// instruction-level tests start cores with `ra` here): it is outside L1 and every documented
 /// register region (`crate::tile`), so no fetch from it can be real code.
 pub const EXIT_ADDR: u64 = 0xFFB0_1000;
 

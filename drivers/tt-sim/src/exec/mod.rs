@@ -35,7 +35,6 @@ pub fn cause_name(code: u32) -> &'static str {
         cause::ACCESS_FAULT => "ACCESS_FAULT",
         cause::ECALL => "ECALL",
         cause::EBREAK => "EBREAK",
-        cause::BUDGET_EXHAUSTED => "BUDGET_EXHAUSTED",
         cause::NOC_ERROR => "NOC_ERROR",
         cause::FETCH_FAULT => "FETCH_FAULT",
         cause::UNMODELLED_REGISTER => "UNMODELLED_REGISTER",
