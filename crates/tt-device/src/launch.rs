@@ -98,22 +98,12 @@ fn mailbox(processor: u8) -> u64 {
 }
 
 impl Device {
-    /// Writes the soft-reset register of `core` and has the simulator act on it at once (a
-    /// card acts on it as the write lands).
-    fn write_soft_reset(&self, core: NocCoord, bits: SoftReset) -> Result<(), DeviceError> {
-        self.set_soft_reset(core, bits)?;
-        if let Backend::Sim(chip) = &self.backend {
-            chip.apply_soft_reset();
-        }
-        Ok(())
-    }
-
     /// Brings `core` up: holds its RISC-V cores in soft reset, writes `firmware` (an image
     /// linked at 0, position independent) at each documented reset pc, clears the mailboxes
     /// and releases the cores, which then wait for launch messages.
     pub fn start_firmware(&self, core: NocCoord, firmware: &[u8]) -> Result<(), DeviceError> {
         let held = self.soft_reset(core)? | SoftReset::ALL_RISCV;
-        self.write_soft_reset(core, held)?;
+        self.set_soft_reset(core, held)?;
         for processor in 0..MAX_PROCESSORS {
             let slot = l1_map::firmware_slot(processor);
             if let Some(slot) = slot {
@@ -133,22 +123,22 @@ impl Device {
                 self.write_tile_register(core, base + u64::from(enable), enabled | bit)?;
             }
         }
-        self.write_soft_reset(core, held - SoftReset::ALL_RISCV)
+        self.set_soft_reset(core, held - SoftReset::ALL_RISCV)
     }
 
     /// Holds every RISC-V core of `core` in soft reset, stopping whatever it runs.
     pub fn hold_in_reset(&self, core: NocCoord) -> Result<(), DeviceError> {
         let held = self.soft_reset(core)? | SoftReset::ALL_RISCV;
-        self.write_soft_reset(core, held)
+        self.set_soft_reset(core, held)
     }
 
     /// Restarts the firmware of one processor: reset, a clear mailbox, release.
     fn restart(&self, core: NocCoord, processor: u8) -> Result<(), DeviceError> {
         let Some(riscv) = RiscV::from_index(processor) else { return Ok(()) };
         let bits = self.soft_reset(core)?;
-        self.write_soft_reset(core, bits | riscv.soft_reset_bit())?;
+        self.set_soft_reset(core, bits | riscv.soft_reset_bit())?;
         self.write32(core, mailbox(processor) + kernel_abi::MAILBOX_GO, GO_IDLE)?;
-        self.write_soft_reset(core, bits - riscv.soft_reset_bit())
+        self.set_soft_reset(core, bits - riscv.soft_reset_bit())
     }
 
     /// Starts each kernel: writes its processor's mailbox (entry, launch block, `GO_START`).

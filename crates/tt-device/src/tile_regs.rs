@@ -5,6 +5,7 @@
 use tt_soc::tile::{SoftReset, SOFT_RESET_OFFSET, TILE_CONTROL_BASE, TILE_CONTROL_BYTES};
 use tt_soc::{CoreKind, NocCoord};
 
+use crate::backend::Backend;
 use crate::{Device, DeviceError};
 
 impl Device {
@@ -33,7 +34,9 @@ impl Device {
         self.register_window(core, addr, |region, offset| Ok(region.read32(offset)?))
     }
 
-    /// Writes the tile register at `addr` of `core` (a Tensix or Ethernet core).
+    /// Writes the tile register at `addr` of `core` (a Tensix or Ethernet core). A card acts
+    /// on the write as it lands; the simulator is asked to act on it at once too, so a brief
+    /// soft-reset pulse is never missed.
     pub fn write_tile_register(
         &self,
         core: NocCoord,
@@ -41,7 +44,11 @@ impl Device {
         value: u32,
     ) -> Result<(), DeviceError> {
         self.check_tile_register(core, addr)?;
-        self.register_window(core, addr, |region, offset| Ok(region.write32(offset, value)?))
+        self.register_window(core, addr, |region, offset| Ok(region.write32(offset, value)?))?;
+        if let Backend::Sim(chip) = &self.backend {
+            chip.apply_soft_reset();
+        }
+        Ok(())
     }
 
     /// `RISCV_DEBUG_REG_SOFT_RESET_0` of `core`: which RISC-V cores (and coprocessor units)
