@@ -50,6 +50,8 @@ pub(crate) struct Hart {
     regs: [u32; 64],
     pub(crate) pc: u32,
     pub(crate) instret: u64,
+    /// Whether the last [`Hart::run`] ended early because the hart was spin-waiting.
+    pub(crate) spinning: bool,
     l1: Span,
     bus: Bus,
     cache: Box<[Slot]>,
@@ -81,6 +83,7 @@ impl Hart {
             regs,
             pc: entry,
             instret: 0,
+            spinning: false,
             l1,
             bus,
             cache: vec![empty; CACHE_SLOTS].into_boxed_slice(),
@@ -103,7 +106,8 @@ impl Hart {
 
     /// Runs at most `max` instructions; `None` when the hart is still running after them.
     pub(crate) fn run(&mut self, max: u64) -> Option<Stop> {
-        let Hart { regs, pc: hart_pc, instret, l1, bus, cache, processor, .. } = self;
+        let Hart { regs, pc: hart_pc, instret, l1, bus, cache, processor, spinning, .. } = self;
+        *spinning = false;
         let processor = *processor;
         let mut pc = *hart_pc;
         let mut left = max;
@@ -160,6 +164,7 @@ impl Hart {
                                 if spin.3 >= SPIN_TURNS {
                                     pc = next;
                                     left -= 1;
+                                    *spinning = true;
                                     break None;
                                 }
                             } else {
@@ -178,6 +183,12 @@ impl Hart {
                         break Some(misaligned_jump(pc, next));
                     }
                     regs[rd] = pc.wrapping_add(4);
+                    // A jump to itself parks the hart for good: a spin from the first turn.
+                    if next == pc {
+                        left -= 1;
+                        *spinning = true;
+                        break None;
+                    }
                 }
                 Kind::Lui => regs[rd] = imm,
                 Kind::Auipc => regs[rd] = pc.wrapping_add(imm),

@@ -29,6 +29,9 @@ use crate::{SimChip, SimError};
 const POLL: Duration = Duration::from_micros(500);
 /// Worker threads running the cores that are out of reset.
 const WORKERS: usize = 2;
+/// First and longest pause of a worker that finds every core spin-waiting.
+const IDLE_PAUSE_MIN: Duration = Duration::from_micros(50);
+const IDLE_PAUSE_MAX: Duration = Duration::from_millis(1);
 
 /// What a RISC-V core of a tile is doing, as far as the simulator knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,8 +255,12 @@ fn start(
     cores.ready.notify_one();
 }
 
-/// Runs the cores out of reset a slice at a time until shutdown.
+/// Runs the cores out of reset a slice at a time until shutdown. When a whole round of
+/// turns finds every core spin-waiting (idle firmware, say), the worker pauses a little,
+/// longer each idle round up to a millisecond, so an idle chip does not keep a host CPU busy.
 fn work(cores: &Cores) {
+    let mut idle_turns = 0usize;
+    let mut pause = IDLE_PAUSE_MIN;
     loop {
         let next = {
             let mut queue = cores.queue.lock();
@@ -272,7 +279,28 @@ fn work(cores: &Cores) {
             continue;
         }
         match hart.run(SLICE) {
-            None => cores.queue.lock().push_back(Running { hart, reset }),
+            None => {
+                let waiting = {
+                    let mut queue = cores.queue.lock();
+                    let spinning = hart.spinning;
+                    queue.push_back(Running { hart, reset });
+                    spinning.then_some(queue.len())
+                };
+                match waiting {
+                    Some(round) => {
+                        idle_turns += 1;
+                        if idle_turns >= round {
+                            std::thread::sleep(pause);
+                            pause = (pause * 2).min(IDLE_PAUSE_MAX);
+                            idle_turns = 0;
+                        }
+                    }
+                    None => {
+                        idle_turns = 0;
+                        pause = IDLE_PAUSE_MIN;
+                    }
+                }
+            }
             Some(stop) => {
                 let (cause, pc, detail) = match stop {
                     // Returning to the exit address means nothing at reset (ra starts at 0),

@@ -385,9 +385,14 @@ fn a_spinning_hart_yields_its_slice_and_a_counting_one_does_not() {
     let (hart, stop) = t.run_hart(&wait, 10_000);
     assert!(stop.is_none());
     assert!(hart.instret < 200, "spinning for {} instructions", hart.instret);
+    assert!(hart.spinning);
+    // A jump to itself parks the hart: it yields at once.
+    let (hart, stop) = t.run_hart(&[jal(ZERO, 0)], 10_000);
+    assert!(stop.is_none() && hart.spinning);
+    assert_eq!(hart.instret, 1);
     // A loop whose branch operands change runs its whole slice.
     let count = program(&[&li(T1, 1_000_000), &[addi(T0, T0, 1), bne(T0, T1, -4)]]);
     let (hart, stop) = t.run_hart(&count, 10_000);
-    assert!(stop.is_none());
+    assert!(stop.is_none() && !hart.spinning);
     assert_eq!(hart.instret, 10_000);
 }
