@@ -318,3 +318,26 @@ fn mem_json_keeps_its_contract() {
     assert_eq!(other_pid["devices"][0]["processes"].as_array().unwrap().len(), 0);
     tracker.record_release(record);
 }
+
+#[test]
+fn kernel_build_makes_an_elf_from_any_directory_when_the_compiler_is_there() {
+    let env = Env::new();
+    let have_compiler = Command::new("riscv64-unknown-elf-gcc")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let src = env.sim.path().join("mine.c");
+    std::fs::write(&src, "#include \"tt_kernel.h\"\nint kernel_main(void) { return 3; }\n")
+        .unwrap();
+    let out_dir = env.sim.path().join("out");
+    let out =
+        env.ttctl(&["kernel", "build", src.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+    if !have_compiler {
+        assert!(!out.status.success(), "no compiler, no kernel");
+        return;
+    }
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let elf = std::fs::read(out_dir.join("mine.elf")).unwrap();
+    let image = tt_program::KernelImage::from_elf("mine.elf", &elf, 0x1000).unwrap();
+    assert!(image.placed_bytes() > 0);
+}
