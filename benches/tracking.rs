@@ -15,26 +15,43 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
+use tt_accounting::{BankClass, BankSpan, MemKind, Placement, Reservation};
 use tt_soc::{Arch, ChipUid};
-use tt_track::{BankSpan, DeviceCapacity, DeviceSlot, MemKind, Tracker};
+use tt_track::{DeviceCapacity, DeviceInfo, DeviceSlot, Tracker};
 
 const THREADS: usize = 4;
-const SPAN: [BankSpan; 1] = [BankSpan { bank: 0, addr: 0x1000, size: 4096 }];
+/// A two-page L1 buffer as the allocator places it: payload on two cores, its range
+/// reserved on all 64 (a lockstep reservation, what every allocator placement records).
+const SPANS: [BankSpan; 2] = [
+    BankSpan { bank: 0, addr: 0x48000, size: 4000 },
+    BankSpan { bank: 1, addr: 0x48000, size: 4000 },
+];
 
 fn capacity() -> DeviceCapacity {
     DeviceCapacity {
         dram_bytes: 12 << 30,
-        l1_bytes_total: 64 << 20,
-        l1_bytes_per_core: 1 << 20,
-        core_count: 64,
+        dram_banks: 12,
+        tensix_l1_per_core: 1 << 20,
+        tensix_cores: 64,
+        ethernet_l1_per_core: 256 << 10,
+        ethernet_cores: 16,
     }
 }
 
-/// One place+release pair through the tracker.
+/// One place+release pair through the tracker, shaped as the allocator records it.
 #[inline]
 fn tracked_pair(tracker: &Tracker, device: DeviceSlot, at: &'static Location<'static>) {
-    let record = tracker.record_place(device, MemKind::L1, black_box(&SPAN), "bench buffer", at);
-    tracker.record_release(black_box(record));
+    let placement = Placement {
+        device: device.uid(),
+        kind: MemKind::L1,
+        class: BankClass::Tensix,
+        spans: black_box(&SPANS),
+        reserved: Reservation::EveryBank { per_bank: 4096, banks: 64 },
+        owner: "bench buffer",
+        provenance: at,
+    };
+    let record = tracker.record(device, &placement).expect("counted");
+    drop(black_box(record));
 }
 
 /// One set of counters per kind, as a shared-counter design keeps them.
@@ -115,12 +132,14 @@ fn setup() -> Setup {
     let on = Tracker::with_ledger_dir(dir.path()).expect("ledger tracker");
     let on_devices = (0..THREADS as u64)
         .map(|d| {
-            on.register_device(ChipUid(0xB0 + d), Arch::WormholeB0, capacity()).expect("register")
+            let info = DeviceInfo::new(ChipUid(0xB0 + d), Arch::WormholeB0, capacity());
+            on.register_device(&info).expect("register")
         })
         .collect();
     let off = Tracker::disabled();
-    let off_device =
-        off.register_device(ChipUid(0xB0), Arch::WormholeB0, capacity()).expect("register");
+    let off_device = off
+        .register_device(&DeviceInfo::new(ChipUid(0xB0), Arch::WormholeB0, capacity()))
+        .expect("register");
     Setup { _dir: dir, on, on_devices, off, off_device }
 }
 

@@ -5,8 +5,9 @@
 //! cargo run --example buffers
 //! ```
 
-use tt_runtime::alloc::tracker::MemKind;
-use tt_runtime::alloc::{BankType, BufferRequest, Layout, Policy};
+use tt_accounting::BankType;
+use tt_accounting::MemKind;
+use tt_runtime::alloc::{BufferRequest, Layout, Policy};
 use tt_runtime::program::{InterleavedBuffer, Runtime};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

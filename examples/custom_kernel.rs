@@ -10,8 +10,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use tt_runtime::alloc::tracker::MemKind;
-use tt_runtime::alloc::{BankType, BufferRequest, Layout, Policy};
+use tt_accounting::BankType;
+use tt_accounting::MemKind;
+use tt_runtime::alloc::{BufferRequest, Layout, Policy};
 use tt_runtime::program::{KernelImage, Processor, Program, Runtime};
 use tt_runtime::soc::l1_map::TENSIX_KERNEL_REGION;
 

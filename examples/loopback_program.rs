@@ -6,7 +6,7 @@
 //! cargo run --example loopback_program
 //! ```
 
-use tt_runtime::alloc::BankType;
+use tt_accounting::BankType;
 use tt_runtime::program::workloads::bank_table_on;
 use tt_runtime::program::{builtin_kernel, InterleavedBuffer, Processor, Program, Runtime};
 

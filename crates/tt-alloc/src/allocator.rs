@@ -7,6 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use tt_accounting::{
+    fork_generation, BankHealth, BankSpan, BankType, ForkGeneration, MemKind, Placement,
+    PlacementGuard, PlacementTracker, Reservation,
+};
 use tt_soc::{ChipUid, DramBank, NocCoord, SocDescriptor};
 
 use crate::bank::{bank_layouts, BankLayout};
@@ -14,8 +18,7 @@ use crate::error::{AllocError, RangeError};
 use crate::layout::{plan, BufferRequest};
 use crate::range::{RangeAllocator, RangeHandle};
 use crate::stats::{dump_json, BankStats, BlockInfo};
-use crate::tracker::{BankSpan, MemKind, Placement, PlacementGuard, PlacementTracker};
-use crate::{AllocatorConfig, BankType};
+use crate::AllocatorConfig;
 
 /// Who holds an allocated block, for dumps.
 struct Owner {
@@ -26,6 +29,22 @@ struct Owner {
 struct BankState {
     ranges: RangeAllocator,
     owners: HashMap<u64, Owner>,
+}
+
+impl BankState {
+    /// The free-space figures a monitor needs, taken under the bank type's lock.
+    fn health(&self, layout: &BankLayout) -> BankHealth {
+        let stats = self.ranges.stats();
+        BankHealth {
+            bank_type: layout.bank_type,
+            banks: layout.count,
+            bank_size: stats.total,
+            free_per_bank: stats.free,
+            largest_free_per_bank: stats.largest_free.map_or(0, |b| b.size),
+            free_blocks: stats.free_blocks as u64,
+            allocated_blocks: stats.allocated_blocks as u64,
+        }
+    }
 }
 
 /// One bank type: where its banks are and the engine behind its own lock, so allocations
@@ -44,6 +63,19 @@ struct Inner {
     cores: Vec<NocCoord>,
     core_banks: HashMap<NocCoord, u32>,
     integrity_errors: AtomicU64,
+    /// The process the allocator was made in; a forked child's copy refuses to place.
+    generation: ForkGeneration,
+    /// Whatever holds the chip (the device session and its exclusive lock), kept alive for
+    /// as long as any clone of the allocator or any allocation lives, so an address can never
+    /// be handed out twice.
+    _session: Option<Arc<dyn Send + Sync>>,
+}
+
+impl Inner {
+    fn publish_health(&self, bank_type: BankType, state: &BankState) {
+        let layout = &self.groups[bank_type.index()].layout;
+        self.tracker.allocator_health(self.device, &state.health(layout));
+    }
 }
 
 /// Places buffers in the banks of one device. Cheap to clone (shared state); each bank
@@ -64,12 +96,36 @@ impl fmt::Debug for Allocator {
 
 impl Allocator {
     /// An allocator for the chip `soc` describes (harvested cores excluded), with L1_SMALL
-    /// and TRACE carved as `config` says; every placement is reported to `tracker`.
+    /// and TRACE carved as `config` says; every placement is reported to `tracker`. It is
+    /// tied to no device session: use [`Allocator::for_session`] for a chip that is open.
     pub fn new(
         soc: &SocDescriptor,
         device: ChipUid,
         config: AllocatorConfig,
         tracker: Arc<dyn PlacementTracker>,
+    ) -> Result<Self, AllocError> {
+        Self::build(soc, device, config, tracker, None)
+    }
+
+    /// [`Allocator::new`] for an open chip: `session` (whatever holds the chip's exclusive
+    /// lock) stays alive until the last clone of the allocator and the last allocation are
+    /// gone, so the chip cannot be closed, reopened and handed out again under them.
+    pub fn for_session(
+        soc: &SocDescriptor,
+        device: ChipUid,
+        config: AllocatorConfig,
+        tracker: Arc<dyn PlacementTracker>,
+        session: Arc<dyn Send + Sync>,
+    ) -> Result<Self, AllocError> {
+        Self::build(soc, device, config, tracker, Some(session))
+    }
+
+    fn build(
+        soc: &SocDescriptor,
+        device: ChipUid,
+        config: AllocatorConfig,
+        tracker: Arc<dyn PlacementTracker>,
+        session: Option<Arc<dyn Send + Sync>>,
     ) -> Result<Self, AllocError> {
         let layouts = bank_layouts(soc, device, config)?;
         let groups = layouts.map(|layout| {
@@ -91,7 +147,12 @@ impl Allocator {
             cores,
             core_banks,
             integrity_errors: AtomicU64::new(0),
+            generation: fork_generation(),
+            _session: session,
         };
+        for group in &inner.groups {
+            inner.publish_health(group.layout.bank_type, &group.state.lock());
+        }
         Ok(Self { inner: Arc::new(inner) })
     }
 
@@ -104,9 +165,21 @@ impl Allocator {
     /// is recorded as the placement's provenance.
     #[track_caller]
     pub fn allocate(&self, req: &BufferRequest<'_>) -> Result<Allocation, AllocError> {
-        let provenance = Location::caller();
+        self.allocate_from(req, Location::caller())
+    }
+
+    /// [`Allocator::allocate`] recording `provenance` as where the placement was asked for,
+    /// for callers that place on behalf of their own caller.
+    pub fn allocate_from(
+        &self,
+        req: &BufferRequest<'_>,
+        provenance: &'static Location<'static>,
+    ) -> Result<Allocation, AllocError> {
         let inner = &self.inner;
         let bank_type = req.bank_type;
+        if !inner.generation.is_current() {
+            return Err(AllocError::InheritedAcrossFork { device: inner.device });
+        }
         if !bank_type.accepts(req.kind) {
             let allowed = bank_type.accepted_kinds();
             return Err(AllocError::KindNotValid { kind: req.kind, bank_type, allowed });
@@ -123,16 +196,18 @@ impl Allocator {
                 .allocate_handle(plan.size_per_bank, 0, req.policy)
                 .map_err(|e| self.range_error(bank_type, e))?;
             state.owners.insert(handle.addr(), Owner { tag: req.owner.into(), kind: req.kind });
+            inner.publish_health(bank_type, &state);
             handle
         };
         let address = handle.addr();
         let spans = plan
-            .bytes_per_bank
+            .payload_per_bank
             .iter()
             .map(|&(bank, size)| BankSpan { bank, addr: address, size })
             .collect();
-        // The handle exists before the tracker is called, so the range is freed even if the
-        // tracker unwinds.
+        // The handle exists before the tracker is called, so the range is freed if the
+        // tracker refuses or unwinds; the tracker in turn releases whatever it counted if it
+        // unwinds after counting. Either a live handle owns the placement or nothing does.
         let mut allocation = Allocation {
             inner: Arc::clone(inner),
             bank_type,
@@ -146,12 +221,31 @@ impl Allocator {
         let placement = Placement {
             device: inner.device,
             kind: req.kind,
+            class: bank_type.class(),
             spans: &allocation.spans,
+            reserved: Reservation::EveryBank {
+                per_bank: plan.size_per_bank,
+                banks: group.layout.count,
+            },
             owner: req.owner,
             provenance,
         };
-        allocation.guard = Some(inner.tracker.placed(&placement));
+        let guard = inner.tracker.placed(&placement).map_err(|refused| {
+            AllocError::TrackingRefused { device: inner.device, bank_type, reason: refused.reason }
+        })?;
+        allocation.guard = Some(guard);
         Ok(allocation)
+    }
+
+    /// Every live holder of this allocator's state: its clones (this one included) and its
+    /// live allocations. The device session uses it to refuse closing under live handles.
+    pub fn holders(&self) -> usize {
+        Arc::strong_count(&self.inner)
+    }
+
+    /// Live allocations over every bank type.
+    pub fn live_allocations(&self) -> usize {
+        self.inner.groups.iter().map(|g| g.state.lock().ranges.stats().allocated_blocks).sum()
     }
 
     /// Occupancy of one bank type.
@@ -282,14 +376,22 @@ impl Allocation {
         Some(((page % banks) as u32, self.address() + offset))
     }
 
-    /// The bytes each bank or core really holds; banks holding nothing are left out.
+    /// The payload each bank or core holds (what the owner asked for, before alignment);
+    /// banks holding nothing are left out.
     pub fn spans(&self) -> &[BankSpan] {
         &self.spans
     }
 
-    /// Sum of [`Allocation::spans`].
+    /// Payload bytes: the sum of [`Allocation::spans`].
     pub fn total_bytes(&self) -> u64 {
         self.spans.iter().map(|s| s.size).sum()
+    }
+
+    /// Reserved bytes: the range this buffer removed from every bank of its type
+    /// ([`Allocation::size_per_bank`] times the bank count), whatever its payload.
+    pub fn reserved_bytes(&self) -> u64 {
+        let banks = self.inner.groups[self.bank_type.index()].layout.count;
+        self.size_per_bank.saturating_mul(u64::from(banks))
     }
 
     /// The bank type it lives in.
@@ -329,6 +431,9 @@ impl Drop for Allocation {
             match state.ranges.free_handle(self.handle) {
                 Ok(_) => {
                     state.owners.remove(&self.handle.addr());
+                    if self.inner.generation.is_current() {
+                        self.inner.publish_health(self.bank_type, &state);
+                    }
                 }
                 Err(error) => {
                     self.inner.integrity_errors.fetch_add(1, Ordering::Relaxed);

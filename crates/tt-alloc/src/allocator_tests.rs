@@ -5,14 +5,19 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tt_soc::{Arch, ChipUid, NocCoord, SocDescriptor};
 
-use crate::tracker::{BankSpan, MemKind, Placement, PlacementGuard, PlacementTracker};
 use crate::*;
+use tt_accounting::{
+    BankClass, BankSpan, BankType, MemKind, NoTracking, Placement, PlacementGuard,
+    PlacementRefused, PlacementTracker, Reservation,
+};
 
 /// One placement as the tracker saw it, and how many times its guard was dropped.
 #[derive(Debug, Clone)]
 struct Record {
     device: ChipUid,
     kind: MemKind,
+    class: BankClass,
+    reserved: Reservation,
     spans: Vec<BankSpan>,
     owner: String,
     file: &'static str,
@@ -39,18 +44,20 @@ impl Drop for RecordingGuard {
 }
 
 impl PlacementTracker for RecordingTracker {
-    fn placed(&self, p: &Placement<'_>) -> Box<dyn PlacementGuard> {
+    fn placed(&self, p: &Placement<'_>) -> Result<Box<dyn PlacementGuard>, PlacementRefused> {
         let mut records = self.records.lock();
         records.push(Record {
             device: p.device,
             kind: p.kind,
+            class: p.class,
+            reserved: p.reserved,
             spans: p.spans.to_vec(),
             owner: p.owner.to_string(),
             file: p.provenance.file(),
             line: p.provenance.line(),
             releases: 0,
         });
-        Box::new(RecordingGuard { records: Arc::clone(&self.records), id: records.len() - 1 })
+        Ok(Box::new(RecordingGuard { records: Arc::clone(&self.records), id: records.len() - 1 }))
     }
 }
 
@@ -80,13 +87,14 @@ fn interleaved_dram_reports_the_pages_each_bank_holds_and_releases_once() {
     let line = line!() + 1;
     let a = alloc.allocate(&dram(2000, 30)).unwrap();
     // 2000-byte pages align to 2016; 30 pages over 12 banks: 3 in banks 0-5, 2 in 6-11.
+    // Every bank reserves 3 aligned pages; the payload is the pages asked for.
     let expected: Vec<BankSpan> = (0..12)
-        .map(|bank| BankSpan { bank, addr: 0, size: if bank < 6 { 3 * 2016 } else { 2 * 2016 } })
+        .map(|bank| BankSpan { bank, addr: 0, size: if bank < 6 { 3 * 2000 } else { 2 * 2000 } })
         .collect();
     assert_eq!((a.address(), a.size_per_bank(), a.spans()), (0, 3 * 2016, &expected[..]));
     assert_eq!(
-        (a.total_bytes(), a.kind(), a.bank_type(), a.device()),
-        (60_480, MemKind::Dram, BankType::Dram, DEVICE)
+        (a.total_bytes(), a.reserved_bytes(), a.kind(), a.bank_type(), a.device()),
+        (60_000, 12 * 3 * 2016, MemKind::Dram, BankType::Dram, DEVICE)
     );
     {
         let recs = records.lock();
@@ -94,6 +102,10 @@ fn interleaved_dram_reports_the_pages_each_bank_holds_and_releases_once() {
         assert_eq!(
             (r.device, r.kind, &r.spans, r.owner.as_str()),
             (DEVICE, MemKind::Dram, &expected, "test buffer")
+        );
+        assert_eq!(
+            (r.class, r.reserved),
+            (BankClass::Dram, Reservation::EveryBank { per_bank: 3 * 2016, banks: 12 })
         );
         assert_eq!((r.file, r.line, r.releases), (file!(), line, 0), "provenance is the caller");
     }
@@ -121,7 +133,7 @@ fn interleaved_pages_go_round_robin_at_the_aligned_page_size() {
 }
 
 #[test]
-fn sharded_l1_counts_each_listed_core_only() {
+fn sharded_l1_holds_payload_on_listed_cores_and_reserves_every_core() {
     let (alloc, records) = wormhole(AllocatorConfig::default());
     let cores = [NocCoord::new(1, 1), NocCoord::new(3, 2), NocCoord::new(9, 11)];
     let mut req =
@@ -130,12 +142,21 @@ fn sharded_l1_counts_each_listed_core_only() {
     let banks: Vec<u32> = cores.iter().map(|c| alloc.core_bank(*c).unwrap()).collect();
     assert_eq!(banks, vec![0, 10, 79]);
     let spans: Vec<BankSpan> =
-        banks.iter().map(|&bank| BankSpan { bank, addr: L1_BASE, size: 1008 }).collect();
+        banks.iter().map(|&bank| BankSpan { bank, addr: L1_BASE, size: 1000 }).collect();
     assert_eq!((a.address(), a.spans()), (L1_BASE, &spans[..]));
+    // Three shards' payload, but the 1008-byte range is gone from all 80 cores.
+    assert_eq!((a.total_bytes(), a.reserved_bytes()), (3000, 80 * 1008));
     req.policy = Policy::TopDown;
     let b = alloc.allocate(&req).unwrap();
     assert_eq!(b.address(), L1_TOP - 1008);
-    assert_eq!(records.lock()[1].spans.iter().map(|s| s.size).sum::<u64>(), 3 * 1008);
+    {
+        let recs = records.lock();
+        assert_eq!(recs[1].spans.iter().map(|s| s.size).sum::<u64>(), 3 * 1000);
+        assert_eq!(
+            (recs[1].class, recs[1].reserved),
+            (BankClass::Tensix, Reservation::EveryBank { per_bank: 1008, banks: 80 })
+        );
+    }
     drop((a, b));
     assert!(records.lock().iter().all(|r| r.releases == 1));
 }
@@ -281,7 +302,8 @@ fn bad_requests_are_refused_with_what_was_found() {
 
 #[test]
 fn harvested_cores_are_not_banks() {
-    let soc = SocDescriptor::builtin(Arch::WormholeB0).with_harvesting(0b1).unwrap();
+    // Bit 9: the tenth Tensix row in NOC0 order, row 11 (tt-umd's mask convention).
+    let soc = SocDescriptor::builtin(Arch::WormholeB0).with_harvesting(1 << 9).unwrap();
     let alloc =
         Allocator::new(&soc, DEVICE, AllocatorConfig::default(), Arc::new(NoTracking)).unwrap();
     assert_eq!(alloc.bank_count(BankType::L1), 72);

@@ -1,89 +1,12 @@
-//! Bank types and the regions they occupy on a chip.
+//! The regions each bank type occupies on a chip.
 
-use std::fmt;
 use std::ops::Range;
 
-use serde::Serialize;
+use tt_accounting::BankType;
 use tt_soc::l1_map::L1Map;
 use tt_soc::{ChipUid, CoreKind, SocDescriptor};
 
 use crate::error::AllocError;
-use crate::tracker::MemKind;
-
-/// A kind of bank, as tt-metal users know them. Every bank of one type shares one address
-/// range: an interleaved buffer takes the same offset in every bank, a sharded one the same
-/// offset on each of its cores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BankType {
-    /// One bank per DRAM bank of the SoC descriptor, below the TRACE region.
-    Dram,
-    /// One bank per usable Tensix core: the L1 map's allocatable region below L1_SMALL.
-    L1,
-    /// The top `l1_small_size` bytes of each Tensix core's allocatable region.
-    L1Small,
-    /// The top `trace_size` bytes of each DRAM bank.
-    Trace,
-    /// The kernel region of each Tensix core's L1 map, for kernel binaries and runtime
-    /// arguments (kinds KERNEL and SYSTEM).
-    KernelRegion,
-}
-
-impl BankType {
-    /// Every bank type.
-    pub const ALL: [BankType; 5] =
-        [BankType::Dram, BankType::L1, BankType::L1Small, BankType::Trace, BankType::KernelRegion];
-
-    /// Position in [`BankType::ALL`].
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The snake-case name used in messages and JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            BankType::Dram => "dram",
-            BankType::L1 => "l1",
-            BankType::L1Small => "l1_small",
-            BankType::Trace => "trace",
-            BankType::KernelRegion => "kernel_region",
-        }
-    }
-
-    /// True for bank types whose banks are Tensix cores (and so take sharded layouts).
-    pub fn is_per_core(self) -> bool {
-        matches!(self, BankType::L1 | BankType::L1Small | BankType::KernelRegion)
-    }
-
-    /// Whether bytes of `kind` may be placed in this bank type.
-    pub fn accepts(self, kind: MemKind) -> bool {
-        matches!(
-            (self, kind),
-            (BankType::Dram, MemKind::Dram)
-                | (BankType::L1, MemKind::L1 | MemKind::Cb)
-                | (BankType::L1Small, MemKind::L1Small)
-                | (BankType::Trace, MemKind::Trace)
-                | (BankType::KernelRegion, MemKind::Kernel | MemKind::System)
-        )
-    }
-
-    /// The kinds this bank type accepts, for messages.
-    pub fn accepted_kinds(self) -> &'static str {
-        match self {
-            BankType::Dram => "`dram`",
-            BankType::L1 => "`l1` and `cb`",
-            BankType::L1Small => "`l1_small`",
-            BankType::Trace => "`trace`",
-            BankType::KernelRegion => "`kernel` and `system`",
-        }
-    }
-}
-
-impl fmt::Display for BankType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// Sizes of the carved-out regions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,26 +149,5 @@ mod tests {
             let err = bank_layouts(&soc, ChipUid(3), cfg).unwrap_err().to_string();
             assert!(err.contains(needle) && err.contains("0x0000000000000003"), "{err}");
         }
-    }
-
-    #[test]
-    fn bank_types_accept_only_their_kinds() {
-        let accepted: Vec<Vec<MemKind>> = BankType::ALL
-            .iter()
-            .map(|t| MemKind::ALL.iter().copied().filter(|k| t.accepts(*k)).collect())
-            .collect();
-        assert_eq!(
-            accepted,
-            vec![
-                vec![MemKind::Dram],
-                vec![MemKind::L1, MemKind::Cb],
-                vec![MemKind::L1Small],
-                vec![MemKind::Trace],
-                vec![MemKind::Kernel, MemKind::System],
-            ]
-        );
-        let names: Vec<_> = BankType::ALL.iter().map(|t| t.to_string()).collect();
-        assert_eq!(names, ["dram", "l1", "l1_small", "trace", "kernel_region"]);
-        assert!(BankType::L1Small.is_per_core() && !BankType::Trace.is_per_core());
     }
 }

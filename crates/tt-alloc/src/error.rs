@@ -1,9 +1,7 @@
 //! Errors of the range engine and of the device allocator.
 
+use tt_accounting::{BankType, MemKind};
 use tt_soc::{ChipUid, NocCoord};
-
-use crate::tracker::MemKind;
-use crate::BankType;
 
 /// Why a [`RangeAllocator`](crate::RangeAllocator) refused a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -220,5 +218,28 @@ pub enum AllocError {
         device: ChipUid,
         /// What is wrong and how to fix it.
         message: String,
+    },
+    /// The tracker refused to record the placement, so it was undone.
+    #[error(
+        "the {bank_type} buffer was not placed on device {device}: the tracker refused it \
+         ({reason}); nothing was left allocated"
+    )]
+    TrackingRefused {
+        /// The device.
+        device: ChipUid,
+        /// The bank type asked for.
+        bank_type: BankType,
+        /// Why the tracker refused.
+        reason: String,
+    },
+    /// The allocator was made in a parent process; this is a child forked from it.
+    #[error(
+        "this allocator of device {device} was inherited from the parent process across \
+         fork(); a child shares the parent's chip and must not place on it. Open a device of \
+         its own in the child (after exec, or on another chip)"
+    )]
+    InheritedAcrossFork {
+        /// The device.
+        device: ChipUid,
     },
 }

@@ -1,14 +1,13 @@
 //! What a buffer asks for, and how its bytes spread over the banks.
 
 use std::collections::HashSet;
+use tt_accounting::{BankType, MemKind};
 
 use tt_soc::NocCoord;
 
 use crate::bank::BankLayout;
 use crate::error::AllocError;
 use crate::range::Policy;
-use crate::tracker::MemKind;
-use crate::BankType;
 
 /// How a buffer's bytes are spread over banks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,8 +54,9 @@ pub(crate) struct BankPlan {
     /// Distance between a bank's consecutive pages (the aligned page size); `None` for a
     /// sharded layout, which has no pages.
     pub(crate) page_stride: Option<u64>,
-    /// (bank index, bytes held), banks holding nothing left out.
-    pub(crate) bytes_per_bank: Vec<(u32, u64)>,
+    /// (bank index, payload bytes: what the owner asked for, before alignment), banks
+    /// holding nothing left out.
+    pub(crate) payload_per_bank: Vec<(u32, u64)>,
 }
 
 /// Resolves `layout` for `banks`; `bank_of_core` maps a core to its bank index or to what
@@ -88,11 +88,12 @@ pub(crate) fn plan(
                 .checked_mul(page)
                 .ok_or(AllocError::TooLarge { bank_type, what: "pages per bank x page size" })?;
             let (whole, extra) = (pages / count, pages % count);
-            let bytes_per_bank = (0..banks.count)
-                .map(|bank| (bank, (whole + u64::from(u64::from(bank) < extra)) * page))
+            // Cannot overflow: page_size <= page and the aligned figure fitted above.
+            let payload_per_bank = (0..banks.count)
+                .map(|bank| (bank, (whole + u64::from(u64::from(bank) < extra)) * page_size))
                 .filter(|&(_, bytes)| bytes > 0)
                 .collect();
-            Ok(BankPlan { size_per_bank, page_stride: Some(page), bytes_per_bank })
+            Ok(BankPlan { size_per_bank, page_stride: Some(page), payload_per_bank })
         }
         Layout::Sharded { cores, shard_size } => {
             if !bank_type.is_per_core() {
@@ -106,14 +107,14 @@ pub(crate) fn plan(
             }
             let size_per_bank = align_up(shard_size, "the aligned shard size")?;
             let mut seen = HashSet::with_capacity(cores.len());
-            let mut bytes_per_bank = Vec::with_capacity(cores.len());
+            let mut payload_per_bank = Vec::with_capacity(cores.len());
             for &core in cores {
                 if !seen.insert(core) {
                     return Err(AllocError::DuplicateCore { core });
                 }
-                bytes_per_bank.push((bank_of_core(core)?, size_per_bank));
+                payload_per_bank.push((bank_of_core(core)?, shard_size));
             }
-            Ok(BankPlan { size_per_bank, page_stride: None, bytes_per_bank })
+            Ok(BankPlan { size_per_bank, page_stride: None, payload_per_bank })
         }
     }
 }
@@ -135,9 +136,10 @@ mod tests {
     fn interleaved_pages_round_robin_from_bank_zero() {
         let layout = Layout::Interleaved { page_size: 1000, pages: 10 };
         let p = plan(&layout, &banks(BankType::Dram, 4, 32), no_cores).unwrap();
-        // 1000 B pages align to 1024; banks 0 and 1 get 3 pages, banks 2 and 3 get 2.
+        // 1000 B pages align to 1024; banks 0 and 1 get 3 pages, banks 2 and 3 get 2. Each
+        // bank reserves 3 aligned pages; the payload is what was asked for.
         assert_eq!(p.size_per_bank, 3 * 1024);
-        assert_eq!(p.bytes_per_bank, vec![(0, 3072), (1, 3072), (2, 2048), (3, 2048)]);
+        assert_eq!(p.payload_per_bank, vec![(0, 3000), (1, 3000), (2, 2000), (3, 2000)]);
     }
 
     #[test]
@@ -145,7 +147,7 @@ mod tests {
         let layout = Layout::Interleaved { page_size: 64, pages: 2 };
         let p = plan(&layout, &banks(BankType::L1, 80, 16), no_cores).unwrap();
         assert_eq!(p.size_per_bank, 64);
-        assert_eq!(p.bytes_per_bank, vec![(0, 64), (1, 64)]);
+        assert_eq!(p.payload_per_bank, vec![(0, 64), (1, 64)]);
     }
 
     #[test]
@@ -154,7 +156,7 @@ mod tests {
         let layout = Layout::Sharded { cores: &cores, shard_size: 100 };
         let p = plan(&layout, &banks(BankType::L1, 80, 16), |c| Ok(u32::from(c.x) * 10)).unwrap();
         assert_eq!(p.size_per_bank, 112);
-        assert_eq!(p.bytes_per_bank, vec![(10, 112), (20, 112)]);
+        assert_eq!(p.payload_per_bank, vec![(10, 100), (20, 100)]);
     }
 
     #[test]

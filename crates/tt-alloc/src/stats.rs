@@ -2,11 +2,10 @@
 
 use serde::Serialize;
 use serde_json::{json, Value};
+use tt_accounting::{BankType, MemKind};
 use tt_soc::ChipUid;
 
 use crate::range::{FreeBlock, RangeStats};
-use crate::tracker::MemKind;
-use crate::BankType;
 
 /// Occupancy of one bank type. Every bank of the type shares one address range, so the
 /// per-bank figures hold for each bank; the `total_*` methods multiply by the bank count.

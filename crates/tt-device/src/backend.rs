@@ -9,7 +9,8 @@ use crate::DeviceError;
 
 /// A TLB window of either backend.
 pub(crate) trait Window: Send {
-    /// Points the window at `core`'s memory from `base`.
+    /// Points the window at the core a TLB programmed with `core` reaches (translated
+    /// coordinates on Blackhole), from `base`.
     fn configure(&mut self, core: NocCoord, base: u64) -> Result<(), DeviceError>;
     /// The mapped window once configured.
     fn region(&self) -> Option<&MmioRegion>;
@@ -17,7 +18,9 @@ pub(crate) trait Window: Send {
 
 impl Window for SimTlbWindow {
     fn configure(&mut self, core: NocCoord, base: u64) -> Result<(), DeviceError> {
-        Ok(SimTlbWindow::configure(self, core, base)?)
+        // The coordinate is what a card's TLB would be programmed with; the simulated chip
+        // decodes it as the card does.
+        Ok(SimTlbWindow::configure_as_programmed(self, core, base)?)
     }
     fn region(&self) -> Option<&MmioRegion> {
         SimTlbWindow::region(self)

@@ -7,9 +7,10 @@ use parking_lot::Mutex;
 use tt_kmd::KmdDevice;
 use tt_mmio::MmioRegion;
 use tt_sim::SimChip;
-use tt_soc::{Arch, ChipUid, CoreKind, NocCoord, SocDescriptor};
+use tt_soc::{Arch, ChipUid, CoreKind, HarvestingMasks, NocCoord, SocDescriptor};
 
 use crate::backend::Backend;
+use crate::discovery::{self, ArcAccess, ChipIdentity};
 use crate::window_pool::WindowPool;
 use crate::{DeviceError, DeviceSpec};
 
@@ -46,7 +47,8 @@ pub struct OpenOptions {
     /// A tt-umd SoC descriptor file to use instead of the built-in one (`--soc FILE`). It must
     /// describe the same architecture and grid as the device.
     pub soc_file: Option<PathBuf>,
-    /// Tensix rows (Wormhole) or columns (Blackhole) to treat as harvested.
+    /// Extra Tensix rows (Wormhole) or columns (Blackhole) to treat as harvested, in tt-umd's
+    /// convention (bit i = the i-th Tensix row or column in NOC0 order).
     pub harvesting_mask: u32,
     /// Directory of simulated chip files; default [`tt_sim::default_sim_dir`].
     pub sim_dir: Option<PathBuf>,
@@ -65,7 +67,11 @@ pub struct Device {
     pub(crate) backend: Backend,
     pub(crate) spec: DeviceSpec,
     soc: SocDescriptor,
+    /// The chip as its firmware programmed the NOC: its own harvesting only, never a mask the
+    /// user added, so that translated coordinates match the hardware's tables.
+    noc_map: SocDescriptor,
     chip_uid: ChipUid,
+    identity: ChipIdentity,
 }
 
 impl fmt::Debug for Device {
@@ -75,6 +81,16 @@ impl fmt::Debug for Device {
             .field("arch", &self.arch())
             .field("chip_uid", &self.chip_uid)
             .finish()
+    }
+}
+
+impl ArcAccess for Device {
+    fn arc_read32(&self, addr: u64) -> Result<u32, DeviceError> {
+        self.on_arc(addr, |region, offset| region.read32(offset))
+    }
+
+    fn arc_write32(&self, addr: u64, value: u32) -> Result<(), DeviceError> {
+        self.on_arc(addr, |region, offset| region.write32(offset, value))
     }
 }
 
@@ -124,11 +140,12 @@ impl Device {
     /// ```
     pub fn open_with(spec: &str, options: &OpenOptions) -> Result<Device, DeviceError> {
         match spec.parse::<DeviceSpec>()? {
-            DeviceSpec::Sim { arch, id } => {
+            DeviceSpec::Sim { kind, id } => {
                 let dir = options.sim_dir.clone().unwrap_or_else(tt_sim::default_sim_dir);
-                let chip = SimChip::open_in(&dir, arch, id)?;
+                let chip = SimChip::open_kind_in(&dir, kind, id)?;
                 let uid = chip.chip_uid();
-                Self::assemble(DeviceSpec::Sim { arch, id }, Backend::Sim(chip), arch, uid, options)
+                let arch = kind.arch();
+                Self::assemble(DeviceSpec::Sim { kind, id }, Backend::Sim(chip), arch, uid, options)
             }
             DeviceSpec::Pcie(path) => Self::from_kmd(KmdDevice::open(&path)?, options),
         }
@@ -144,8 +161,8 @@ impl Device {
                 path: path.display().to_string(),
                 device_id: info.device_id,
             })?;
-        // Until ARC telemetry (board id) is read, the PCI location stands in for the unique
-        // id: stable for a card in a slot, never a logical enumeration index.
+        // The firmware's unique id replaces this when it reports one; otherwise the PCI
+        // location stands in: stable for a card in a slot, never a logical enumeration index.
         let uid = ChipUid(
             (u64::from(info.pci_domain) << 24)
                 | (u64::from(info.pci_bus) << 16)
@@ -155,6 +172,8 @@ impl Device {
         Self::assemble(DeviceSpec::Pcie(path), Backend::Pcie(kmd), arch, uid, options)
     }
 
+    /// Builds the device on `backend`, then asks the chip's firmware for its board, unique id
+    /// and harvesting (the same code for a card and a simulated chip) and applies them.
     fn assemble(
         spec: DeviceSpec,
         backend: Backend,
@@ -163,7 +182,7 @@ impl Device {
         options: &OpenOptions,
     ) -> Result<Device, DeviceError> {
         let builtin = SocDescriptor::builtin(arch);
-        let mut soc = match &options.soc_file {
+        let soc = match &options.soc_file {
             Some(file) => {
                 let soc = SocDescriptor::from_yaml_file(file)?;
                 if soc.arch() != builtin.arch() || soc.grid_size() != builtin.grid_size() {
@@ -185,9 +204,6 @@ impl Device {
             }
             None => builtin,
         };
-        if options.harvesting_mask != 0 {
-            soc = soc.with_harvesting(options.harvesting_mask)?;
-        }
         let classes = soc.arch().tlb_classes();
         // L1 windows: the smallest class that shows a whole worker L1 in one window.
         let l1_size = classes
@@ -195,16 +211,114 @@ impl Device {
             .map(|c| c.size)
             .find(|&s| s >= soc.worker_l1_size())
             .unwrap_or_else(|| classes.iter().map(|c| c.size).max().unwrap_or(1 << 20));
-        // DRAM windows: the largest class, so big transfers reconfigure least.
-        let dram_size = classes.iter().map(|c| c.size).max().unwrap_or(l1_size);
-        Ok(Device {
+        // DRAM windows: the largest class the backend actually gives, so big transfers
+        // reconfigure least. Blackhole's 4 GiB windows exist only as far as BAR4 reaches
+        // (tt-kmd exposes bar4_len / 4 GiB of them), so a refused class falls back to the next.
+        let mut sizes: Vec<u64> = classes.iter().map(|c| c.size).collect();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        let mut dram_pool = None;
+        for size in sizes {
+            match backend.allocate_window(size) {
+                Ok(first) => {
+                    dram_pool = Some(WindowPool::with_first(size, DRAM_WINDOWS, first));
+                    break;
+                }
+                Err(e) => tracing::debug!(size, error = %e, "no DRAM window of this size"),
+            }
+        }
+        let dram_pool = dram_pool.unwrap_or_else(|| WindowPool::new(l1_size, DRAM_WINDOWS));
+        let mut device = Device {
             l1_windows: Mutex::new(WindowPool::new(l1_size, L1_WINDOWS)),
-            dram_windows: Mutex::new(WindowPool::new(dram_size, DRAM_WINDOWS)),
+            dram_windows: Mutex::new(dram_pool),
             backend,
             spec,
+            noc_map: soc.clone(),
             soc,
             chip_uid,
+            identity: ChipIdentity {
+                board_id: 0,
+                board_type: None,
+                asic_location: 0,
+                unique_id: None,
+                harvesting: HarvestingMasks::default(),
+                noc_translation: false,
+            },
+        };
+        let identity = discovery::discover(&device, arch, &device.spec.to_string())?;
+        let masks = identity.harvesting.union(HarvestingMasks::tensix(options.harvesting_mask));
+        device.noc_map = device
+            .noc_map
+            .with_harvesting_masks(identity.harvesting)?
+            .with_noc_translation(identity.noc_translation);
+        device.soc = device
+            .soc
+            .with_harvesting_masks(masks)
+            .map_err(|e| DeviceError::BadHarvest {
+                device: device.spec.to_string(),
+                reported: identity.harvesting,
+                added: options.harvesting_mask,
+                reason: e.to_string(),
+            })?
+            .with_noc_translation(identity.noc_translation);
+        if let Some(unique) = identity.unique_id {
+            device.chip_uid = ChipUid(unique);
+        }
+        device.identity = identity;
+        tracing::info!(
+            device = %device.spec,
+            board = identity.board_type.map_or("none", |b| b.name()),
+            board_id = format!("{:#x}", identity.board_id),
+            harvesting = %device.soc.harvesting(),
+            "discovered the chip from its firmware"
+        );
+        Ok(device)
+    }
+
+    /// The coordinate a TLB window is programmed with to reach NOC0 core `core`. Blackhole with
+    /// NOC translation on decodes coordinates as translated ones (Tensix NOC0 and translated
+    /// coordinates overlap there), so tt-umd programs translated coordinates and so do we.
+    /// Wormhole's translated Tensix and Ethernet coordinates start at 16 (tt-umd
+    /// COORDINATE_SYSTEMS.md), above every NOC0 coordinate, so NOC0 coordinates reach the
+    /// physical tile and are used as they are.
+    pub fn tlb_coord(&self, core: NocCoord) -> Result<NocCoord, DeviceError> {
+        let translated = match self.noc_map.arch() {
+            Arch::Blackhole => self.noc_map.noc0_to_translated(core),
+            Arch::WormholeB0 => self.noc_map.kind_at(core).map(|_| core),
+        };
+        translated.ok_or_else(|| {
+            let (gx, gy) = self.soc.grid_size();
+            DeviceError::OutOfGrid { device: self.spec.to_string(), core, grid_x: gx, grid_y: gy }
         })
+    }
+
+    /// What the chip's firmware reported at open: board, unique id, harvesting, translation.
+    pub fn identity(&self) -> &ChipIdentity {
+        &self.identity
+    }
+
+    /// The ARC tile, where the firmware answers.
+    fn arc_core(&self) -> Result<NocCoord, DeviceError> {
+        self.soc.arc_cores().first().copied().ok_or_else(|| DeviceError::Firmware {
+            device: self.spec.to_string(),
+            what: "its SoC descriptor lists no ARC core; add `arc` to the descriptor".into(),
+        })
+    }
+
+    /// Runs `f` on the window region showing the ARC tile at `addr` and the offset in it.
+    fn on_arc<T>(
+        &self,
+        addr: u64,
+        f: impl FnOnce(&MmioRegion, usize) -> Result<T, tt_mmio::MmioError>,
+    ) -> Result<T, DeviceError> {
+        if addr % 4 != 0 {
+            return Err(DeviceError::Misaligned { addr });
+        }
+        let arc = self.arc_core()?;
+        let mut pool = self.l1_windows.lock();
+        let window = pool.window_size();
+        let base = addr - addr % window;
+        let region = pool.region(&self.backend, self.tlb_coord(arc)?, base)?;
+        Ok(f(region, (addr - base) as usize)?)
     }
 
     /// The spec the device was opened with, normalised (`sim:wormhole_b0:0`).
@@ -392,7 +506,7 @@ impl Device {
             let base = at - at % window;
             let offset = (at - base) as usize;
             let n = (len - done).min((window - (at - base)) as usize);
-            let region = pool.region(&self.backend, core, base)?;
+            let region = pool.region(&self.backend, self.tlb_coord(core)?, base)?;
             f(region, offset, done..done + n)?;
             done += n;
         }
@@ -417,7 +531,8 @@ impl Device {
     /// Size of the memory behind `core` and whether it is DRAM.
     fn memory_at(&self, core: NocCoord) -> Result<(u64, bool), DeviceError> {
         let (gx, gy) = self.soc.grid_size();
-        let kind = self.soc.kind_at(core).ok_or(DeviceError::OutOfGrid {
+        // Built only on failure: formatting the spec costs more than a small transfer.
+        let kind = self.soc.kind_at(core).ok_or_else(|| DeviceError::OutOfGrid {
             device: self.spec.to_string(),
             core,
             grid_x: gx,

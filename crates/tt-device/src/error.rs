@@ -109,6 +109,26 @@ pub enum DeviceError {
         /// The address asked for.
         addr: u64,
     },
+    /// The firmware's harvesting plus the caller's extra mask is not a usable chip.
+    #[error("cannot apply harvesting to {device}: its firmware reports {reported} and --harvest adds tensix {added}: {reason}")]
+    BadHarvest {
+        /// The device.
+        device: String,
+        /// What the firmware reported.
+        reported: tt_soc::HarvestingMasks,
+        /// The extra Tensix mask asked for.
+        added: u32,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// The chip's firmware did not answer as tt-umd expects.
+    #[error("cannot learn the board of {device} from its firmware: {what}")]
+    Firmware {
+        /// The device.
+        device: String,
+        /// What went wrong and what to do.
+        what: String,
+    },
     /// An access through a mapped window failed.
     #[error(transparent)]
     Mmio(#[from] tt_mmio::MmioError),

@@ -29,6 +29,13 @@ impl WindowPool {
         WindowPool { size, capacity: capacity.max(1), slots: Vec::new(), clock: 0 }
     }
 
+    /// A pool that starts with `first`, a window of `size` bytes already allocated.
+    pub(crate) fn with_first(size: u64, capacity: usize, first: Box<dyn Window>) -> Self {
+        let mut pool = Self::new(size, capacity);
+        pool.slots.push(Slot { window: first, target: None, last_used: 0 });
+        pool
+    }
+
     pub(crate) fn window_size(&self) -> u64 {
         self.size
     }
@@ -42,7 +49,9 @@ impl WindowPool {
     ) -> Result<&MmioRegion, DeviceError> {
         self.clock += 1;
         let wanted = Some((core, base));
-        let index = match self.slots.iter().position(|s| s.target == wanted) {
+        let showing = self.slots.iter().position(|s| s.target == wanted);
+        let unused = || self.slots.iter().position(|s| s.target.is_none());
+        let index = match showing.or_else(unused) {
             Some(i) => i,
             None => {
                 if self.slots.len() < self.capacity {

@@ -1,8 +1,8 @@
 //! Interleaved DRAM buffers with host-side reads and writes, and the DRAM bank table kernels
 //! use to find a page.
 
-use tt_alloc::tracker::MemKind;
-use tt_alloc::{Allocation, BankType, BufferRequest, Layout, Policy};
+use tt_accounting::{BankType, MemKind};
+use tt_alloc::{Allocation, BufferRequest, Layout, Policy};
 use tt_device::DramBankId;
 
 use crate::{ProgramError, Runtime};
@@ -46,15 +46,17 @@ impl InterleavedBuffer {
                 reason: format!("page size {page_size} is not a nonzero multiple of the {align}-byte DRAM alignment"),
             });
         }
+        runtime.check_process()?;
+        let request = BufferRequest {
+            bank_type: BankType::Dram,
+            kind: MemKind::Dram,
+            layout: Layout::Interleaved { page_size, pages },
+            policy: Policy::default(),
+            owner,
+        };
         let allocation = runtime
             .allocator()
-            .allocate(&BufferRequest {
-                bank_type: BankType::Dram,
-                kind: MemKind::Dram,
-                layout: Layout::Interleaved { page_size, pages },
-                policy: Policy::default(),
-                owner,
-            })
+            .allocate_from(&request, std::panic::Location::caller())
             .map_err(|source| ProgramError::Alloc { program: owner.to_string(), source })?;
         Ok(InterleavedBuffer { allocation, page_size, pages, runtime: runtime.clone() })
     }
@@ -105,6 +107,7 @@ impl InterleavedBuffer {
 
     /// Writes `data` from the start of the buffer, page by page.
     pub fn write(&self, data: &[u8]) -> Result<(), ProgramError> {
+        self.runtime.check_process()?;
         self.check_len(data.len())?;
         for (page, chunk) in data.chunks(self.page_size as usize).enumerate() {
             let (bank, offset) = self.page_target(page as u64)?;
@@ -115,6 +118,7 @@ impl InterleavedBuffer {
 
     /// Reads `out.len()` bytes from the start of the buffer.
     pub fn read(&self, out: &mut [u8]) -> Result<(), ProgramError> {
+        self.runtime.check_process()?;
         self.check_len(out.len())?;
         for (page, chunk) in out.chunks_mut(self.page_size as usize).enumerate() {
             let (bank, offset) = self.page_target(page as u64)?;

@@ -65,15 +65,24 @@ pub enum ProgramError {
     /// The ledger refused the device.
     #[error(transparent)]
     Track(#[from] tt_track::TrackError),
-    /// Closing a runtime while programs it loaded are still alive.
-    #[error(
-        "cannot close {device}: {live} loaded program(s) still hold memory on it; drop them first"
-    )]
+    /// Closing a runtime while handles still hold memory on it.
+    #[error("cannot close {device}: {live} handle(s) still hold it ({handles}); drop them first")]
     StillInUse {
         /// The device.
         device: String,
-        /// Loaded programs (or other handles) still alive.
+        /// Handles still alive.
         live: usize,
+        /// What they are.
+        handles: String,
+    },
+    /// A session inherited from the parent process used in a forked child.
+    #[error(
+        "the session on {device} was opened by the parent process; a child forked from it \
+         must not use the parent's chip. Open a device of its own in the child"
+    )]
+    InheritedAcrossFork {
+        /// The device.
+        device: String,
     },
     /// A workload's result, checked on the host, is wrong.
     #[error("workload `{workload}` computed a wrong result: {detail}")]

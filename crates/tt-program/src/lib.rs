@@ -23,7 +23,7 @@ pub use elf::{KernelImage, IMAGE_ALIGN};
 pub use error::ProgramError;
 pub use loaded::LoadedProgram;
 pub use program::{KernelId, Processor, Program};
-pub use runtime::Runtime;
+pub use runtime::{CloseError, LiveHandles, Runtime};
 
 #[cfg(test)]
 mod tests;

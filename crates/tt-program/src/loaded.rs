@@ -1,7 +1,9 @@
 //! A program placed on a device: what load placed, launching, and the drop that frees it.
 
-use tt_alloc::tracker::MemKind;
-use tt_alloc::{Allocation, BankType, BufferRequest, Layout, Policy};
+use std::panic::Location;
+
+use tt_accounting::{BankType, MemKind};
+use tt_alloc::{Allocation, BufferRequest, Layout, Policy};
 use tt_device::{ExecLimits, KernelStart, LaunchOutcome};
 use tt_soc::kernel_abi::{
     self, ABI_VERSION, CB_DESCRIPTOR_BYTES, LAUNCH_BLOCK_BYTES, LAUNCH_MAGIC,
@@ -87,6 +89,7 @@ impl std::fmt::Debug for LoadedProgram {
             .field("name", &self.name)
             .field("kernels", &self.kernels.len())
             .field("kernel_bytes", &self.kernel_bytes())
+            .field("kernel_payload_bytes", &self.kernel_payload_bytes())
             .field("cb_bytes", &self.circular_buffer_bytes())
             .finish()
     }
@@ -101,9 +104,11 @@ impl LoadedProgram {
     pub(crate) fn load(
         program: &Program,
         runtime: &Runtime,
+        provenance: &'static Location<'static>,
     ) -> Result<LoadedProgram, ProgramError> {
+        runtime.check_process()?;
         let inner = runtime.inner();
-        let device = &inner.device;
+        let device = runtime.device();
         let allocator = &inner.allocator;
         let name = program.name.clone();
         let invalid = |reason: String| ProgramError::Invalid { program: name.clone(), reason };
@@ -142,14 +147,15 @@ impl LoadedProgram {
             }
         }
         let place = |bank_type, kind, cores: &[NocCoord], size: u64, owner: &str| {
+            let request = BufferRequest {
+                bank_type,
+                kind,
+                layout: Layout::Sharded { cores, shard_size: size },
+                policy: Policy::default(),
+                owner,
+            };
             allocator
-                .allocate(&BufferRequest {
-                    bank_type,
-                    kind,
-                    layout: Layout::Sharded { cores, shard_size: size },
-                    policy: Policy::default(),
-                    owner,
-                })
+                .allocate_from(&request, provenance)
                 .map_err(|source| ProgramError::Alloc { program: name.clone(), source })
         };
         let mut kernels = Vec::with_capacity(program.kernels.len());
@@ -258,14 +264,26 @@ impl LoadedProgram {
         &self.name
     }
 
-    /// KERNEL bytes this load placed: binaries on every core plus the config blocks.
+    /// KERNEL bytes this load reserved: the kernel-region ranges of the binaries and the
+    /// config blocks, on every core of the lockstep kernel region.
     pub fn kernel_bytes(&self) -> u64 {
+        self.kernels.iter().map(|k| k._binary.reserved_bytes()).sum::<u64>()
+            + self.config.reserved_bytes()
+    }
+
+    /// KERNEL payload this load placed: each binary and config block on the cores it runs on.
+    pub fn kernel_payload_bytes(&self) -> u64 {
         self.kernels.iter().map(|k| k._binary.total_bytes()).sum::<u64>()
             + self.config.total_bytes()
     }
 
-    /// CB bytes this load placed.
+    /// CB bytes this load reserved (each buffer's L1 range on every core).
     pub fn circular_buffer_bytes(&self) -> u64 {
+        self.cbs.iter().map(|c| c.reserved_bytes()).sum()
+    }
+
+    /// CB payload this load placed (each buffer on the cores it is defined on).
+    pub fn circular_buffer_payload_bytes(&self) -> u64 {
         self.cbs.iter().map(|c| c.total_bytes()).sum()
     }
 
@@ -286,7 +304,8 @@ impl LoadedProgram {
 
     /// [`LoadedProgram::run`] with a timeout of your own.
     pub fn run_with(&self, limits: &ExecLimits) -> Result<Vec<LaunchOutcome>, ProgramError> {
-        let device = &self.runtime.inner().device;
+        self.runtime.check_process()?;
+        let device = self.runtime.device();
         let _running = self.runtime.inner().run_lock.lock();
         let mut starts = Vec::new();
         let base = self.config.address();

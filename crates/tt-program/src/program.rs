@@ -207,8 +207,10 @@ impl Program {
     /// Places the program on `runtime`'s device: kernel binaries into the kernel region of
     /// each of their cores (KERNEL), circular buffers into L1 (CB), the per-core launch block,
     /// runtime args, CB descriptors and semaphores (KERNEL). Each load is a separate set of
-    /// placements: loading twice, or on two devices, records and frees each on its own.
+    /// placements: loading twice, or on two devices, records and frees each on its own. The
+    /// caller's source location is recorded as every placement's provenance.
+    #[track_caller]
     pub fn load(&self, runtime: &Runtime) -> Result<LoadedProgram, ProgramError> {
-        LoadedProgram::load(self, runtime)
+        LoadedProgram::load(self, runtime, std::panic::Location::caller())
     }
 }

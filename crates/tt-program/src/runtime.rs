@@ -1,18 +1,21 @@
 //! The device session: an opened device with its allocator, its ledger slot, the fixed
 //! RESERVED area and the persistent SYSTEM kernels.
 
+use std::fmt;
 use std::panic::Location;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use tt_alloc::tracker::{BankSpan, MemKind};
-use tt_alloc::{Allocation, Allocator, AllocatorConfig, BankType, BufferRequest, Layout, Policy};
+use tt_accounting::{
+    fork_generation, BankClass, BankSpan, BankType, ForkGeneration, MemKind, Placement, Reservation,
+};
+use tt_alloc::{Allocation, Allocator, AllocatorConfig, BufferRequest, Layout, Policy};
 use tt_device::{Device, OpenOptions};
 use tt_soc::l1_map::{
     firmware_slot, L1Map, ETH_KERNEL_REGION, MAX_PROCESSORS, TENSIX_KERNEL_REGION,
 };
 use tt_soc::{CoreKind, LogicalCoord, NocCoord};
-use tt_track::{AllocRecord, DeviceCapacity, DeviceSlot, Tracker};
+use tt_track::{AllocRecord, DeviceInfo, DeviceSlot, Tracker};
 
 use crate::{KernelImage, ProgramError};
 
@@ -24,22 +27,20 @@ const FABRIC_ELF: &[u8] = include_bytes!("../../../kernels/elf/fabric.elf");
 const DISPATCH_CORES: u16 = 2;
 
 /// An opened device ready for programs. Cheap to clone; the device closes (SYSTEM kernels
-/// and RESERVED released, ledger slot closed) when the last clone and every program loaded
-/// through it are gone, or at [`Runtime::close`].
+/// and RESERVED released, ledger slot closed, chip lock given back) when the last clone,
+/// every program and buffer made through it, and every allocation and allocator clone are
+/// gone, or at [`Runtime::close`].
 #[derive(Clone)]
 pub struct Runtime {
     inner: Arc<RuntimeInner>,
 }
 
+/// Fields drop in order: the session's own allocations first, then its allocator handle,
+/// then the session (if nothing else holds it).
 pub(crate) struct RuntimeInner {
     system: Mutex<Vec<Allocation>>,
-    fabric: Mutex<Option<AllocRecord>>,
-    firmware: Mutex<Option<AllocRecord>>,
-    reserved: Mutex<Option<AllocRecord>>,
     pub(crate) allocator: Allocator,
-    pub(crate) tracker: Tracker,
-    pub(crate) slot: DeviceSlot,
-    pub(crate) device: Device,
+    pub(crate) session: Arc<Session>,
     dispatch_cores: Vec<NocCoord>,
     fabric_cores: Vec<NocCoord>,
     /// Held while a program runs: each core has one mailbox per processor, so programs run
@@ -47,9 +48,146 @@ pub(crate) struct RuntimeInner {
     pub(crate) run_lock: Mutex<()>,
 }
 
+/// What holds the chip: the opened device (and its exclusive lock), its ledger slot and the
+/// placements that last as long as the chip is open. The allocator keeps it alive, so every
+/// handle holding chip memory keeps the chip held and its slot open.
+pub(crate) struct Session {
+    fabric: Mutex<Option<AllocRecord>>,
+    firmware: Mutex<Option<AllocRecord>>,
+    reserved: Mutex<Option<AllocRecord>>,
+    pub(crate) tracker: Tracker,
+    pub(crate) slot: DeviceSlot,
+    pub(crate) device: Device,
+    /// The process that opened the chip; a forked child's copy refuses to act.
+    generation: ForkGeneration,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if !self.generation.is_current() {
+            // A forked child letting go of its copy: the chip and its slot are the parent's.
+            return;
+        }
+        // Stop our firmware before its bytes stop being counted.
+        for core in self.device.soc().tensix_cores() {
+            if let Err(e) = self.device.hold_in_reset(core) {
+                tracing::warn!(%core, error = %e, "holding a core in reset at close failed");
+            }
+        }
+        // Release while the tracker slot is still open, then close it; the device closes
+        // after this body, as a field.
+        drop(self.firmware.lock().take());
+        drop(self.fabric.lock().take());
+        drop(self.reserved.lock().take());
+        if let Err(e) = self.tracker.unregister_device(self.slot) {
+            tracing::warn!(error = %e, "closing the device's ledger slot failed");
+        }
+    }
+}
+
+/// What still holds a device that [`Runtime::close`] was asked to close.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveHandles {
+    /// Other clones of the runtime, loaded programs and buffers made through it.
+    pub runtime_holders: usize,
+    /// Live allocations made through its allocator: (owner, bank type, address).
+    pub allocations: Vec<(String, BankType, u64)>,
+    /// Clones of its allocator.
+    pub allocator_clones: usize,
+}
+
+impl LiveHandles {
+    /// Every live handle counted.
+    pub fn total(&self) -> usize {
+        self.runtime_holders + self.allocations.len() + self.allocator_clones
+    }
+}
+
+impl fmt::Display for LiveHandles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if self.runtime_holders > 0 {
+            parts.push(format!(
+                "{} runtime clone(s), loaded program(s) or buffer(s)",
+                self.runtime_holders
+            ));
+        }
+        if !self.allocations.is_empty() {
+            const SHOWN: usize = 4;
+            let named: Vec<String> = self
+                .allocations
+                .iter()
+                .take(SHOWN)
+                .map(|(owner, bank, addr)| format!("`{owner}` ({bank} at {addr:#x})"))
+                .collect();
+            let more = self.allocations.len().saturating_sub(SHOWN);
+            let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+            parts.push(format!(
+                "{} allocation(s): {}{tail}",
+                self.allocations.len(),
+                named.join(", ")
+            ));
+        }
+        if self.allocator_clones > 0 {
+            parts.push(format!("{} allocator clone(s)", self.allocator_clones));
+        }
+        f.write_str(&parts.join("; "))
+    }
+}
+
+/// [`Runtime::close`] refused: handles still hold memory on the device. Nothing was closed;
+/// [`CloseError::into_runtime`] gives the session back.
+pub struct CloseError {
+    runtime: Runtime,
+    /// What still holds the device.
+    pub live: LiveHandles,
+}
+
+impl CloseError {
+    /// The session, still open.
+    pub fn into_runtime(self) -> Runtime {
+        self.runtime
+    }
+}
+
+impl fmt::Debug for CloseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CloseError")
+            .field("device", &self.runtime.device().spec().to_string())
+            .field("live", &self.live)
+            .finish()
+    }
+}
+
+impl fmt::Display for CloseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot close {}: {} handle(s) still hold it ({}); drop them first, the chip stays \
+             locked and its memory counted until they are gone",
+            self.runtime.device().spec(),
+            self.live.total(),
+            self.live
+        )
+    }
+}
+
+impl std::error::Error for CloseError {}
+
+impl From<CloseError> for ProgramError {
+    fn from(error: CloseError) -> Self {
+        ProgramError::StillInUse {
+            device: error.runtime.device().spec().to_string(),
+            live: error.live.total(),
+            handles: error.live.to_string(),
+        }
+    }
+}
+
 impl Runtime {
     /// Opens `spec` (or, with `None`, the first card or a simulated Wormhole B0) and records
     /// into this process's ledger ([`tt_track::global`]).
+    #[track_caller]
     pub fn open(spec: Option<&str>) -> Result<Runtime, ProgramError> {
         Self::open_with(spec, &OpenOptions::default())
     }
@@ -76,6 +214,7 @@ impl Runtime {
     }
 
     /// [`Runtime::open`] with a SoC descriptor file, harvesting mask or simulator directory.
+    #[track_caller]
     pub fn open_with(spec: Option<&str>, options: &OpenOptions) -> Result<Runtime, ProgramError> {
         let device = match spec {
             Some(s) => Device::open_with(s, options)?,
@@ -88,21 +227,30 @@ impl Runtime {
     /// records the reserved L1 area of every Tensix core as RESERVED, brings each Tensix core
     /// up with our firmware at its reset pcs (SYSTEM, exact size), and places the dispatch
     /// kernel on the dispatch cores and the fabric kernel on the Ethernet cores as SYSTEM.
+    /// The caller's source location is their provenance.
+    #[track_caller]
     pub fn with_device(device: Device, tracker: &Tracker) -> Result<Runtime, ProgramError> {
+        let opened_at = Location::caller();
         let soc = device.soc();
-        let cores = soc.tensix_cores();
-        let capacity = DeviceCapacity {
-            dram_bytes: soc.dram_size(),
-            l1_bytes_total: soc.worker_l1_size() * cores.len() as u64,
-            l1_bytes_per_core: soc.worker_l1_size(),
-            core_count: cores.len() as u64,
-        };
-        let slot = tracker.register_device(device.chip_uid(), device.arch(), capacity)?;
-        let allocator = Allocator::new(
+        let info = DeviceInfo::from_soc(device.chip_uid(), &device.spec().to_string(), soc);
+        let slot = tracker.register_device(&info)?;
+        let uid = device.chip_uid();
+        let session = Arc::new(Session {
+            fabric: Mutex::new(None),
+            firmware: Mutex::new(None),
+            reserved: Mutex::new(None),
+            tracker: tracker.clone(),
+            slot,
+            device,
+            generation: fork_generation(),
+        });
+        let soc = session.device.soc();
+        let allocator = Allocator::for_session(
             soc,
-            device.chip_uid(),
+            uid,
             AllocatorConfig::default(),
             Arc::new(tracker.clone()),
+            Arc::clone(&session) as Arc<dyn Send + Sync>,
         )
         .map_err(|source| ProgramError::Alloc { program: "device session".into(), source })?;
         let (cols, rows) = soc.worker_grid_size();
@@ -114,30 +262,28 @@ impl Runtime {
         let fabric_cores = soc.ethernet_cores().to_vec();
         let inner = Arc::new(RuntimeInner {
             system: Mutex::new(Vec::new()),
-            fabric: Mutex::new(None),
-            firmware: Mutex::new(None),
-            reserved: Mutex::new(None),
             allocator,
-            tracker: tracker.clone(),
-            slot,
-            device,
+            session,
             dispatch_cores,
             fabric_cores,
             run_lock: Mutex::new(()),
         });
         let runtime = Runtime { inner };
         // From here on, dropping `runtime` on an error releases whatever was placed.
-        runtime.place_reserved_and_firmware()?;
-        runtime.place_system_kernels()?;
+        runtime.place_reserved_and_firmware(opened_at)?;
+        runtime.place_system_kernels(opened_at)?;
         Ok(runtime)
     }
 
     /// Records the reserved L1 area of every Tensix core as RESERVED, less our firmware at
     /// each reset pc, which is SYSTEM with its exact size, and brings every core up: held in
     /// soft reset, firmware written, released (the same tt-device calls on a card).
-    fn place_reserved_and_firmware(&self) -> Result<(), ProgramError> {
-        let inner = &self.inner;
-        let soc = inner.device.soc();
+    fn place_reserved_and_firmware(
+        &self,
+        opened_at: &'static Location<'static>,
+    ) -> Result<(), ProgramError> {
+        let session = &self.inner.session;
+        let soc = session.device.soc();
         let Some(map) = L1Map::for_core(CoreKind::Tensix, soc.worker_l1_size()) else {
             return Ok(());
         };
@@ -148,7 +294,7 @@ impl Runtime {
         let cores = soc.tensix_cores();
         let mut reserved = Vec::new();
         let mut system = Vec::new();
-        for bank in 0..cores.len() as u32 {
+        for bank in 0..u32::try_from(cores.len()).unwrap_or(u32::MAX) {
             let mut at = map.reserved.start;
             for slot in &slots {
                 reserved.push(BankSpan { bank, addr: at, size: slot - at });
@@ -159,20 +305,34 @@ impl Runtime {
         }
         reserved.retain(|span| span.size > 0);
         let record = |kind, spans: &[BankSpan], owner| {
-            inner.tracker.record_place(inner.slot, kind, spans, owner, Location::caller())
+            let placement = Placement {
+                device: session.device.chip_uid(),
+                kind,
+                class: BankClass::Tensix,
+                spans,
+                reserved: Reservation::Payload,
+                owner,
+                provenance: opened_at,
+            };
+            session.tracker.record(session.slot, &placement)
         };
-        let reserved = record(MemKind::Reserved, &reserved, "L1 reserved area (mailboxes, stacks)");
-        *inner.reserved.lock() = Some(reserved);
-        let placed = record(MemKind::System, &system, "system: firmware at the reset pcs");
-        *inner.firmware.lock() = Some(placed);
+        let reserved =
+            record(MemKind::Reserved, &reserved, "L1 reserved area (mailboxes, stacks)")?;
+        *session.reserved.lock() = Some(reserved);
+        let placed = record(MemKind::System, &system, "system: firmware at the reset pcs")?;
+        *session.firmware.lock() = Some(placed);
         for core in &cores {
-            inner.device.start_firmware(*core, firmware.image())?;
+            session.device.start_firmware(*core, firmware.image())?;
         }
         Ok(())
     }
 
-    fn place_system_kernels(&self) -> Result<(), ProgramError> {
+    fn place_system_kernels(
+        &self,
+        opened_at: &'static Location<'static>,
+    ) -> Result<(), ProgramError> {
         let inner = &self.inner;
+        let device = &inner.session.device;
         let tensix_region = TENSIX_KERNEL_REGION.end - TENSIX_KERNEL_REGION.start;
         let dispatch =
             KernelImage::from_elf("dispatch.elf (built in)", DISPATCH_ELF, tensix_region)?;
@@ -187,11 +347,11 @@ impl Runtime {
                 policy: Policy::default(),
                 owner: "system: dispatch kernel",
             };
-            let placed = inner.allocator.allocate(&request).map_err(|source| {
+            let placed = inner.allocator.allocate_from(&request, opened_at).map_err(|source| {
                 ProgramError::Alloc { program: "dispatch kernel".into(), source }
             })?;
             for core in &inner.dispatch_cores {
-                inner.device.write(*core, placed.address(), dispatch.image())?;
+                device.write(*core, placed.address(), dispatch.image())?;
             }
             inner.system.lock().push(placed);
         }
@@ -201,30 +361,31 @@ impl Runtime {
             // The fabric kernel is the only tenant of an Ethernet core's kernel region, so it
             // sits at the region's start; the spans count one copy per Ethernet core.
             for core in &inner.fabric_cores {
-                inner.device.write(*core, ETH_KERNEL_REGION.start, fabric.image())?;
+                device.write(*core, ETH_KERNEL_REGION.start, fabric.image())?;
             }
+            let payload = fabric.image().len() as u64;
             let spans: Vec<BankSpan> = (0..inner.fabric_cores.len() as u32)
-                .map(|bank| BankSpan {
-                    bank,
-                    addr: ETH_KERNEL_REGION.start,
-                    size: fabric.placed_bytes(),
-                })
+                .map(|bank| BankSpan { bank, addr: ETH_KERNEL_REGION.start, size: payload })
                 .collect();
-            let record = inner.tracker.record_place(
-                inner.slot,
-                MemKind::System,
-                &spans,
-                "system: fabric kernel (Ethernet cores)",
-                Location::caller(),
-            );
-            *inner.fabric.lock() = Some(record);
+            let session = &inner.session;
+            let placement = Placement {
+                device: device.chip_uid(),
+                kind: MemKind::System,
+                class: BankClass::Ethernet,
+                spans: &spans,
+                reserved: Reservation::EachSpan { per_span: fabric.placed_bytes() },
+                owner: "system: fabric kernel (Ethernet cores)",
+                provenance: opened_at,
+            };
+            let record = session.tracker.record(session.slot, &placement)?;
+            *session.fabric.lock() = Some(record);
         }
         Ok(())
     }
 
     /// The device.
     pub fn device(&self) -> &Device {
-        &self.inner.device
+        &self.inner.session.device
     }
 
     /// The device's allocator (buffers placed through it are tracked like everything else).
@@ -234,12 +395,28 @@ impl Runtime {
 
     /// The tracker this session records into.
     pub fn tracker(&self) -> &Tracker {
-        &self.inner.tracker
+        &self.inner.session.tracker
     }
 
     /// The device's slot in the tracker's ledger.
     pub fn slot(&self) -> DeviceSlot {
-        self.inner.slot
+        self.inner.session.slot
+    }
+
+    /// Sets the device's high-water marks back to what is placed now, so the next peak
+    /// measures what follows (as `torch.cuda.reset_peak_memory_stats`).
+    pub fn reset_peaks(&self) -> Result<(), ProgramError> {
+        Ok(self.tracker().reset_peaks(self.slot())?)
+    }
+
+    /// Refuses to act in a child forked from the process that opened the device: the chip,
+    /// its allocator and its ledger slot are the parent's.
+    pub(crate) fn check_process(&self) -> Result<(), ProgramError> {
+        if self.inner.session.generation.is_current() {
+            Ok(())
+        } else {
+            Err(ProgramError::InheritedAcrossFork { device: self.device().spec().to_string() })
+        }
     }
 
     /// Cores running the persistent dispatch kernel.
@@ -255,57 +432,46 @@ impl Runtime {
     /// Tensix cores available to programs (the usable grid less the dispatch cores), row-major.
     pub fn worker_cores(&self) -> Vec<NocCoord> {
         let dispatch = &self.inner.dispatch_cores;
-        self.inner
-            .device
-            .soc()
-            .tensix_cores()
-            .into_iter()
-            .filter(|c| !dispatch.contains(c))
-            .collect()
+        self.device().soc().tensix_cores().into_iter().filter(|c| !dispatch.contains(c)).collect()
     }
 
     pub(crate) fn inner(&self) -> &Arc<RuntimeInner> {
         &self.inner
     }
 
-    /// Closes the device now: releases the SYSTEM kernels and the RESERVED area and closes
-    /// the ledger slot. Refused while loaded programs (or other clones) still hold it.
-    pub fn close(self) -> Result<(), ProgramError> {
-        match Arc::try_unwrap(self.inner) {
-            Ok(inner) => {
-                drop(inner);
-                Ok(())
+    /// What still holds the device besides this handle and the session's own placements.
+    pub fn live_handles(&self) -> LiveHandles {
+        let allocator = &self.inner.allocator;
+        let system: Vec<(BankType, u64)> =
+            self.inner.system.lock().iter().map(|a| (a.bank_type(), a.address())).collect();
+        let mut allocations = Vec::new();
+        for bank_type in BankType::ALL {
+            for block in allocator.blocks(bank_type) {
+                if block.allocated && !system.contains(&(bank_type, block.addr)) {
+                    allocations.push((block.owner.unwrap_or_default(), bank_type, block.addr));
+                }
             }
-            Err(inner) => Err(ProgramError::StillInUse {
-                device: inner.device.spec().to_string(),
-                live: Arc::strong_count(&inner) - 1,
-            }),
+        }
+        // The allocator is held by the runtime itself, each clone, and each live allocation.
+        let live = allocations.len() + system.len();
+        let allocator_clones = allocator.holders().saturating_sub(1 + live);
+        LiveHandles {
+            runtime_holders: Arc::strong_count(&self.inner) - 1,
+            allocations,
+            allocator_clones,
         }
     }
-}
 
-impl Drop for RuntimeInner {
-    fn drop(&mut self) {
-        // Release while the tracker slot is still open, then close it; the allocator and the
-        // device go after this body, as fields.
-        self.system.lock().clear();
-        // Stop the firmware before its bytes stop being counted.
-        for core in self.device.soc().tensix_cores() {
-            if let Err(e) = self.device.hold_in_reset(core) {
-                tracing::warn!(%core, error = %e, "holding a core in reset at close failed");
-            }
+    /// Closes the device now: releases the SYSTEM kernels and the RESERVED area, closes the
+    /// ledger slot and gives the chip back. Refused, with what still holds it, while other
+    /// clones, loaded programs, buffers, allocations or allocator clones are alive: the chip
+    /// can never be closed (and reopened, and handed out again) under live memory.
+    pub fn close(self) -> Result<(), CloseError> {
+        let live = self.live_handles();
+        if live.total() > 0 {
+            return Err(CloseError { runtime: self, live });
         }
-        if let Some(record) = self.firmware.lock().take() {
-            self.tracker.record_release(record);
-        }
-        if let Some(record) = self.fabric.lock().take() {
-            self.tracker.record_release(record);
-        }
-        if let Some(record) = self.reserved.lock().take() {
-            self.tracker.record_release(record);
-        }
-        if let Err(e) = self.tracker.unregister_device(self.slot) {
-            tracing::warn!(error = %e, "closing the device's ledger slot failed");
-        }
+        drop(self);
+        Ok(())
     }
 }

@@ -1,4 +1,4 @@
-use tt_alloc::tracker::MemKind;
+use tt_accounting::MemKind;
 use tt_device::{Device, OpenOptions};
 use tt_track::Tracker;
 
@@ -25,13 +25,26 @@ impl Fixture {
         Runtime::with_device(Device::open_with(spec, &options).unwrap(), &self.tracker).unwrap()
     }
 
-    /// Current bytes per kind of `rt`'s device, as this process's ledger segment shows them.
+    /// Used (reserved) bytes per kind of `rt`'s device, as this process's ledger shows them.
     fn used(&self, rt: &Runtime) -> [u64; MemKind::COUNT] {
+        self.per_kind(rt, |u| u.used_bytes)
+    }
+
+    /// Payload bytes per kind of `rt`'s device, as this process's ledger shows them.
+    fn payload(&self, rt: &Runtime) -> [u64; MemKind::COUNT] {
+        self.per_kind(rt, |u| u.payload_bytes)
+    }
+
+    fn per_kind(
+        &self,
+        rt: &Runtime,
+        figure: impl Fn(&tt_track::KindUsage) -> u64,
+    ) -> [u64; MemKind::COUNT] {
         let view = self.tracker.snapshot().unwrap();
         let mut out = [0; MemKind::COUNT];
         if let Some(dev) = view.devices.iter().find(|d| d.uid == rt.device().chip_uid() && d.open) {
             for k in MemKind::ALL {
-                out[k.index()] = dev.kind(k).current_bytes;
+                out[k.index()] = figure(dev.kind(k));
             }
         }
         out
@@ -69,7 +82,17 @@ fn session_places_reserved_and_system_and_close_releases_them() {
     )
     .unwrap()
     .placed_bytes();
-    assert_eq!(used[MemKind::System.index()], 2 * dispatch + 16 * fabric + 80 * 5 * firmware);
+    // The dispatch kernel's range is gone from the lockstep kernel region of all 80 cores,
+    // though it sits on 2; the fabric kernel reserves its image on each Ethernet core; the
+    // firmware is its exact size at each of the 5 reset pcs of the 80 Tensix cores.
+    let firmware_bytes = 80 * 5 * firmware;
+    assert_eq!(used[MemKind::System.index()], 80 * dispatch + 16 * fabric + firmware_bytes);
+    let payload = f.payload(&rt);
+    let fabric_image = include_bytes!("../../../kernels/elf/fabric.elf");
+    let fabric_payload =
+        crate::KernelImage::from_elf("f", fabric_image, 0x18000).unwrap().image().len() as u64;
+    let system_payload = 2 * dispatch + 16 * fabric_payload + firmware_bytes;
+    assert_eq!(payload[MemKind::System.index()], system_payload);
     assert_eq!(rt.dispatch_cores().len(), 2);
     assert_eq!(rt.worker_cores().len(), 78);
     for k in [MemKind::Dram, MemKind::L1, MemKind::Cb, MemKind::Kernel] {
@@ -80,7 +103,7 @@ fn session_places_reserved_and_system_and_close_releases_them() {
     let view = f.tracker.snapshot().unwrap();
     let dev = view.devices.iter().find(|d| d.uid == uid).unwrap();
     assert!(!dev.open);
-    assert_eq!(dev.current_bytes(), 0, "closing the device releases everything it placed");
+    assert_eq!(dev.used_bytes(), 0, "closing the device releases everything it placed");
 }
 
 #[test]
@@ -90,11 +113,18 @@ fn program_drop_frees_exactly_what_load_placed() {
     let baseline = f.used(&rt);
     let program = three_kernel_program("p", &rt, 64);
     let loaded = program.load(&rt).unwrap();
-    let used = f.used(&rt);
+    let (used, payload) = (f.used(&rt), f.payload(&rt));
     assert_eq!(used[MemKind::Kernel.index()], loaded.kernel_bytes());
-    assert!(loaded.kernel_bytes() > program.kernel_binary_bytes(), "binaries plus config blocks");
-    assert_eq!(used[MemKind::Cb.index()], program.circular_buffer_bytes(16));
-    assert_eq!(used[MemKind::Cb.index()], 64 * 2048 * (2 + 2 + 4 + 1));
+    assert_eq!(payload[MemKind::Kernel.index()], loaded.kernel_payload_bytes());
+    assert!(
+        loaded.kernel_payload_bytes() > program.kernel_binary_bytes(),
+        "binaries plus config blocks"
+    );
+    // CBs on 64 cores reserve their L1 range on all 80.
+    assert_eq!(payload[MemKind::Cb.index()], program.circular_buffer_bytes(16));
+    assert_eq!(payload[MemKind::Cb.index()], 64 * 2048 * (2 + 2 + 4 + 1));
+    assert_eq!(used[MemKind::Cb.index()], 80 * 2048 * (2 + 2 + 4 + 1));
+    assert_eq!(used[MemKind::Cb.index()], loaded.circular_buffer_bytes());
     assert_eq!(used[MemKind::System.index()], baseline[MemKind::System.index()]);
     // A second load of the same program is a second set of placements.
     let again = program.load(&rt).unwrap();
@@ -116,11 +146,14 @@ fn loads_on_two_devices_are_counted_per_device() {
     let (wh0, bh0) = (f.used(&wh), f.used(&bh));
     let on_wh = three_kernel_program("x", &wh, 8).load(&wh).unwrap();
     let on_bh = three_kernel_program("x", &bh, 16).load(&bh).unwrap();
-    assert_eq!(f.used(&wh)[MemKind::Cb.index()], 8 * 2048 * 9);
-    assert_eq!(f.used(&bh)[MemKind::Cb.index()], 16 * 2048 * 9);
+    // Reserved on every Tensix core of each chip (80 and 140), payload on the cores used.
+    assert_eq!(f.used(&wh)[MemKind::Cb.index()], 80 * 2048 * 9);
+    assert_eq!(f.used(&bh)[MemKind::Cb.index()], 140 * 2048 * 9);
+    assert_eq!(f.payload(&wh)[MemKind::Cb.index()], 8 * 2048 * 9);
+    assert_eq!(f.payload(&bh)[MemKind::Cb.index()], 16 * 2048 * 9);
     drop(on_wh);
     assert_eq!(f.used(&wh), wh0);
-    assert_eq!(f.used(&bh)[MemKind::Cb.index()], 16 * 2048 * 9);
+    assert_eq!(f.used(&bh)[MemKind::Cb.index()], 140 * 2048 * 9);
     drop(on_bh);
     assert_eq!(f.used(&bh), bh0);
 }
@@ -261,7 +294,9 @@ fn interleaved_buffers_round_trip_and_spread_pages_over_banks() {
     let mut page = [0u8; 64];
     rt.device().read_dram_bank(tt_device::DramBankId(1), buf.address() + 64, &mut page).unwrap();
     assert_eq!(&page[..], &data[9 * 64..10 * 64]);
-    assert_eq!(f.used(&rt)[MemKind::Dram.index()], 21 * 64);
+    // 21 pages over 8 banks: every bank reserves 3 pages' range, 24 in all.
+    assert_eq!(f.used(&rt)[MemKind::Dram.index()], 8 * 3 * 64);
+    assert_eq!(f.payload(&rt)[MemKind::Dram.index()], 21 * 64);
     assert!(crate::InterleavedBuffer::dram(&rt, 40, 1, "odd").is_err(), "40 is not 64-aligned");
     assert!(buf.write(&vec![0; 22 * 64]).is_err());
     drop(buf);

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use tt_alloc::tracker::MemKind;
-use tt_alloc::{Allocation, BankType, BufferRequest, Layout, Policy};
+use tt_accounting::{BankType, MemKind};
+use tt_alloc::{Allocation, BufferRequest, Layout, Policy};
 use tt_soc::NocCoord;
 
 use crate::{

@@ -44,6 +44,7 @@ mod tests {
         assert!(wh.dram_channels().iter().all(|c| c.size == 2 << 30));
         assert_eq!(wh.dram_size(), 12 << 30);
         assert_eq!(wh.dram_banks().len(), 12);
+        assert!(wh.dram_banks().iter().all(|b| b.size == 1 << 30));
         assert_eq!((wh.dram_banks()[1].channel, wh.dram_banks()[1].offset), (0, 1 << 30));
         assert_eq!(wh.ethernet_cores().len(), 16);
         assert_eq!(wh.pcie_cores(), &[NocCoord::new(0, 3)]);
@@ -59,6 +60,14 @@ mod tests {
         assert_eq!(bh.grid_size(), (17, 12));
         assert_eq!(bh.tensix_cores().len(), 140);
         assert_eq!(bh.worker_grid_size(), (14, 10));
+        assert_eq!(bh.worker_l1_size(), 1_572_864);
+        assert_eq!(bh.pcie_cores(), &[NocCoord::new(2, 0), NocCoord::new(11, 0)]);
+        assert_eq!(bh.kind_at(NocCoord::new(2, 0)), Some(CoreKind::Pcie));
+        // Channel order (tt-umd ETH_CORES_NOC0): 1-1, 16-1, 2-1, 15-1, ...
+        assert_eq!(
+            &bh.ethernet_cores()[..3],
+            &[NocCoord::new(1, 1), NocCoord::new(16, 1), NocCoord::new(2, 1)]
+        );
         assert_eq!(bh.eth_l1_size(), 512 * 1024);
         assert_eq!(bh.dram_channels().len(), 8);
         assert_eq!(bh.dram_banks().len(), 8);

@@ -53,10 +53,16 @@ pub enum CoreKind {
     HarvestedTensix,
     /// One NOC endpoint of a DRAM channel.
     Dram,
+    /// An endpoint of a DRAM channel removed by harvesting (Blackhole): never addressed.
+    HarvestedDram,
     /// An Ethernet core.
     Ethernet,
+    /// An Ethernet core removed by harvesting (Blackhole): never used.
+    HarvestedEthernet,
     /// The PCIe endpoint.
     Pcie,
+    /// A PCIe tile the board does not use as its endpoint (Blackhole PCIe harvesting).
+    HarvestedPcie,
     /// The ARC management core.
     Arc,
     /// A router-only tile (no memory).
@@ -72,8 +78,11 @@ impl CoreKind {
             CoreKind::Tensix => "tensix",
             CoreKind::HarvestedTensix => "harvested tensix",
             CoreKind::Dram => "dram",
+            CoreKind::HarvestedDram => "harvested dram",
             CoreKind::Ethernet => "ethernet",
+            CoreKind::HarvestedEthernet => "harvested ethernet",
             CoreKind::Pcie => "pcie",
+            CoreKind::HarvestedPcie => "harvested pcie",
             CoreKind::Arc => "arc",
             CoreKind::RouterOnly => "router-only",
             CoreKind::Empty => "empty",

@@ -1,7 +1,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::{Arch, ChipUid, CoreKind, HarvestAxis, LogicalCoord, NocCoord, SocError};
+use crate::{Arch, ChipUid, CoreKind, HarvestingMasks, LogicalCoord, NocCoord, SocError};
 
 /// Top 16 bits of every simulated chip's unique id ("SQ").
 const SIM_UID_TAG: u64 = 0x5153;
@@ -15,8 +15,8 @@ pub struct DramChannel {
     pub size: u64,
 }
 
-/// A DRAM bank as the allocator sees it: a range of one channel (tt-metal splits each
-/// Wormhole channel into two 1 GiB banks; Blackhole has one bank per channel).
+/// A DRAM bank as the allocator sees it: a range of one channel (tt-metal's `dram_views`:
+/// two 1 GiB views per Wormhole channel, one view per Blackhole channel).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DramBank {
     /// Index into [`SocDescriptor::dram_channels`].
@@ -33,20 +33,40 @@ pub struct SocDescriptor {
     pub(crate) arch: Arch,
     pub(crate) grid_x: u16,
     pub(crate) grid_y: u16,
-    /// Kind of every grid location, row-major (`y * grid_x + x`).
+    /// Kind of every grid location, row-major (`y * grid_x + x`), harvesting applied.
     pub(crate) kinds: Vec<CoreKind>,
+    /// Every DRAM channel in descriptor (NOC0 bank) order, harvested ones included: bit i of
+    /// a DRAM harvesting mask names entry i.
+    pub(crate) all_dram_channels: Vec<DramChannel>,
+    /// Every bank view; `channel` indexes `all_dram_channels`.
+    pub(crate) all_dram_views: Vec<DramBank>,
+    /// Usable channels in logical order and the index of each in `all_dram_channels`.
     pub(crate) dram_channels: Vec<DramChannel>,
+    pub(crate) dram_channel_ids: Vec<usize>,
+    /// Usable banks; `channel` indexes `dram_channels`.
     pub(crate) dram_banks: Vec<DramBank>,
+    /// Every Ethernet core in channel order (bit i of an Ethernet mask names entry i).
+    pub(crate) all_ethernet: Vec<NocCoord>,
     pub(crate) ethernet: Vec<NocCoord>,
+    /// Every PCIe tile in descriptor order (bit i of a PCIe mask names entry i).
+    pub(crate) all_pcie: Vec<NocCoord>,
     pub(crate) pcie: Vec<NocCoord>,
     pub(crate) arc: Vec<NocCoord>,
     pub(crate) worker_l1_size: u64,
     pub(crate) eth_l1_size: u64,
-    pub(crate) harvesting_mask: u32,
+    pub(crate) harvesting: HarvestingMasks,
+    /// NOC0 rows (Wormhole) or columns (Blackhole) holding Tensix cores, harvested or not,
+    /// ascending: bit i of a Tensix harvesting mask names entry i.
+    pub(crate) tensix_lines: Vec<u16>,
+    /// Whether the chip's NOC translation is on (tt-metal `features.noc.translation_id_enabled`;
+    /// every retail board in tt-umd's cluster descriptor examples has `noc_translation: true`).
+    pub(crate) noc_translation: bool,
     /// NOC0 columns and rows holding usable Tensix cores, ascending: the logical grid axes.
     /// Derived from `kinds` by [`SocDescriptor::with_axes`] whenever `kinds` changes.
     pub(crate) worker_xs: Vec<u16>,
     pub(crate) worker_ys: Vec<u16>,
+    /// NOC0 <-> translated coordinates for the current harvesting; rebuilt by `with_axes`.
+    pub(crate) translation: crate::translate::Translation,
 }
 
 impl SocDescriptor {
@@ -100,14 +120,24 @@ impl SocDescriptor {
         self.cores_of(CoreKind::HarvestedTensix).collect()
     }
 
-    /// Ethernet cores in descriptor order.
+    /// Usable Ethernet cores in channel order (tt-umd's logical Ethernet order).
     pub fn ethernet_cores(&self) -> &[NocCoord] {
         &self.ethernet
     }
 
-    /// PCIe endpoints.
+    /// Every Ethernet core in channel order, harvested ones included.
+    pub fn all_ethernet_cores(&self) -> &[NocCoord] {
+        &self.all_ethernet
+    }
+
+    /// Usable PCIe tiles.
     pub fn pcie_cores(&self) -> &[NocCoord] {
         &self.pcie
+    }
+
+    /// Every PCIe tile in descriptor order, harvested ones included.
+    pub fn all_pcie_cores(&self) -> &[NocCoord] {
+        &self.all_pcie
     }
 
     /// ARC cores.
@@ -120,9 +150,19 @@ impl SocDescriptor {
         self.cores_of(CoreKind::RouterOnly).collect()
     }
 
-    /// DRAM channels in descriptor order.
+    /// Usable DRAM channels in logical order (descriptor order without harvested channels).
     pub fn dram_channels(&self) -> &[DramChannel] {
         &self.dram_channels
+    }
+
+    /// Every DRAM channel in descriptor order, harvested ones included.
+    pub fn all_dram_channels(&self) -> &[DramChannel] {
+        &self.all_dram_channels
+    }
+
+    /// Index in [`SocDescriptor::all_dram_channels`] of usable channel `channel`.
+    pub fn dram_channel_noc0_index(&self, channel: usize) -> Option<usize> {
+        self.dram_channel_ids.get(channel).copied()
     }
 
     /// DRAM banks as the allocator sees them, in tt-metal bank order.
@@ -160,9 +200,32 @@ impl SocDescriptor {
         }
     }
 
-    /// The harvesting mask applied to the built-in layout (0 when none).
+    /// The Tensix harvesting mask in tt-umd's convention: bit i removes the i-th Tensix row
+    /// (Wormhole) or column (Blackhole) in NOC0 order (0 when none).
     pub fn harvesting_mask(&self) -> u32 {
-        self.harvesting_mask
+        self.harvesting.tensix
+    }
+
+    /// Every harvesting mask applied (Tensix, DRAM, Ethernet, PCIe), in tt-umd's convention.
+    pub fn harvesting(&self) -> HarvestingMasks {
+        self.harvesting
+    }
+
+    /// NOC0 rows (Wormhole) or columns (Blackhole) that hold Tensix cores, ascending: bit i of a
+    /// Tensix harvesting mask names entry i (tt-umd `T6_Y_LOCATIONS` / `T6_X_LOCATIONS`).
+    pub fn tensix_harvest_lines(&self) -> &[u16] {
+        &self.tensix_lines
+    }
+
+    /// Whether NOC translation is on, so that TLBs and kernels address cores in translated
+    /// coordinates.
+    pub fn noc_translation(&self) -> bool {
+        self.noc_translation
+    }
+
+    /// A copy with NOC translation switched on or off (a card reports it in its NIU config).
+    pub fn with_noc_translation(&self, on: bool) -> SocDescriptor {
+        SocDescriptor { noc_translation: on, ..self.clone() }
     }
 
     /// Recomputes the logical grid axes from the core kinds.
@@ -172,6 +235,7 @@ impl SocDescriptor {
         let ys: BTreeSet<u16> = cores.iter().map(|c| c.y).collect();
         self.worker_xs = xs.into_iter().collect();
         self.worker_ys = ys.into_iter().collect();
+        self.translation = self.build_translation();
         self
     }
 
@@ -200,48 +264,6 @@ impl SocDescriptor {
         Some(LogicalCoord::new(x as u16, y as u16))
     }
 
-    /// A copy of this descriptor with the Tensix rows (Wormhole) or columns (Blackhole)
-    /// named by `mask` removed, in tt-umd's harvesting bit order.
-    pub fn with_harvesting(&self, mask: u32) -> Result<SocDescriptor, SocError> {
-        let order = self.arch.harvest_order();
-        let bad = |message: String| SocError::BadHarvestMask { arch: self.arch, mask, message };
-        if order.len() < 32 && mask >> order.len() != 0 {
-            return Err(bad(format!(
-                "{} has {} harvestable {}; bits above {} must be zero",
-                self.arch,
-                order.len(),
-                self.axis_name(),
-                order.len() - 1
-            )));
-        }
-        let removed: Vec<u16> =
-            (0..order.len()).filter(|bit| mask & (1 << bit) != 0).map(|bit| order[bit]).collect();
-        if removed.len() == order.len() {
-            return Err(bad(format!("it removes every Tensix {}", self.axis_name())));
-        }
-        let mut out = self.clone();
-        for (i, kind) in out.kinds.iter_mut().enumerate() {
-            let x = (i % usize::from(self.grid_x)) as u16;
-            let y = (i / usize::from(self.grid_x)) as u16;
-            let line = match self.arch.harvest_axis() {
-                HarvestAxis::Rows => y,
-                HarvestAxis::Columns => x,
-            };
-            if *kind == CoreKind::Tensix && removed.contains(&line) {
-                *kind = CoreKind::HarvestedTensix;
-            }
-        }
-        out.harvesting_mask |= mask;
-        Ok(out.with_axes())
-    }
-
-    fn axis_name(&self) -> &'static str {
-        match self.arch.harvest_axis() {
-            HarvestAxis::Rows => "rows",
-            HarvestAxis::Columns => "columns",
-        }
-    }
-
     /// A simulated chip's unique id for a given simulator id: the architecture in the top
     /// byte so that `sim:wormhole_b0:0` and `sim:blackhole:0` never share an id.
     pub fn sim_chip_uid(arch: Arch, sim_id: u32) -> ChipUid {
@@ -252,7 +274,20 @@ impl SocDescriptor {
         ChipUid((SIM_UID_TAG << 48) | (tag << 40) | u64::from(sim_id))
     }
 
-    /// True for ids made by [`SocDescriptor::sim_chip_uid`].
+    /// The unique id of chip `chip` of simulated board `preset` with simulator id `sim_id`:
+    /// the board in the tag byte, the chip index above the simulator id.
+    pub fn sim_board_chip_uid(preset: crate::BoardPreset, sim_id: u32, chip: u8) -> ChipUid {
+        let tag: u64 = match preset {
+            crate::BoardPreset::N150 => 0x61,
+            crate::BoardPreset::N300 => 0x62,
+            crate::BoardPreset::P100a => 0x63,
+            crate::BoardPreset::P150a => 0x64,
+        };
+        ChipUid((SIM_UID_TAG << 48) | (tag << 40) | (u64::from(chip) << 32) | u64::from(sim_id))
+    }
+
+    /// True for ids made by [`SocDescriptor::sim_chip_uid`] or
+    /// [`SocDescriptor::sim_board_chip_uid`].
     pub fn is_sim_chip_uid(uid: ChipUid) -> bool {
         uid.0 >> 48 == SIM_UID_TAG
     }
@@ -261,42 +296,6 @@ impl SocDescriptor {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wormhole_harvesting_removes_rows_in_umd_order() {
-        let wh = SocDescriptor::builtin(Arch::WormholeB0);
-        // Bit 0 is NOC0 row 11, bit 1 row 1 (tt-umd HARVESTING_NOC_LOCATIONS).
-        let h = wh.with_harvesting(0b11).unwrap();
-        assert_eq!(h.tensix_cores().len(), 64);
-        assert_eq!(h.worker_grid_size(), (8, 8));
-        assert_eq!(h.kind_at(NocCoord::new(1, 11)), Some(CoreKind::HarvestedTensix));
-        assert_eq!(h.kind_at(NocCoord::new(1, 1)), Some(CoreKind::HarvestedTensix));
-        assert_eq!(h.kind_at(NocCoord::new(1, 2)), Some(CoreKind::Tensix));
-        assert_eq!(h.logical_to_noc(LogicalCoord::new(0, 0)), Some(NocCoord::new(1, 2)));
-        assert_eq!(h.harvested_cores().len(), 16);
-        assert_eq!(h.harvesting_mask(), 0b11);
-    }
-
-    #[test]
-    fn blackhole_harvesting_removes_columns_in_umd_order() {
-        let bh = SocDescriptor::builtin(Arch::Blackhole);
-        // Bit 0 is NOC0 column 1, bit 1 column 16.
-        let h = bh.with_harvesting(0b11).unwrap();
-        assert_eq!(h.worker_grid_size(), (12, 10));
-        assert_eq!(h.kind_at(NocCoord::new(16, 5)), Some(CoreKind::HarvestedTensix));
-        assert_eq!(h.logical_to_noc(LogicalCoord::new(0, 0)), Some(NocCoord::new(2, 2)));
-        assert_eq!(h.logical_to_noc(LogicalCoord::new(11, 9)), Some(NocCoord::new(15, 11)));
-        assert_eq!(h.logical_to_noc(LogicalCoord::new(12, 0)), None);
-    }
-
-    #[test]
-    fn bad_harvest_masks_are_refused_with_reason() {
-        let wh = SocDescriptor::builtin(Arch::WormholeB0);
-        let err = wh.with_harvesting(1 << 10).unwrap_err().to_string();
-        assert!(err.contains("bits above 9"), "{err}");
-        let err = wh.with_harvesting(0x3ff).unwrap_err().to_string();
-        assert!(err.contains("removes every Tensix rows"), "{err}");
-    }
 
     #[test]
     fn logical_and_noc_coordinates_invert() {
@@ -318,6 +317,8 @@ mod tests {
         assert_eq!(wh.l1_size_at(NocCoord::new(99, 99)), None);
         assert_eq!(wh.l1_size_at(NocCoord::new(0, 0)), None, "DRAM core has no L1");
         assert_eq!(wh.l1_size_at(NocCoord::new(1, 1)), Some(1_499_136));
+        let bh = SocDescriptor::builtin(Arch::Blackhole);
+        assert_eq!(bh.l1_size_at(NocCoord::new(1, 2)), Some(1_572_864));
         assert_eq!(wh.l1_size_at(NocCoord::new(9, 0)), Some(262_144));
     }
 
@@ -327,6 +328,9 @@ mod tests {
         let b = SocDescriptor::sim_chip_uid(Arch::Blackhole, 0);
         let c = SocDescriptor::sim_chip_uid(Arch::WormholeB0, 1);
         assert!(a != b && a != c && b != c);
+        let n300 = |chip| SocDescriptor::sim_board_chip_uid(crate::BoardPreset::N300, 0, chip);
+        assert!(n300(0) != n300(1) && n300(0) != a);
+        assert!(SocDescriptor::is_sim_chip_uid(n300(1)));
         assert!(
             SocDescriptor::is_sim_chip_uid(a) && !SocDescriptor::is_sim_chip_uid(ChipUid(0x0300))
         );

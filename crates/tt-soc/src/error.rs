@@ -6,6 +6,9 @@ pub enum SocError {
     /// An architecture name that is neither Wormhole B0 nor Blackhole.
     #[error("unknown architecture `{0}`: expected `wormhole_b0` or `blackhole`")]
     UnknownArch(String),
+    /// A board name that is not one of the simulated presets.
+    #[error("unknown board `{0}`: expected n150, n300, p100a or p150a")]
+    UnknownBoard(String),
     /// The descriptor file could not be read.
     #[error("cannot read SoC descriptor {path}: {source}")]
     Read {
@@ -34,11 +37,13 @@ pub enum SocError {
         /// What was wrong and what to do.
         message: String,
     },
-    /// A harvesting mask names rows or columns the architecture does not have.
-    #[error("harvesting mask {mask:#x} is invalid for {arch}: {message}")]
+    /// A harvesting mask names rows, columns, channels or tiles the chip does not have.
+    #[error("{what} harvesting mask {mask} ({mask:#x}) is invalid for {arch}: {message}")]
     BadHarvestMask {
         /// The architecture the mask was applied to.
         arch: crate::Arch,
+        /// Which mask: `tensix`, `dram`, `eth` or `pcie`.
+        what: &'static str,
         /// The mask as given.
         mask: u32,
         /// What was wrong.

@@ -6,16 +6,23 @@
 //! in ([`SocDescriptor::builtin`]) or from tt-umd's YAML files ([`SocDescriptor::from_yaml`]).
 
 mod arch;
+mod board;
 mod builtin;
 mod coord;
 mod descriptor;
 mod error;
+pub mod firmware;
+mod harvest;
 pub mod kernel_abi;
 pub mod l1_map;
+mod locate;
 pub mod tile;
+mod translate;
 mod yaml;
 
 pub use arch::{Arch, HarvestAxis, TlbSizeClass};
+pub use board::{BoardPreset, BoardType, PresetChip};
 pub use coord::{ChipUid, CoreKind, LogicalCoord, NocCoord};
 pub use descriptor::{DramBank, DramChannel, SocDescriptor};
 pub use error::SocError;
+pub use harvest::HarvestingMasks;

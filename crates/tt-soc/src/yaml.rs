@@ -1,85 +1,130 @@
-//! Parser for tt-umd's YAML SoC descriptor format.
+//! Parser for tt-umd's YAML SoC descriptor format, with tt-metal's `dram_views` extension.
 
 use serde::Deserialize;
 
-use crate::{Arch, CoreKind, DramBank, DramChannel, NocCoord, SocDescriptor, SocError};
+use crate::locate::Locator;
+use crate::{
+    Arch, CoreKind, DramBank, DramChannel, HarvestAxis, HarvestingMasks, NocCoord, SocDescriptor,
+    SocError,
+};
 
 #[derive(Deserialize)]
 struct RawGrid {
-    x_size: u16,
-    y_size: u16,
+    x_size: Option<u16>,
+    y_size: Option<u16>,
 }
 
-/// The keys we use; others (`features`, `noc0_x_to_noc1_x`, ...) are accepted and ignored.
+/// One of tt-metal's `dram_views`: a slice of a channel the allocator treats as a bank.
+/// `eth_endpoint` / `worker_endpoint` are [NOC0, NOC1] indices into the channel's endpoints.
+#[derive(Deserialize)]
+struct RawDramView {
+    channel: Option<usize>,
+    #[serde(default)]
+    eth_endpoint: Vec<usize>,
+    #[serde(default)]
+    worker_endpoint: Vec<usize>,
+    #[serde(default)]
+    address_offset: u64,
+}
+
+#[derive(Deserialize, Default)]
+struct RawNocFeatures {
+    translation_id_enabled: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawFeatures {
+    #[serde(default)]
+    noc: RawNocFeatures,
+}
+
+/// Every key of tt-umd's format (docs/yaml_schemas/soc_descriptor.yaml) and tt-metal's DRAM
+/// views. Required keys are `Option` so that a missing one is reported at its parent mapping.
+/// Keys the runtime has no use for (`dram_preferred_*`, `dispatch`, the rest of `features`)
+/// are accepted and ignored.
 #[derive(Deserialize)]
 struct RawDescriptor {
-    grid: RawGrid,
+    grid: Option<RawGrid>,
     #[serde(default)]
     arc: Vec<String>,
     #[serde(default)]
     pcie: Vec<String>,
-    dram: Vec<Vec<String>>,
+    dram: Option<Vec<Vec<String>>>,
     #[serde(default)]
     dram_address_offsets: Vec<u64>,
+    dram_views: Option<Vec<RawDramView>>,
+    dram_view_size: Option<u64>,
     #[serde(default)]
     eth: Vec<String>,
-    functional_workers: Vec<String>,
+    functional_workers: Option<Vec<String>>,
     #[serde(default)]
     harvested_workers: Vec<String>,
     #[serde(default)]
     router_only: Vec<String>,
-    worker_l1_size: u64,
-    dram_bank_size: u64,
+    #[serde(default)]
+    security: Vec<String>,
+    #[serde(default)]
+    l2cpu: Vec<String>,
+    #[serde(default)]
+    noc0_x_to_noc1_x: Vec<u16>,
+    #[serde(default)]
+    noc0_y_to_noc1_y: Vec<u16>,
+    worker_l1_size: Option<u64>,
+    dram_bank_size: Option<u64>,
     #[serde(default)]
     eth_l1_size: u64,
-    arch_name: String,
+    arch_name: Option<String>,
+    #[serde(default)]
+    features: RawFeatures,
 }
 
 struct Ctx<'a> {
-    text: &'a str,
+    at: Locator<'a>,
     origin: &'a str,
 }
 
 impl Ctx<'_> {
-    /// Line (1-based) where `key:` starts a line, for error messages.
-    fn line_of(&self, key: &str) -> Option<usize> {
-        let prefix = format!("{key}:");
-        self.text.lines().position(|l| l.trim_start().starts_with(&prefix)).map(|i| i + 1)
-    }
-
-    /// Line of `token` at or after the line of `key`, falling back to the key's line.
-    fn line_of_token(&self, key: &str, token: &str) -> Option<usize> {
-        let start = self.line_of(key)?;
-        self.text
-            .lines()
-            .enumerate()
-            .skip(start - 1)
-            .find(|(_, l)| l.contains(token))
-            .map(|(i, _)| i + 1)
-            .or(Some(start))
-    }
-
     fn invalid(&self, key: &str, line: Option<usize>, message: String) -> SocError {
         SocError::Invalid { origin: self.origin.to_string(), key: key.to_string(), line, message }
     }
 
-    fn coord(&self, key: &str, s: &str, grid: (u16, u16)) -> Result<NocCoord, SocError> {
+    /// A required key that is absent, reported at the mapping that should hold it.
+    fn missing(&self, key: &str, parent: Option<&str>) -> SocError {
+        let (line, place) = match parent {
+            Some(p) => (self.at.key_line(p), format!("the `{p}` mapping")),
+            None => (self.at.first_key_line(), "the top-level mapping".to_string()),
+        };
+        self.invalid(key, line, format!("is missing from {place}; add it"))
+    }
+
+    /// Parses entry `index` of list `key` (`X-Y`) and checks it lies in the grid.
+    fn coord(
+        &self,
+        key: &str,
+        index: usize,
+        s: &str,
+        grid: (u16, u16),
+    ) -> Result<NocCoord, SocError> {
         let parsed = s
             .trim()
             .split_once('-')
             .and_then(|(x, y)| Some(NocCoord::new(x.trim().parse().ok()?, y.trim().parse().ok()?)));
+        let line = || self.at.entry_line(key, index);
         let Some(c) = parsed else {
             return Err(self.invalid(
                 key,
-                self.line_of_token(key, s),
+                line(),
                 format!("`{s}` is not a NOC coordinate; write it as X-Y, e.g. 1-2"),
             ));
         };
         if c.x >= grid.0 || c.y >= grid.1 {
             return Err(self.invalid(
                 key,
-                self.line_of_token(key, s),
-                format!("{c} is outside the {}x{} grid", grid.0, grid.1),
+                line(),
+                format!(
+                    "{c} is outside the {}x{} grid; fix the coordinate or `grid`",
+                    grid.0, grid.1
+                ),
             ));
         }
         Ok(c)
@@ -91,38 +136,70 @@ impl Ctx<'_> {
         list: &[String],
         grid: (u16, u16),
     ) -> Result<Vec<NocCoord>, SocError> {
-        list.iter().map(|s| self.coord(key, s, grid)).collect()
+        list.iter().enumerate().map(|(i, s)| self.coord(key, i, s, grid)).collect()
     }
 }
 
 pub(crate) fn parse(text: &str, origin: &str) -> Result<SocDescriptor, SocError> {
     let raw: RawDescriptor = serde_yaml::from_str(text).map_err(|e| {
-        // serde_yaml names the missing or mistyped key and its line and column.
+        // serde_yaml names a mistyped key with its line and column.
         SocError::Parse { origin: origin.to_string(), message: e.to_string() }
     })?;
-    let ctx = Ctx { text, origin };
-    let arch: Arch = raw.arch_name.parse().map_err(|_| {
+    let ctx = Ctx { at: Locator::new(text), origin };
+    let grid_raw = raw.grid.as_ref().ok_or_else(|| ctx.missing("grid", None))?;
+    let grid = (
+        grid_raw.x_size.ok_or_else(|| ctx.missing("x_size", Some("grid")))?,
+        grid_raw.y_size.ok_or_else(|| ctx.missing("y_size", Some("grid")))?,
+    );
+    let arch_name = raw.arch_name.as_deref().ok_or_else(|| ctx.missing("arch_name", None))?;
+    let dram = raw.dram.as_ref().ok_or_else(|| ctx.missing("dram", None))?;
+    let functional =
+        raw.functional_workers.as_ref().ok_or_else(|| ctx.missing("functional_workers", None))?;
+    let worker_l1_size = raw.worker_l1_size.ok_or_else(|| ctx.missing("worker_l1_size", None))?;
+    let dram_bank_size = raw.dram_bank_size.ok_or_else(|| ctx.missing("dram_bank_size", None))?;
+    let arch: Arch = arch_name.parse().map_err(|_| {
         ctx.invalid(
             "arch_name",
-            ctx.line_of("arch_name"),
-            format!("`{}` is not supported; use WORMHOLE_B0 or BLACKHOLE", raw.arch_name),
+            ctx.at.key_line("arch_name"),
+            format!("`{arch_name}` is not supported; use WORMHOLE_B0 or BLACKHOLE"),
         )
     })?;
-    let grid = (raw.grid.x_size, raw.grid.y_size);
     if grid.0 == 0 || grid.1 == 0 {
-        return Err(ctx.invalid("grid", ctx.line_of("grid"), "grid sizes must be non-zero".into()));
+        return Err(ctx.invalid(
+            "grid",
+            ctx.at.key_line("grid"),
+            "grid sizes must be non-zero".into(),
+        ));
     }
+    for (key, table, size) in [
+        ("noc0_x_to_noc1_x", &raw.noc0_x_to_noc1_x, grid.0),
+        ("noc0_y_to_noc1_y", &raw.noc0_y_to_noc1_y, grid.1),
+    ] {
+        // We derive NOC1 as the mirror image (tt-umd's tables for both chips are exactly that),
+        // so a table that says otherwise is refused rather than silently ignored.
+        let mirror =
+            table.iter().enumerate().all(|(i, &v)| usize::from(v) + i + 1 == usize::from(size));
+        if !table.is_empty() && (table.len() != usize::from(size) || !mirror) {
+            return Err(ctx.invalid(
+                key,
+                ctx.at.key_line(key),
+                format!("must list {size} entries mirroring the grid ({}, ..., 0)", size - 1),
+            ));
+        }
+    }
+
     let mut kinds = vec![CoreKind::Empty; usize::from(grid.0) * usize::from(grid.1)];
     let mut place = |key: &str, cores: &[NocCoord], kind: CoreKind| -> Result<(), SocError> {
-        for c in cores {
+        for (i, c) in cores.iter().enumerate() {
             let slot = &mut kinds[usize::from(c.y) * usize::from(grid.0) + usize::from(c.x)];
-            // The same DRAM endpoint may appear in several bank views; any other overlap is a
-            // descriptor error.
-            if *slot != CoreKind::Empty && !(*slot == kind && kind == CoreKind::Dram) {
+            if *slot != CoreKind::Empty {
                 return Err(ctx.invalid(
                     key,
-                    ctx.line_of_token(key, &format!("{}-{}", c.x, c.y)),
-                    format!("{c} is listed as {kind} but is already {}", *slot),
+                    ctx.at.entry_line(key, i),
+                    format!(
+                        "{c} is listed as {kind} but is already {}; list each core once",
+                        *slot
+                    ),
                 ));
             }
             *slot = kind;
@@ -132,186 +209,200 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<SocDescriptor, SocError>
     let arc = ctx.coords("arc", &raw.arc, grid)?;
     let pcie = ctx.coords("pcie", &raw.pcie, grid)?;
     let ethernet = ctx.coords("eth", &raw.eth, grid)?;
-    let workers = ctx.coords("functional_workers", &raw.functional_workers, grid)?;
+    let workers = ctx.coords("functional_workers", functional, grid)?;
     let harvested = ctx.coords("harvested_workers", &raw.harvested_workers, grid)?;
     let routers = ctx.coords("router_only", &raw.router_only, grid)?;
+    // Security and L2CPU tiles (Blackhole) hold nothing the runtime addresses: router-only to us.
+    let security = ctx.coords("security", &raw.security, grid)?;
+    let l2cpu = ctx.coords("l2cpu", &raw.l2cpu, grid)?;
     place("arc", &arc, CoreKind::Arc)?;
     place("pcie", &pcie, CoreKind::Pcie)?;
     place("eth", &ethernet, CoreKind::Ethernet)?;
     place("functional_workers", &workers, CoreKind::Tensix)?;
     place("harvested_workers", &harvested, CoreKind::HarvestedTensix)?;
     place("router_only", &routers, CoreKind::RouterOnly)?;
+    place("security", &security, CoreKind::RouterOnly)?;
+    place("l2cpu", &l2cpu, CoreKind::RouterOnly)?;
 
-    if raw.dram.is_empty() {
-        return Err(ctx.invalid(
-            "dram",
-            ctx.line_of("dram"),
-            "at least one DRAM channel is needed".into(),
-        ));
-    }
-    if !raw.dram_address_offsets.is_empty() && raw.dram_address_offsets.len() != raw.dram.len() {
-        return Err(ctx.invalid(
-            "dram_address_offsets",
-            ctx.line_of("dram_address_offsets"),
-            format!(
-                "has {} entries but `dram` has {}",
-                raw.dram_address_offsets.len(),
-                raw.dram.len()
-            ),
-        ));
-    }
-    if raw.dram_bank_size == 0 || raw.worker_l1_size == 0 {
-        let key = if raw.dram_bank_size == 0 { "dram_bank_size" } else { "worker_l1_size" };
-        return Err(ctx.invalid(key, ctx.line_of(key), "must be non-zero".into()));
-    }
-    // Each `dram` entry is one bank view; entries with the same endpoints are one channel.
-    let mut channels: Vec<DramChannel> = Vec::new();
-    let mut banks = Vec::with_capacity(raw.dram.len());
-    for (i, entry) in raw.dram.iter().enumerate() {
-        let endpoints = ctx.coords("dram", entry, grid)?;
-        if endpoints.is_empty() {
-            return Err(ctx.invalid(
-                "dram",
-                ctx.line_of("dram"),
-                format!("channel entry {i} has no endpoints"),
-            ));
-        }
-        place("dram", &endpoints, CoreKind::Dram)?;
-        let offset = raw.dram_address_offsets.get(i).copied().unwrap_or(0);
-        let end = offset.checked_add(raw.dram_bank_size).ok_or_else(|| {
-            ctx.invalid(
-                "dram_address_offsets",
-                ctx.line_of("dram_address_offsets"),
-                format!("entry {i} overflows"),
-            )
-        })?;
-        let channel = match channels.iter().position(|c| c.endpoints == endpoints) {
-            Some(ch) => ch,
-            None => {
-                channels.push(DramChannel { endpoints, size: 0 });
-                channels.len() - 1
-            }
-        };
-        channels[channel].size = channels[channel].size.max(end);
-        if banks.iter().any(|b: &DramBank| {
-            b.channel == channel && b.offset < end && offset < b.offset + b.size
-        }) {
-            return Err(ctx.invalid(
-                "dram_address_offsets",
-                ctx.line_of("dram_address_offsets"),
-                format!("bank {i} overlaps another bank of the same channel"),
-            ));
-        }
-        banks.push(DramBank { channel, offset, size: raw.dram_bank_size });
-    }
     if workers.is_empty() {
         return Err(ctx.invalid(
             "functional_workers",
-            ctx.line_of("functional_workers"),
+            ctx.at.key_line("functional_workers"),
             "no Tensix workers listed".into(),
         ));
     }
-    Ok(SocDescriptor {
+    if dram_bank_size == 0 || worker_l1_size == 0 {
+        let key = if dram_bank_size == 0 { "dram_bank_size" } else { "worker_l1_size" };
+        return Err(ctx.invalid(key, ctx.at.key_line(key), "must be non-zero".into()));
+    }
+    let (channels, views) = dram_layout(&ctx, &raw, dram, dram_bank_size, grid, &mut place)?;
+
+    let mut soc = SocDescriptor {
         arch,
         grid_x: grid.0,
         grid_y: grid.1,
         kinds,
-        dram_channels: channels,
-        dram_banks: banks,
-        ethernet,
-        pcie,
+        all_dram_channels: channels,
+        all_dram_views: views,
+        dram_channels: Vec::new(),
+        dram_channel_ids: Vec::new(),
+        dram_banks: Vec::new(),
+        all_ethernet: ethernet,
+        ethernet: Vec::new(),
+        all_pcie: pcie,
+        pcie: Vec::new(),
         arc,
-        worker_l1_size: raw.worker_l1_size,
+        worker_l1_size,
         eth_l1_size: raw.eth_l1_size,
-        harvesting_mask: 0,
+        harvesting: HarvestingMasks::default(),
+        tensix_lines: Vec::new(),
+        noc_translation: raw.features.noc.translation_id_enabled.unwrap_or(true),
         worker_xs: Vec::new(),
         worker_ys: Vec::new(),
+        translation: Default::default(),
+    };
+    // The harvestable lines and the Tensix mask a `harvested_workers` list implies.
+    let line_of = |c: &NocCoord| match arch.harvest_axis() {
+        HarvestAxis::Rows => c.y,
+        HarvestAxis::Columns => c.x,
+    };
+    let mut lines: Vec<u16> = workers.iter().chain(&harvested).map(line_of).collect();
+    lines.sort_unstable();
+    lines.dedup();
+    soc.harvesting.tensix = harvested
+        .iter()
+        .filter_map(|c| lines.iter().position(|&l| l == line_of(c)))
+        .filter(|&bit| bit < 32)
+        .fold(0, |mask, bit| mask | (1 << bit));
+    soc.tensix_lines = lines;
+    soc.select_usable();
+    Ok(soc.with_axes())
+}
+
+type Place<'p> = dyn FnMut(&str, &[NocCoord], CoreKind) -> Result<(), SocError> + 'p;
+
+/// The DRAM channels (one per distinct `dram` entry) and bank views. Views come from tt-metal's
+/// `dram_views` + `dram_view_size` when present; otherwise each `dram` entry is one view at
+/// its `dram_address_offsets` offset (the older tt-metal format lists a channel once per view).
+fn dram_layout(
+    ctx: &Ctx<'_>,
+    raw: &RawDescriptor,
+    dram: &[Vec<String>],
+    dram_bank_size: u64,
+    grid: (u16, u16),
+    place: &mut Place<'_>,
+) -> Result<(Vec<DramChannel>, Vec<DramBank>), SocError> {
+    if dram.is_empty() {
+        return Err(ctx.invalid(
+            "dram",
+            ctx.at.key_line("dram"),
+            "at least one DRAM channel is needed".into(),
+        ));
     }
-    .with_axes())
+    if !raw.dram_address_offsets.is_empty() && raw.dram_address_offsets.len() != dram.len() {
+        return Err(ctx.invalid(
+            "dram_address_offsets",
+            ctx.at.key_line("dram_address_offsets"),
+            format!("has {} entries but `dram` has {}", raw.dram_address_offsets.len(), dram.len()),
+        ));
+    }
+    let mut channels: Vec<DramChannel> = Vec::new();
+    let mut entry_channel = Vec::with_capacity(dram.len());
+    let mut flat = 0;
+    for (i, entry) in dram.iter().enumerate() {
+        if entry.is_empty() {
+            return Err(ctx.invalid(
+                "dram",
+                ctx.at.key_line("dram"),
+                format!("channel entry {i} has no endpoints"),
+            ));
+        }
+        let endpoints: Vec<NocCoord> = entry
+            .iter()
+            .enumerate()
+            .map(|(j, s)| ctx.coord("dram", flat + j, s, grid))
+            .collect::<Result<_, _>>()?;
+        let channel = match channels.iter().position(|c| c.endpoints == endpoints) {
+            Some(ch) => ch,
+            None => {
+                place("dram", &endpoints, CoreKind::Dram)?;
+                channels.push(DramChannel { endpoints, size: 0 });
+                channels.len() - 1
+            }
+        };
+        entry_channel.push(channel);
+        flat += entry.len();
+    }
+    let mut views: Vec<DramBank> = Vec::new();
+    let (views_key, view_size) = match (&raw.dram_views, raw.dram_view_size) {
+        (Some(list), Some(size)) => {
+            if size == 0 {
+                return Err(ctx.invalid(
+                    "dram_view_size",
+                    ctx.at.key_line("dram_view_size"),
+                    "must be non-zero".into(),
+                ));
+            }
+            for (i, view) in list.iter().enumerate() {
+                let line = ctx.at.key_line("dram_views");
+                let channel = view.channel.ok_or_else(|| {
+                    ctx.invalid("dram_views", line, format!("view {i} has no `channel`; add it"))
+                })?;
+                let Some(ch) = channels.get(channel) else {
+                    return Err(ctx.invalid(
+                        "dram_views",
+                        line,
+                        format!(
+                            "view {i} names channel {channel}, but `dram` lists {}",
+                            channels.len()
+                        ),
+                    ));
+                };
+                let ports = ch.endpoints.len();
+                if view.eth_endpoint.iter().chain(&view.worker_endpoint).any(|&p| p >= ports) {
+                    return Err(ctx.invalid(
+                        "dram_views",
+                        line,
+                        format!("view {i} names an endpoint beyond channel {channel}'s {ports}"),
+                    ));
+                }
+                views.push(DramBank { channel, offset: view.address_offset, size });
+            }
+            ("dram_views", size)
+        }
+        (Some(_), None) => return Err(ctx.missing("dram_view_size", None)),
+        (None, _) => {
+            for (i, &channel) in entry_channel.iter().enumerate() {
+                let offset = raw.dram_address_offsets.get(i).copied().unwrap_or(0);
+                views.push(DramBank { channel, offset, size: dram_bank_size });
+            }
+            ("dram_address_offsets", dram_bank_size)
+        }
+    };
+    // A channel is as large as `dram_bank_size` and every view inside it.
+    for ch in channels.iter_mut() {
+        ch.size = dram_bank_size;
+    }
+    for (i, view) in views.iter().enumerate() {
+        let end = view.offset.checked_add(view_size).ok_or_else(|| {
+            ctx.invalid(views_key, ctx.at.key_line(views_key), format!("view {i} overflows"))
+        })?;
+        let ch = &mut channels[view.channel];
+        ch.size = ch.size.max(end);
+        if views[..i]
+            .iter()
+            .any(|b| b.channel == view.channel && b.offset < end && view.offset < b.offset + b.size)
+        {
+            return Err(ctx.invalid(
+                views_key,
+                ctx.at.key_line(views_key),
+                format!("view {i} overlaps another view of channel {}", view.channel),
+            ));
+        }
+    }
+    Ok((channels, views))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SMALL: &str = "\
-grid: {x_size: 3, y_size: 2}
-arc: [0-0]
-pcie: [0-1]
-dram:
-  [[2-0], [2-1]]
-eth: []
-functional_workers: [1-0, 1-1]
-worker_l1_size: 1048576
-dram_bank_size: 4096
-eth_l1_size: 0
-arch_name: WORMHOLE_B0
-features: {noc: {translation_id_enabled: true}}
-";
-
-    #[test]
-    fn parses_a_small_descriptor() {
-        let soc = parse(SMALL, "small.yaml").unwrap();
-        assert_eq!(soc.grid_size(), (3, 2));
-        assert_eq!(soc.tensix_cores(), vec![NocCoord::new(1, 0), NocCoord::new(1, 1)]);
-        assert_eq!(soc.dram_channels().len(), 2);
-        assert_eq!(soc.dram_size(), 8192);
-        assert_eq!(soc.worker_grid_size(), (1, 2));
-    }
-
-    fn err_of(text: &str) -> String {
-        parse(text, "bad.yaml").unwrap_err().to_string()
-    }
-
-    #[test]
-    fn missing_key_names_it() {
-        let text = SMALL.replace("worker_l1_size: 1048576\n", "");
-        let err = err_of(&text);
-        assert!(err.contains("bad.yaml") && err.contains("worker_l1_size"), "{err}");
-    }
-
-    #[test]
-    fn wrong_type_names_key_and_line() {
-        let text = SMALL.replace("dram_bank_size: 4096", "dram_bank_size: lots");
-        let err = err_of(&text);
-        assert!(err.contains("dram_bank_size") && err.contains("line 9"), "{err}");
-    }
-
-    #[test]
-    fn bad_coordinate_names_key_token_and_line() {
-        let text =
-            SMALL.replace("functional_workers: [1-0, 1-1]", "functional_workers: [1-0, 1-x]");
-        let err = err_of(&text);
-        assert!(
-            err.contains("functional_workers") && err.contains("1-x") && err.contains("line 7"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn out_of_grid_coordinate_is_refused() {
-        let text =
-            SMALL.replace("functional_workers: [1-0, 1-1]", "functional_workers: [1-0, 7-1]");
-        let err = err_of(&text);
-        assert!(err.contains("outside the 3x2 grid"), "{err}");
-    }
-
-    #[test]
-    fn overlapping_cores_are_refused() {
-        let text =
-            SMALL.replace("functional_workers: [1-0, 1-1]", "functional_workers: [1-0, 0-0]");
-        let err = err_of(&text);
-        assert!(err.contains("already arc"), "{err}");
-    }
-
-    #[test]
-    fn unknown_arch_and_garbage_are_errors_not_panics() {
-        let err = err_of(&SMALL.replace("WORMHOLE_B0", "GRAYSKULL"));
-        assert!(err.contains("arch_name") && err.contains("GRAYSKULL"), "{err}");
-        assert!(parse("", "x").is_err());
-        assert!(parse("[1, 2", "x").is_err());
-        assert!(parse("grid: 5", "x").is_err());
-        let bad_offsets = SMALL.replace("eth: []", "eth: []\ndram_address_offsets: [0]");
-        assert!(err_of(&bad_offsets).contains("dram_address_offsets"));
-    }
-}
+#[path = "yaml_tests.rs"]
+mod tests;

@@ -10,33 +10,45 @@ use std::hint::spin_loop;
 use std::panic::Location;
 use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
 
-use tt_alloc::tracker::MemKind;
+use tt_accounting::{BankClass, BankHealth, MemKind};
 
-use crate::observer::EventOp;
-use crate::record::{AllocId, AllocRecord, NO_TABLE_ENTRY};
+use crate::record::{AllocId, CoreShare, NO_TABLE_ENTRY};
 use crate::segment::layout::{
-    prefix_within, store_bytes, suffix_within, DeviceRecord, KindCounters, LiveEntry, RingEntry,
-    SegmentLayout, ENTRY_BUSY, FILE_BYTES, LIVE_TABLE_CAPACITY, OP_PLACE, OP_RELEASE, OWNER_BYTES,
-    RING_CAPACITY,
+    prefix_within, store_bytes, suffix_within, DeviceRecord, LiveEntry, RingEntry, SegmentLayout,
+    ENTRY_BUSY, FILE_BYTES, FLAG_FILE_CUT, FLAG_OWNER_CUT, LIVE_TABLE_CAPACITY, OP_PLACE,
+    OP_RELEASE, OWNER_BYTES, RING_CAPACITY,
 };
 
-/// Live-table positions probed before a placement is counted as overflow.
-const LIVE_TABLE_PROBES: usize = 8;
 /// Spins before a waiting writer yields its time slice to a preempted holder.
 const SPINS_BEFORE_YIELD: u32 = 64;
+/// Marks an empty free list.
+const NO_FREE_ENTRY: u32 = u32::MAX;
 
-/// Serialises the writers of one device slot within this process, and keeps the device's
-/// current total so the peak needs no sum over kinds.
+/// Serialises the writers of one device slot within this process, and keeps the state only
+/// the writer needs: the current total (so the device's peak needs no sum over kinds) and the
+/// live table's free list.
 #[repr(C, align(128))]
-#[derive(Default)]
 pub(crate) struct DeviceWriter {
     held: AtomicBool,
-    current_bytes: AtomicU64,
-    /// Where the next live-table search starts: the entry freed last, still in cache.
-    free_hint: AtomicU32,
+    reserved_now: AtomicU64,
+    /// Head of the free list threaded through the live entries' `next_free`.
+    free_head: AtomicU32,
+    /// Entries `0..next_unused` have been used at least once; the rest were never touched.
+    next_unused: AtomicU32,
 }
 
-struct Held<'a>(&'a DeviceWriter);
+impl Default for DeviceWriter {
+    fn default() -> Self {
+        DeviceWriter {
+            held: AtomicBool::new(false),
+            reserved_now: AtomicU64::new(0),
+            free_head: AtomicU32::new(NO_FREE_ENTRY),
+            next_unused: AtomicU32::new(0),
+        }
+    }
+}
+
+pub(crate) struct Held<'a>(&'a DeviceWriter);
 
 impl Drop for Held<'_> {
     #[inline]
@@ -47,7 +59,7 @@ impl Drop for Held<'_> {
 
 impl DeviceWriter {
     #[inline]
-    fn lock(&self) -> Held<'_> {
+    pub(crate) fn lock(&self) -> Held<'_> {
         if self.held.swap(true, Ordering::Acquire) {
             self.lock_contended();
         }
@@ -71,6 +83,14 @@ impl DeviceWriter {
             }
         }
     }
+
+    /// Forgets everything about the slot's previous chip (the caller holds the lock and the
+    /// slot has no live placement).
+    pub(crate) fn reset(&self) {
+        self.reserved_now.store(0, Ordering::Relaxed);
+        self.free_head.store(NO_FREE_ENTRY, Ordering::Relaxed);
+        self.next_unused.store(0, Ordering::Relaxed);
+    }
 }
 
 /// `counter += amount` by the slot's only writer (the caller holds the slot's lock).
@@ -81,82 +101,197 @@ fn bump(counter: &AtomicU64, amount: u64, order: Ordering) -> u64 {
     value
 }
 
+/// `counter -= amount` by the slot's only writer, never below zero.
+#[inline]
+fn drop_by(counter: &AtomicU64, amount: u64) {
+    let value = counter.load(Ordering::Relaxed).saturating_sub(amount);
+    counter.store(value, Ordering::Relaxed);
+}
+
+#[inline]
+fn raise(peak: &AtomicU64, value: u64) {
+    if value > peak.load(Ordering::Relaxed) {
+        peak.store(value, Ordering::Relaxed);
+    }
+}
+
+/// What one event counts: the figures shared by placement and release.
+pub(crate) struct Counted<'a> {
+    pub kind: MemKind,
+    pub class: BankClass,
+    pub id: AllocId,
+    pub reserved: u64,
+    pub payload: u64,
+    pub share: &'a CoreShare,
+    pub at_ns: u64,
+}
+
+/// What a placement lists in the live table besides its counted figures.
+pub(crate) struct Listing<'a> {
+    pub owner: &'a str,
+    pub provenance: &'static Location<'static>,
+    pub address: u64,
+    pub first_bank: u32,
+    pub banks: u32,
+}
+
 /// Counts a placement into `slot` and returns the live-table entry that lists it.
 #[inline]
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn count_place(
     layout: &SegmentLayout,
     writer: &DeviceWriter,
     slot: usize,
-    kind: MemKind,
-    bytes: u64,
-    id: AllocId,
-    owner: &str,
-    provenance: &'static Location<'static>,
+    event: &Counted<'_>,
+    listing: &Listing<'_>,
 ) -> u32 {
     let device = &layout.devices[slot];
-    let counters = &device.kinds[kind.index()];
+    let counters = &device.kinds[event.kind.index()];
     let _held = writer.lock();
-    let placed = bump(&counters.placed_bytes, bytes, Ordering::Relaxed);
+    let placed = bump(&counters.placed_reserved, event.reserved, Ordering::Relaxed);
+    bump(&counters.placed_payload, event.payload, Ordering::Relaxed);
     bump(&counters.placed_count, 1, Ordering::Relaxed);
-    raise_peak(counters, placed);
-    let device_current = bump(&writer.current_bytes, bytes, Ordering::Relaxed);
-    if device_current > device.peak_bytes.load(Ordering::Relaxed) {
-        device.peak_bytes.store(device_current, Ordering::Relaxed);
-    }
-    push_event(&layout.rings[slot], device, OP_PLACE, kind, id, bytes);
-    list_live(&layout.live[slot], writer, device, kind, bytes, id, owner, provenance)
+    raise(
+        &counters.peak_reserved,
+        placed.saturating_sub(counters.released_reserved.load(Ordering::Relaxed)),
+    );
+    let reserved_now = bump(&writer.reserved_now, event.reserved, Ordering::Relaxed);
+    raise(&device.peak_reserved, reserved_now);
+    bump(&device.payload_by_class[event.class as usize], event.payload, Ordering::Relaxed);
+    share_cores(device, event.class, event.share, true);
+    push_event(&layout.rings[slot], device, OP_PLACE, event);
+    list_live(&layout.live[slot], writer, device, event, listing)
 }
 
+/// Adds (or, on release, removes) a placement's per-core reservation.
 #[inline]
-fn raise_peak(counters: &KindCounters, placed: u64) {
-    let current = placed.saturating_sub(counters.released_bytes.load(Ordering::Relaxed));
-    if current > counters.peak_bytes.load(Ordering::Relaxed) {
-        counters.peak_bytes.store(current, Ordering::Relaxed);
+fn share_cores(device: &DeviceRecord, class: BankClass, share: &CoreShare, add: bool) {
+    let (every, cores): (&AtomicU64, &[AtomicU64]) = match class {
+        BankClass::Dram => return,
+        BankClass::Tensix => (&device.tensix_every_core_reserved, &device.tensix_core_reserved),
+        BankClass::Ethernet => {
+            (&device.ethernet_every_core_reserved, &device.ethernet_core_reserved)
+        }
+    };
+    let apply = |counter: &AtomicU64, amount: u64| {
+        if add {
+            bump(counter, amount, Ordering::Relaxed);
+        } else {
+            drop_by(counter, amount);
+        }
+    };
+    match share {
+        CoreShare::None => {}
+        CoreShare::EveryCore(per_core) => apply(every, *per_core),
+        CoreShare::FirstCores { per_core, cores: count } => {
+            for counter in cores.iter().take(*count as usize) {
+                apply(counter, *per_core);
+            }
+        }
+        CoreShare::Listed(listed) => {
+            for &(core, bytes) in listed.iter() {
+                if let Some(counter) = cores.get(core as usize) {
+                    apply(counter, bytes);
+                }
+            }
+        }
     }
 }
 
-/// Counts the release of `record` (issued by this tracker) and says what it was.
+/// How a release went.
+pub(crate) enum Released {
+    Counted,
+    DoubleRelease,
+}
+
+/// Counts the release of a placement counted in `slot` and listed at `table_entry`.
 #[inline]
 pub(crate) fn count_release(
     layout: &SegmentLayout,
     writer: &DeviceWriter,
-    record: &AllocRecord,
-) -> EventOp {
-    let slot = usize::from(record.slot);
-    let Some(device) = layout.devices.get(slot) else {
-        layout.header.unattributed_integrity_errors.fetch_add(1, Ordering::Relaxed);
-        return EventOp::UnknownRelease;
-    };
+    slot: usize,
+    table_entry: u32,
+    event: &Counted<'_>,
+) -> Released {
+    let device = &layout.devices[slot];
     let _held = writer.lock();
-    if record.table_entry != NO_TABLE_ENTRY {
-        let entry = layout.live[slot].get(record.table_entry as usize);
-        match entry {
-            Some(entry) if entry.alloc_id.load(Ordering::Relaxed) == record.id.get() => {
+    if table_entry == NO_TABLE_ENTRY {
+        drop_by(&device.live_table_overflow, 1);
+    } else {
+        match layout.live[slot].get(table_entry as usize) {
+            Some(entry) if entry.alloc_id.load(Ordering::Relaxed) == event.id.get() => {
                 entry.alloc_id.store(0, Ordering::Release);
-                writer.free_hint.store(record.table_entry, Ordering::Relaxed);
+                entry
+                    .next_free
+                    .store(u64::from(writer.free_head.load(Ordering::Relaxed)), Ordering::Relaxed);
+                writer.free_head.store(table_entry, Ordering::Relaxed);
             }
             _ => {
                 bump(&device.double_releases, 1, Ordering::Relaxed);
-                return EventOp::DoubleRelease;
+                return Released::DoubleRelease;
             }
         }
     }
-    let counters = &device.kinds[record.kind.index()];
+    let counters = &device.kinds[event.kind.index()];
     // Release pairs with the reader's acquire load of `released` before `placed`, so a
     // reader never sees a release without its placement.
-    bump(&counters.released_bytes, record.bytes, Ordering::Release);
+    bump(&counters.released_reserved, event.reserved, Ordering::Release);
+    bump(&counters.released_payload, event.payload, Ordering::Release);
     bump(&counters.released_count, 1, Ordering::Release);
-    let current = writer.current_bytes.load(Ordering::Relaxed);
-    writer.current_bytes.store(current.saturating_sub(record.bytes), Ordering::Relaxed);
-    push_event(&layout.rings[slot], device, OP_RELEASE, record.kind, record.id, record.bytes);
-    EventOp::Release
+    drop_by(&writer.reserved_now, event.reserved);
+    drop_by(&device.payload_by_class[event.class as usize], event.payload);
+    share_cores(device, event.class, event.share, false);
+    push_event(&layout.rings[slot], device, OP_RELEASE, event);
+    Released::Counted
+}
+
+/// The integrity counters a device slot keeps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum IntegrityError {
+    ForeignPlacement,
+    InheritedUse,
 }
 
 /// Counts an integrity error on a device without touching its totals.
-pub(crate) fn count_unknown_release(writer: &DeviceWriter, device: &DeviceRecord) {
+pub(crate) fn count_integrity_error(
+    writer: &DeviceWriter,
+    device: &DeviceRecord,
+    error: IntegrityError,
+) {
     let _held = writer.lock();
-    bump(&device.unknown_releases, 1, Ordering::Relaxed);
+    let counter = match error {
+        IntegrityError::ForeignPlacement => &device.foreign_placements,
+        IntegrityError::InheritedUse => &device.inherited_uses,
+    };
+    bump(counter, 1, Ordering::Relaxed);
+}
+
+/// Sets every peak of a device back to its current figure.
+pub(crate) fn reset_peaks(writer: &DeviceWriter, device: &DeviceRecord) {
+    let _held = writer.lock();
+    for counters in &device.kinds {
+        let reserved = counters.placed_reserved.load(Ordering::Relaxed);
+        let released = counters.released_reserved.load(Ordering::Relaxed);
+        counters.peak_reserved.store(reserved.saturating_sub(released), Ordering::Relaxed);
+    }
+    device.peak_reserved.store(writer.reserved_now.load(Ordering::Relaxed), Ordering::Relaxed);
+}
+
+/// Publishes one bank type's free-space figures (a seqlock: readers retry or skip a record
+/// whose `seq` is odd or changed while they read).
+pub(crate) fn publish_health(writer: &DeviceWriter, device: &DeviceRecord, health: &BankHealth) {
+    let Some(record) = device.health.get(health.bank_type.index()) else { return };
+    let _held = writer.lock();
+    let seq = record.seq.load(Ordering::Relaxed);
+    let writing = seq | 1;
+    record.seq.store(writing, Ordering::Relaxed);
+    fence(Ordering::Release);
+    record.banks.store(u64::from(health.banks), Ordering::Relaxed);
+    record.bank_size.store(health.bank_size, Ordering::Relaxed);
+    record.free_per_bank.store(health.free_per_bank, Ordering::Relaxed);
+    record.largest_free_per_bank.store(health.largest_free_per_bank, Ordering::Relaxed);
+    record.free_blocks.store(health.free_blocks, Ordering::Relaxed);
+    record.allocated_blocks.store(health.allocated_blocks, Ordering::Relaxed);
+    record.seq.store(writing + 1, Ordering::Release);
 }
 
 #[inline]
@@ -164,56 +299,79 @@ fn push_event(
     ring: &[RingEntry; RING_CAPACITY],
     device: &DeviceRecord,
     op: u64,
-    kind: MemKind,
-    id: AllocId,
-    bytes: u64,
+    event: &Counted<'_>,
 ) {
     let number = device.events_written.load(Ordering::Relaxed);
     let entry = &ring[(number % RING_CAPACITY as u64) as usize];
     // Seqlock: a reader discards an entry whose seq changed while it read the fields.
     entry.seq.store(ENTRY_BUSY, Ordering::Relaxed);
     fence(Ordering::Release);
-    entry.alloc_id.store(id.get(), Ordering::Relaxed);
-    entry.bytes.store(bytes, Ordering::Relaxed);
-    entry.meta.store(op | (kind.index() as u64) << 8, Ordering::Relaxed);
+    entry.alloc_id.store(event.id.get(), Ordering::Relaxed);
+    entry.reserved.store(event.reserved, Ordering::Relaxed);
+    entry.payload.store(event.payload, Ordering::Relaxed);
+    let meta = op | (event.kind.index() as u64) << 8 | (event.class as u64) << 16;
+    entry.meta.store(meta, Ordering::Relaxed);
+    entry.at_ns.store(event.at_ns, Ordering::Relaxed);
     entry.seq.store(number + 1, Ordering::Release);
     device.events_written.store(number + 1, Ordering::Release);
 }
 
+/// Takes a free live-table entry: the most recently freed one, else one never used.
 #[inline]
-#[allow(clippy::too_many_arguments)]
+fn take_entry(table: &[LiveEntry; LIVE_TABLE_CAPACITY], writer: &DeviceWriter) -> Option<usize> {
+    let head = writer.free_head.load(Ordering::Relaxed);
+    if let Some(entry) = table.get(head as usize) {
+        let next = u32::try_from(entry.next_free.load(Ordering::Relaxed)).unwrap_or(NO_FREE_ENTRY);
+        writer.free_head.store(next, Ordering::Relaxed);
+        return Some(head as usize);
+    }
+    let unused = writer.next_unused.load(Ordering::Relaxed);
+    if (unused as usize) < LIVE_TABLE_CAPACITY {
+        writer.next_unused.store(unused + 1, Ordering::Relaxed);
+        return Some(unused as usize);
+    }
+    None
+}
+
+#[inline]
 fn list_live(
     table: &[LiveEntry; LIVE_TABLE_CAPACITY],
     writer: &DeviceWriter,
     device: &DeviceRecord,
-    kind: MemKind,
-    bytes: u64,
-    id: AllocId,
-    owner: &str,
-    provenance: &'static Location<'static>,
+    event: &Counted<'_>,
+    listing: &Listing<'_>,
 ) -> u32 {
-    let start = writer.free_hint.load(Ordering::Relaxed) as usize;
-    for probe in 0..LIVE_TABLE_PROBES {
-        let index = (start + probe) % LIVE_TABLE_CAPACITY;
-        let entry = &table[index];
-        if entry.alloc_id.load(Ordering::Relaxed) != 0 {
-            continue;
-        }
-        entry.alloc_id.store(ENTRY_BUSY, Ordering::Relaxed);
-        fence(Ordering::Release);
-        let meta = kind.index() as u64 | u64::from(provenance.line()) << 32;
-        entry.meta.store(meta, Ordering::Relaxed);
-        entry.bytes.store(bytes, Ordering::Relaxed);
-        store_bytes(&entry.owner, prefix_within(owner, OWNER_BYTES).as_bytes());
-        store_bytes(&entry.file, suffix_within(provenance.file(), FILE_BYTES).as_bytes());
-        entry.alloc_id.store(id.get(), Ordering::Release);
-        // LIVE_TABLE_CAPACITY is 512, so indices fit in a u32.
-        writer.free_hint.store(((index + 1) % LIVE_TABLE_CAPACITY) as u32, Ordering::Relaxed);
-        return index as u32;
+    let Some(index) = take_entry(table, writer) else {
+        bump(&device.live_table_overflow, 1, Ordering::Relaxed);
+        return NO_TABLE_ENTRY;
+    };
+    let entry = &table[index];
+    entry.alloc_id.store(ENTRY_BUSY, Ordering::Relaxed);
+    fence(Ordering::Release);
+    let owner = prefix_within(listing.owner, OWNER_BYTES);
+    let file = suffix_within(listing.provenance.file(), FILE_BYTES);
+    let flags = if owner.len() < listing.owner.len() { FLAG_OWNER_CUT } else { 0 }
+        | if file.len() < listing.provenance.file().len() { FLAG_FILE_CUT } else { 0 };
+    let meta = event.kind.index() as u64
+        | (event.class as u64) << 8
+        | flags << 16
+        | u64::from(listing.provenance.line()) << 32;
+    entry.meta.store(meta, Ordering::Relaxed);
+    entry.payload.store(event.payload, Ordering::Relaxed);
+    entry.reserved.store(event.reserved, Ordering::Relaxed);
+    entry.addr.store(listing.address, Ordering::Relaxed);
+    entry
+        .banks
+        .store(u64::from(listing.first_bank) | u64::from(listing.banks) << 32, Ordering::Relaxed);
+    entry.placed_at_ns.store(event.at_ns, Ordering::Relaxed);
+    store_bytes(&entry.owner, owner.as_bytes());
+    store_bytes(&entry.file, file.as_bytes());
+    entry.alloc_id.store(event.id.get(), Ordering::Release);
+    // The high-water mark only grows, so readers never skip a listed entry.
+    let high_water = u64::from(writer.next_unused.load(Ordering::Relaxed));
+    if device.live_table_high_water.load(Ordering::Relaxed) < high_water {
+        device.live_table_high_water.store(high_water, Ordering::Release);
     }
-    // Full around the hint: move the search on so the next placement probes elsewhere.
-    let next = (start + LIVE_TABLE_PROBES) % LIVE_TABLE_CAPACITY;
-    writer.free_hint.store(next as u32, Ordering::Relaxed);
-    bump(&device.live_table_overflow, 1, Ordering::Relaxed);
-    NO_TABLE_ENTRY
+    // LIVE_TABLE_CAPACITY is 32,768, so indices fit in a u32.
+    index as u32
 }

@@ -71,6 +71,52 @@ pub enum TrackError {
         /// The chip named by the slot.
         uid: ChipUid,
     },
+    /// A device slot handle of a device since closed (or whose slot now serves another chip).
+    #[error(
+        "device slot for {uid} no longer names an open device of this ledger (it was closed); \
+         open the device again and use the slot that registration returns"
+    )]
+    ClosedDeviceSlot {
+        /// The chip named by the slot.
+        uid: ChipUid,
+    },
+    /// A placement that names another chip than the slot it is recorded on.
+    #[error(
+        "a placement on chip {placement} was recorded on the slot of chip {slot}; record it on \
+         its own chip's slot"
+    )]
+    WrongDevice {
+        /// The chip named by the slot.
+        slot: ChipUid,
+        /// The chip named by the placement.
+        placement: ChipUid,
+    },
+    /// A device slot (or a handle holding one) inherited from the parent process across fork.
+    #[error(
+        "the device slot for {uid} was inherited from the parent process across fork(); the \
+         chip and its ledger are the parent's. Open a device of its own in the child"
+    )]
+    InheritedAcrossFork {
+        /// The chip named by the slot.
+        uid: ChipUid,
+    },
+    /// A chip with more cores than the ledger's per-core figures cover.
+    #[error(
+        "cannot register device {uid}: it has {tensix} Tensix and {ethernet} Ethernet cores, \
+         the ledger covers at most {max_tensix} and {max_ethernet}; check the SoC descriptor"
+    )]
+    TooManyCores {
+        /// The chip.
+        uid: ChipUid,
+        /// Its Tensix cores.
+        tensix: u64,
+        /// Its Ethernet cores.
+        ethernet: u64,
+        /// Tensix cores a segment covers.
+        max_tensix: usize,
+        /// Ethernet cores a segment covers.
+        max_ethernet: usize,
+    },
     /// A segment file could not be opened, inspected or mapped.
     #[error("cannot read ledger segment {path}: {source}; it is skipped")]
     SegmentIo {

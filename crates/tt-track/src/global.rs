@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use crate::error::TrackError;
+use crate::reader::{read_ledger, LedgerSnapshot};
 use crate::tracker::Tracker;
 
 /// Environment variable naming the ledger directory.
@@ -10,12 +12,48 @@ pub const LEDGER_DIR_ENV: &str = "TT_LEDGER_DIR";
 /// Environment variable that turns tracking off when set to `off`, `0` or `false`.
 pub const TRACKING_ENV: &str = "TT_TRACKING";
 
-/// The ledger directory: `$TT_LEDGER_DIR`, else `/dev/shm/tt-ledger-<uid>`.
+/// The per-user runtime directory the system provides (owned by the user, mode 0700).
+const RUNTIME_DIR_ENV: &str = "XDG_RUNTIME_DIR";
+
+/// `$XDG_RUNTIME_DIR/tt-ledger` when the system provides a runtime directory.
+fn runtime_ledger_dir() -> Option<PathBuf> {
+    let runtime = PathBuf::from(std::env::var_os(RUNTIME_DIR_ENV)?);
+    (runtime.is_absolute() && runtime.is_dir()).then(|| runtime.join("tt-ledger"))
+}
+
+/// `/dev/shm/tt-ledger-<euid>`, for systems without a runtime directory.
+fn shm_ledger_dir() -> PathBuf {
+    PathBuf::from(format!("/dev/shm/tt-ledger-{}", crate::segment::dir::effective_uid()))
+}
+
+/// The ledger directory this process writes to: `$TT_LEDGER_DIR`, else the per-user runtime
+/// directory (`$XDG_RUNTIME_DIR/tt-ledger`), else `/dev/shm/tt-ledger-<euid>`.
 pub fn default_ledger_dir() -> PathBuf {
     match std::env::var_os(LEDGER_DIR_ENV) {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(format!("/dev/shm/tt-ledger-{}", nix::unistd::geteuid().as_raw())),
+        _ => runtime_ledger_dir().unwrap_or_else(shm_ledger_dir),
     }
+}
+
+/// Every directory a monitor reads: `$TT_LEDGER_DIR` alone when set, else both the runtime
+/// directory and the `/dev/shm` fallback, since a process started without a runtime
+/// directory (a service, a container) writes to the fallback.
+pub fn ledger_dirs_to_read() -> Vec<PathBuf> {
+    match std::env::var_os(LEDGER_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => vec![PathBuf::from(dir)],
+        _ => runtime_ledger_dir().into_iter().chain(std::iter::once(shm_ledger_dir())).collect(),
+    }
+}
+
+/// Reads every directory of [`ledger_dirs_to_read`] and sums them as one ledger.
+pub fn read_default_ledger() -> Result<LedgerSnapshot, TrackError> {
+    let mut dirs = ledger_dirs_to_read().into_iter();
+    let first = dirs.next().unwrap_or_else(default_ledger_dir);
+    let mut snapshot = read_ledger(&first)?;
+    for dir in dirs {
+        snapshot.absorb(read_ledger(&dir)?);
+    }
+    Ok(snapshot)
 }
 
 /// True unless `TT_TRACKING` says off.
@@ -50,8 +88,27 @@ impl Tracker {
     }
 }
 
+static GLOBAL: OnceLock<Tracker> = OnceLock::new();
+
+/// Runs at a clean exit (`exit`, a return from `main`): statics are never dropped, so this is
+/// what removes the process-wide tracker's segment. A segment left behind then always means
+/// its process died, which is what a monitor's "dead segments removed" reports.
+extern "C" fn remove_global_segment_at_exit() {
+    if let Some(tracker) = GLOBAL.get() {
+        tracker.remove_segment_files();
+    }
+}
+
 /// The process-wide tracker, created on first use from the environment.
 pub fn global() -> &'static Tracker {
-    static GLOBAL: OnceLock<Tracker> = OnceLock::new();
-    GLOBAL.get_or_init(Tracker::from_env)
+    GLOBAL.get_or_init(|| {
+        let tracker = Tracker::from_env();
+        // SAFETY: registers a plain function with no captured state; it only reads a
+        // OnceLock and removes files, and never unwinds (errors are logged).
+        let rc = unsafe { libc::atexit(remove_global_segment_at_exit) };
+        if rc != 0 {
+            tracing::debug!("atexit failed: the global segment will be found dead after exit");
+        }
+        tracker
+    })
 }

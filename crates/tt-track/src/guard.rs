@@ -1,38 +1,24 @@
-//! The allocator seam: tt-alloc and the program loader hand placements to a
-//! [`PlacementTracker`]; the guard they keep releases with the sizes captured here.
+//! The placement seam: tt-alloc and the program loader hand placements to a
+//! [`PlacementTracker`]; the guard they keep is the [`AllocRecord`], whose drop releases with
+//! the sizes captured here.
 
-use tt_alloc::tracker::{Placement, PlacementGuard, PlacementTracker};
+use tt_accounting::{BankHealth, Placement, PlacementGuard, PlacementRefused, PlacementTracker};
+use tt_soc::ChipUid;
 
-use crate::record::AllocRecord;
 use crate::tracker::Tracker;
 
-/// Keeps a placement's record; dropping it records the release.
-struct TrackedPlacement {
-    tracker: Tracker,
-    record: Option<AllocRecord>,
-}
-
-impl PlacementGuard for TrackedPlacement {}
-
-impl Drop for TrackedPlacement {
-    fn drop(&mut self) {
-        if let Some(record) = self.record.take() {
-            self.tracker.record_release(record);
-        }
-    }
-}
-
 impl PlacementTracker for Tracker {
-    fn placed(&self, placement: &Placement<'_>) -> Box<dyn PlacementGuard> {
-        let record = self.slot_for_placement(placement.device).map(|slot| {
-            self.record_place(
-                slot,
-                placement.kind,
-                placement.spans,
-                placement.owner,
-                placement.provenance,
-            )
-        });
-        Box::new(TrackedPlacement { tracker: self.clone(), record })
+    fn placed(
+        &self,
+        placement: &Placement<'_>,
+    ) -> Result<Box<dyn PlacementGuard>, PlacementRefused> {
+        let refused = |error: crate::TrackError| PlacementRefused { reason: error.to_string() };
+        let slot = self.slot_for_placement(placement.device).map_err(refused)?;
+        let record = self.record(slot, placement).map_err(refused)?;
+        Ok(Box::new(record))
+    }
+
+    fn allocator_health(&self, device: ChipUid, health: &BankHealth) {
+        self.publish_health(device, health);
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
-use tt_alloc::tracker::{BankSpan, MemKind};
+use tt_accounting::{BankSpan, MemKind};
 use tt_soc::ChipUid;
 
 use crate::record::AllocId;
@@ -20,8 +20,6 @@ pub enum EventOp {
     Place,
     /// Bytes were released with the sizes recorded at placement.
     Release,
-    /// A release named an allocation this tracker does not hold.
-    UnknownRelease,
     /// A release named an allocation that was already released.
     DoubleRelease,
 }
@@ -39,9 +37,11 @@ pub struct TrackEvent<'a> {
     pub kind: MemKind,
     /// The allocation.
     pub id: AllocId,
-    /// Bytes placed or released.
+    /// Reserved bytes placed or released.
     pub bytes: u64,
-    /// Per-bank sizes (placements only; empty otherwise).
+    /// Payload bytes placed or released.
+    pub payload_bytes: u64,
+    /// Per-bank payload (placements only; empty otherwise).
     pub spans: &'a [BankSpan],
     /// The owner (placements only).
     pub owner: Option<&'a str>,
@@ -111,8 +111,10 @@ pub struct CapturedEvent {
     pub kind: MemKind,
     /// The allocation.
     pub id: AllocId,
-    /// Bytes placed or released.
+    /// Reserved bytes placed or released.
     pub bytes: u64,
+    /// Payload bytes placed or released.
+    pub payload_bytes: u64,
     /// The owner (placements only).
     pub owner: Option<String>,
     /// `file:line` of the placement (placements only).
@@ -144,7 +146,7 @@ impl GraphCapture {
             match event.op {
                 EventOp::Place => live.push(event.id),
                 EventOp::Release => live.retain(|id| *id != event.id),
-                EventOp::UnknownRelease | EventOp::DoubleRelease => {}
+                EventOp::DoubleRelease => {}
             }
         }
         live
@@ -167,6 +169,7 @@ impl TrackObserver for GraphCapture {
             kind: event.kind,
             id: event.id,
             bytes: event.bytes,
+            payload_bytes: event.payload_bytes,
             owner: event.owner.map(str::to_owned),
             provenance: event.provenance.map(|l| format!("{}:{}", l.file(), l.line())),
         };

@@ -5,33 +5,42 @@
 //! process's lock); those are read through the writer's mapping instead.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::AsFd;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use tt_alloc::tracker::MemKind;
+use tt_accounting::{BankClass, BankHealth, BankType, MemKind};
 use tt_soc::ChipUid;
 
+use crate::devices::DeviceCapacity;
 use crate::error::TrackError;
 use crate::liveness::lock_holder;
+use crate::segment::dir::{check_owned_regular, LedgerDir};
 use crate::segment::layout::SCHEMA_VERSION;
 use crate::segment::mapped::MappedSegment;
 use crate::segment::writer::{own_segment, SEGMENT_SUFFIX};
-use crate::tracker::DeviceCapacity;
-use crate::view::{decode_process, DeviceView, IntegrityCounts, ProcessView};
+use crate::view::{decode_process, CoreUsage, DeviceView, IntegrityCounts, ProcessView};
 
 /// Sums of one kind on one device over all live processes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct KindTotals {
-    /// Bytes placed and not released.
-    pub current_bytes: u64,
+    /// Reserved bytes now.
+    pub used_bytes: u64,
+    /// Payload bytes now.
+    pub payload_bytes: u64,
+    /// Sum of the processes' high-water marks (the true peak when one process holds the chip,
+    /// an upper bound otherwise).
+    pub peak_used_bytes: u64,
     /// Placements not released.
     pub live_count: u64,
-    /// Bytes ever placed by the live processes.
+    /// Placements ever made by the live processes.
+    pub placed_count: u64,
+    /// Releases ever made by the live processes.
+    pub released_count: u64,
+    /// Reserved bytes ever placed by the live processes.
     pub placed_bytes: u64,
-    /// Bytes ever released by the live processes.
+    /// Reserved bytes ever released by the live processes.
     pub released_bytes: u64,
 }
 
@@ -42,6 +51,8 @@ pub struct DeviceTotals {
     pub uid: ChipUid,
     /// Architecture name, from the first process that registered it.
     pub arch: String,
+    /// The spec it was opened with, from the first process that gave one.
+    pub spec: String,
     /// Capacity, from the first process that registered it.
     pub capacity: DeviceCapacity,
     /// Sums per kind, indexed by [`MemKind::index`].
@@ -50,6 +61,16 @@ pub struct DeviceTotals {
     pub integrity: IntegrityCounts,
     /// Live processes that registered the device.
     pub processes: usize,
+    /// Payload bytes now per bank class, indexed by `BankClass as usize`.
+    pub payload_by_class: [u64; 3],
+    /// Reserved L1 of each usable Tensix core, summed over processes.
+    pub tensix_cores: Vec<CoreUsage>,
+    /// Reserved L1 of each Ethernet core, summed over processes.
+    pub ethernet_cores: Vec<CoreUsage>,
+    /// Allocator free-space figures per bank type, from the process holding the chip open.
+    pub health: Vec<BankHealth>,
+    /// Sum of the processes' high-water marks of all kinds together.
+    pub peak_used_bytes: u64,
 }
 
 impl DeviceTotals {
@@ -58,9 +79,39 @@ impl DeviceTotals {
         &self.kinds[kind.index()]
     }
 
-    /// Current bytes over all kinds.
-    pub fn current_bytes(&self) -> u64 {
-        self.kinds.iter().fold(0, |sum, k| sum.saturating_add(k.current_bytes))
+    /// Used (reserved) bytes over all kinds.
+    pub fn used_bytes(&self) -> u64 {
+        self.kinds.iter().fold(0, |sum, k| sum.saturating_add(k.used_bytes))
+    }
+
+    /// Payload bytes over all kinds.
+    pub fn payload_bytes(&self) -> u64 {
+        self.kinds.iter().fold(0, |sum, k| sum.saturating_add(k.payload_bytes))
+    }
+
+    /// Used DRAM (DRAM and TRACE kinds).
+    pub fn dram_used_bytes(&self) -> u64 {
+        self.kind(MemKind::Dram).used_bytes.saturating_add(self.kind(MemKind::Trace).used_bytes)
+    }
+
+    /// Used Tensix L1 over all cores (Ethernet L1 apart).
+    pub fn tensix_l1_used_bytes(&self) -> u64 {
+        self.tensix_cores.iter().fold(0, |sum, c| sum.saturating_add(c.used_bytes))
+    }
+
+    /// Used Ethernet L1 over all Ethernet cores.
+    pub fn ethernet_l1_used_bytes(&self) -> u64 {
+        self.ethernet_cores.iter().fold(0, |sum, c| sum.saturating_add(c.used_bytes))
+    }
+
+    /// The published health of one bank type.
+    pub fn bank_health(&self, bank_type: BankType) -> Option<&BankHealth> {
+        self.health.iter().find(|h| h.bank_type == bank_type)
+    }
+
+    /// Payload bytes now in one bank class.
+    pub fn class_payload_bytes(&self, class: BankClass) -> u64 {
+        self.payload_by_class[class as usize]
     }
 }
 
@@ -100,6 +151,15 @@ impl LedgerSnapshot {
     pub fn process(&self, pid: u32) -> Option<&ProcessView> {
         self.processes.iter().find(|p| p.pid == pid)
     }
+
+    /// Adds what another directory's read found, and sums the devices again.
+    pub(crate) fn absorb(&mut self, other: LedgerSnapshot) {
+        self.processes.extend(other.processes);
+        self.processes.sort_by_key(|p| p.pid);
+        self.skipped.extend(other.skipped);
+        self.removed_dead.extend(other.removed_dead);
+        self.devices = sum_devices(&self.processes);
+    }
 }
 
 enum SegmentState {
@@ -108,41 +168,39 @@ enum SegmentState {
     Vanished,
 }
 
-/// Reads every segment in `dir`. A missing directory is an empty ledger; unreadable or
-/// foreign segments are listed in `skipped` and the rest still summed.
+/// Reads every segment in `dir`. A missing directory is an empty ledger; one that another
+/// user owns, that others may write, or that is a symlink is refused. Entries that are not
+/// regular files of this user, and unreadable or foreign segments, are listed in `skipped`
+/// and the rest still summed.
 pub fn read_ledger(dir: impl AsRef<Path>) -> Result<LedgerSnapshot, TrackError> {
-    let dir = dir.as_ref();
+    let path = dir.as_ref();
     let mut snapshot = LedgerSnapshot {
         schema_version: SCHEMA_VERSION,
-        dir: dir.to_owned(),
+        dir: path.to_owned(),
         processes: Vec::new(),
         devices: Vec::new(),
         skipped: Vec::new(),
         removed_dead: Vec::new(),
     };
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(snapshot),
-        Err(source) => return Err(TrackError::ListLedger { path: dir.to_owned(), source }),
-    };
-    let all: Vec<PathBuf> = entries.filter_map(Result::ok).map(|entry| entry.path()).collect();
-    let mut paths: Vec<PathBuf> =
-        all.iter().filter(|path| is_segment_name(path)).cloned().collect();
-    paths.sort();
-    for path in all.iter().filter(|path| is_temporary_name(path)) {
-        if sweep_abandoned_temporary(path) {
-            snapshot.removed_dead.push(path.clone());
+    let Some(dir) = LedgerDir::open_existing(path)? else { return Ok(snapshot) };
+    let all =
+        dir.entries().map_err(|source| TrackError::ListLedger { path: path.to_owned(), source })?;
+    let mut segments: Vec<&OsString> = all.iter().filter(|n| is_segment_name(n)).collect();
+    segments.sort();
+    for name in all.iter().filter(|n| is_temporary_name(n)) {
+        if sweep_abandoned_temporary(&dir, name) {
+            snapshot.removed_dead.push(dir.join(name));
         }
     }
 
-    for path in paths {
-        match read_segment(&path) {
+    for name in segments {
+        match read_segment(&dir, name) {
             Ok(SegmentState::Live(view)) => snapshot.processes.push(view),
-            Ok(SegmentState::Dead) => snapshot.removed_dead.push(path),
+            Ok(SegmentState::Dead) => snapshot.removed_dead.push(dir.join(name)),
             Ok(SegmentState::Vanished) => {}
             Err(reason) => {
                 tracing::warn!(%reason, "skipping ledger segment");
-                snapshot.skipped.push(SkippedSegment { path, reason });
+                snapshot.skipped.push(SkippedSegment { path: dir.join(name), reason });
             }
         }
     }
@@ -151,17 +209,13 @@ pub fn read_ledger(dir: impl AsRef<Path>) -> Result<LedgerSnapshot, TrackError> 
     Ok(snapshot)
 }
 
-fn is_segment_name(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.ends_with(SEGMENT_SUFFIX) && !n.starts_with('.'))
+fn is_segment_name(name: &OsStr) -> bool {
+    name.to_str().is_some_and(|n| n.ends_with(SEGMENT_SUFFIX) && !n.starts_with('.'))
 }
 
 /// A segment still under construction (`.<stem>.tmp`), renamed into place once initialised.
-fn is_temporary_name(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with('.') && n.ends_with(".tmp"))
+fn is_temporary_name(name: &OsStr) -> bool {
+    name.to_str().is_some_and(|n| n.starts_with('.') && n.ends_with(".tmp"))
 }
 
 /// A temporary segment older than this whose lock nobody holds was left by a writer that
@@ -170,49 +224,56 @@ const ABANDONED_TEMPORARY_AGE: std::time::Duration = std::time::Duration::from_s
 
 /// Removes an abandoned temporary segment; true when it removed one. A young file is left
 /// alone even when unlocked: its writer may not have taken the lock yet.
-fn sweep_abandoned_temporary(path: &Path) -> bool {
-    let Ok(metadata) = fs::symlink_metadata(path) else { return false };
-    let age = metadata.modified().ok().and_then(|m| m.elapsed().ok());
-    if !metadata.file_type().is_file() || age.is_none_or(|a| a < ABANDONED_TEMPORARY_AGE) {
+fn sweep_abandoned_temporary(dir: &LedgerDir, name: &OsStr) -> bool {
+    let Ok(stat) = dir.stat(name) else { return false };
+    if check_owned_regular(&stat).is_err() {
         return false;
     }
-    if own_segment(metadata.dev(), metadata.ino()).is_some() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let modified = u64::try_from(stat.st_mtime).unwrap_or(u64::MAX);
+    if now.saturating_sub(modified) < ABANDONED_TEMPORARY_AGE.as_secs() {
         return false;
     }
-    let Ok(file) = open_for_reading(path) else { return false };
+    if own_segment(stat.st_dev, stat.st_ino).is_some() {
+        return false;
+    }
+    let Ok(file) = dir.open_owned_file(name) else { return false };
     match lock_holder(file.as_fd()) {
-        Ok(None) => fs::remove_file(path).is_ok(),
+        Ok(None) => dir.remove(name).is_ok(),
         _ => false,
     }
 }
 
-fn read_segment(path: &Path) -> Result<SegmentState, TrackError> {
-    let io = |source| TrackError::SegmentIo { path: path.to_owned(), source };
+fn read_segment(dir: &LedgerDir, name: &OsStr) -> Result<SegmentState, TrackError> {
+    let path = dir.join(name);
+    let io = |source| TrackError::SegmentIo { path: path.clone(), source };
     // stat, not open: recognising our own segment must not create a descriptor of it.
-    let metadata = match fs::symlink_metadata(path) {
-        Ok(m) => m,
+    let stat = match dir.stat(name) {
+        Ok(stat) => stat,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(SegmentState::Vanished),
         Err(e) => return Err(io(e)),
     };
-    if !metadata.file_type().is_file() {
-        return Err(TrackError::CorruptSegment {
-            path: path.to_owned(),
-            what: "not a regular file".to_owned(),
-        });
+    if let Err(why) = check_owned_regular(&stat) {
+        return Err(TrackError::CorruptSegment { path, what: why.to_string() });
     }
-    if let Some(own) = own_segment(metadata.dev(), metadata.ino()) {
-        let view = decode_process(own.layout(), std::process::id(), Some(path.to_owned()), true);
+    if let Some(own) = own_segment(stat.st_dev, stat.st_ino) {
+        let view = decode_process(own.layout(), std::process::id(), Some(path), true);
         return Ok(SegmentState::Live(view));
     }
 
-    let file = match open_for_reading(path) {
+    let file = match dir.open_owned_file(name) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(SegmentState::Vanished),
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            return Err(TrackError::CorruptSegment { path, what: e.to_string() })
+        }
         Err(e) => return Err(io(e)),
     };
     let Some(holder) = lock_holder(file.as_fd()).map_err(io)? else {
         // Nobody holds the lock: the writer is gone, however it went.
-        match fs::remove_file(path) {
+        match dir.remove(name) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => {
@@ -221,39 +282,66 @@ fn read_segment(path: &Path) -> Result<SegmentState, TrackError> {
         }
         return Ok(SegmentState::Dead);
     };
-    let mapped = MappedSegment::open(&file, path)?;
+    let mapped = MappedSegment::open(&file, &path)?;
     let pid = u32::try_from(holder).unwrap_or(0);
-    Ok(SegmentState::Live(decode_process(mapped.layout(), pid, Some(path.to_owned()), false)))
+    Ok(SegmentState::Live(decode_process(mapped.layout(), pid, Some(path), false)))
 }
 
-fn open_for_reading(path: &Path) -> io::Result<File> {
-    OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)
+/// Adds per-core figures of `from` into `into`, core by core.
+fn add_cores(into: &mut Vec<CoreUsage>, from: &[CoreUsage]) {
+    if into.len() < from.len() {
+        into.resize(from.len(), CoreUsage { x: 0, y: 0, used_bytes: 0 });
+    }
+    for (total, core) in into.iter_mut().zip(from) {
+        if (total.x, total.y) == (0, 0) {
+            (total.x, total.y) = (core.x, core.y);
+        }
+        total.used_bytes = total.used_bytes.saturating_add(core.used_bytes);
+    }
 }
 
 fn sum_devices(processes: &[ProcessView]) -> Vec<DeviceTotals> {
     let mut totals: BTreeMap<ChipUid, DeviceTotals> = BTreeMap::new();
     // A device a process has closed with nothing left on it is no longer that process's: it
     // drops out of the totals. One closed with bytes still counted (a leak) stays visible.
-    let counted = |d: &&DeviceView| d.open || d.current_bytes() > 0 || d.integrity.total() > 0;
+    let counted = |d: &&DeviceView| d.open || d.used_bytes() > 0 || d.integrity.total() > 0;
     for device in processes.iter().flat_map(|p| p.devices.iter()).filter(counted) {
         let sum = totals.entry(device.uid).or_insert_with(|| DeviceTotals {
             uid: device.uid,
             arch: device.arch.clone(),
+            spec: device.spec.clone(),
             capacity: device.capacity,
             kinds: [KindTotals::default(); MemKind::COUNT],
             integrity: IntegrityCounts::default(),
             processes: 0,
+            payload_by_class: [0; 3],
+            tensix_cores: Vec::new(),
+            ethernet_cores: Vec::new(),
+            health: Vec::new(),
+            peak_used_bytes: 0,
         });
         sum.processes += 1;
+        if sum.spec.is_empty() {
+            sum.spec.clone_from(&device.spec);
+        }
+        if device.open && sum.health.is_empty() {
+            sum.health.clone_from(&device.health);
+        }
         // Saturating: a corrupt segment must not be able to panic the monitor.
-        let integrity = &mut sum.integrity;
-        integrity.unknown_releases =
-            integrity.unknown_releases.saturating_add(device.integrity.unknown_releases);
-        integrity.double_releases =
-            integrity.double_releases.saturating_add(device.integrity.double_releases);
+        sum.integrity.add(&device.integrity);
+        sum.peak_used_bytes = sum.peak_used_bytes.saturating_add(device.peak_used_bytes);
+        for (total, payload) in sum.payload_by_class.iter_mut().zip(device.payload_by_class) {
+            *total = total.saturating_add(payload);
+        }
+        add_cores(&mut sum.tensix_cores, &device.tensix_cores);
+        add_cores(&mut sum.ethernet_cores, &device.ethernet_cores);
         for (total, usage) in sum.kinds.iter_mut().zip(device.kinds.iter()) {
-            total.current_bytes = total.current_bytes.saturating_add(usage.current_bytes);
+            total.used_bytes = total.used_bytes.saturating_add(usage.used_bytes);
+            total.payload_bytes = total.payload_bytes.saturating_add(usage.payload_bytes);
+            total.peak_used_bytes = total.peak_used_bytes.saturating_add(usage.peak_used_bytes);
             total.live_count = total.live_count.saturating_add(usage.live_count);
+            total.placed_count = total.placed_count.saturating_add(usage.placed_count);
+            total.released_count = total.released_count.saturating_add(usage.released_count);
             total.placed_bytes = total.placed_bytes.saturating_add(usage.placed_bytes);
             total.released_bytes = total.released_bytes.saturating_add(usage.released_bytes);
         }

@@ -4,8 +4,13 @@ use std::cell::Cell;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tt_alloc::tracker::MemKind;
+use std::sync::Arc;
+
+use tt_accounting::{BankClass, MemKind, PlacementGuard};
 use tt_soc::ChipUid;
+
+use crate::observer::Observers;
+use crate::tracker::SlotAnchor;
 
 /// A per-process allocation id: unique within the process and increasing within each
 /// thread (threads take ids in blocks, so they never contend on one counter).
@@ -55,24 +60,49 @@ pub(crate) fn next_alloc_id() -> AllocId {
     })
 }
 
-/// Marks a record whose placement was not counted (tracking off, or a foreign slot).
+/// Marks a registration that counts nothing (tracking off).
 pub(crate) const UNCOUNTED_SLOT: u8 = u8::MAX;
 /// Marks a record that found no free live-table entry.
 pub(crate) const NO_TABLE_ENTRY: u32 = u32::MAX;
 
-/// What a placement recorded, kept by the owning handle and given back, by value, to
-/// `Tracker::record_release`. It cannot be built, copied or cloned outside this crate, so a
-/// release always carries exactly the bytes counted at placement.
-#[must_use = "a record that is dropped instead of released stays counted as live"]
-#[derive(Debug)]
+/// Where a record was counted, which its release needs.
+pub(crate) enum RecordOwner {
+    /// Counted in the anchor's ledger and slot.
+    Counted(Arc<SlotAnchor>),
+    /// Not counted (tracking off); the observers to tell of the release, if any listened.
+    Uncounted(Option<Arc<Observers>>),
+}
+
+/// How a placement's reservation spreads over the cores of its class, kept so the release
+/// removes exactly what the placement added to the per-core figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CoreShare {
+    /// DRAM, or nothing per core.
+    None,
+    /// The same bytes on every core of the class (a lockstep allocation).
+    EveryCore(u64),
+    /// The same bytes on cores `0..cores` only.
+    FirstCores { per_core: u64, cores: u32 },
+    /// (core, bytes) for each listed core.
+    Listed(Box<[(u32, u64)]>),
+}
+
+/// The owning handle of one counted placement. Dropping it (or [`AllocRecord::release`])
+/// records the release with exactly the sizes counted at placement, through the tracker
+/// that counted it; it cannot be built, copied or cloned outside this crate, so no release
+/// can carry another size, name another tracker, or happen twice. A record inherited by a
+/// forked child releases nothing there: the placement is its parent's.
+#[must_use = "dropping the record releases the placement at once"]
 pub struct AllocRecord {
+    pub(crate) owner: RecordOwner,
     pub(crate) id: AllocId,
     pub(crate) device: ChipUid,
-    pub(crate) bytes: u64,
-    pub(crate) tracker_serial: u32,
-    pub(crate) table_entry: u32,
-    pub(crate) slot: u8,
     pub(crate) kind: MemKind,
+    pub(crate) class: BankClass,
+    pub(crate) table_entry: u32,
+    pub(crate) reserved: u64,
+    pub(crate) payload: u64,
+    pub(crate) share: CoreShare,
 }
 
 impl AllocRecord {
@@ -91,16 +121,46 @@ impl AllocRecord {
         self.kind
     }
 
-    /// Total bytes placed (sum over banks or cores), the amount the release will record.
-    pub fn bytes(&self) -> u64 {
-        self.bytes
+    /// Reserved bytes (every byte removed from a free pool), the amount the release records.
+    pub fn reserved_bytes(&self) -> u64 {
+        self.reserved
+    }
+
+    /// Payload bytes (what the owner asked for), the payload the release records.
+    pub fn payload_bytes(&self) -> u64 {
+        self.payload
     }
 
     /// False when the placement was not counted (tracking off).
     pub fn is_counted(&self) -> bool {
-        self.slot != UNCOUNTED_SLOT
+        matches!(self.owner, RecordOwner::Counted(_))
+    }
+
+    /// Records the release now (the same as dropping the record).
+    pub fn release(self) {}
+}
+
+impl fmt::Debug for AllocRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AllocRecord")
+            .field("id", &self.id)
+            .field("device", &self.device)
+            .field("kind", &self.kind)
+            .field("reserved", &self.reserved)
+            .field("payload", &self.payload)
+            .field("counted", &self.is_counted())
+            .finish()
     }
 }
+
+impl Drop for AllocRecord {
+    #[inline]
+    fn drop(&mut self) {
+        crate::tracker::release(self);
+    }
+}
+
+impl PlacementGuard for AllocRecord {}
 
 #[cfg(test)]
 mod tests {

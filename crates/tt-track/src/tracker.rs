@@ -1,64 +1,145 @@
-//! The in-process tracker: device registration and the hot path that counts placements and
-//! releases into this process's segment.
+//! The in-process tracker: which ledger this process counts into, and the hot path that
+//! counts placements and releases there.
 
-use std::panic::Location;
+use std::ops::Deref;
+use std::panic::{AssertUnwindSafe, Location};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
-use tt_alloc::tracker::{BankSpan, MemKind};
-use tt_soc::{Arch, ChipUid};
+use tt_accounting::{BankClass, BankSpan, MemKind, Placement, Reservation};
+use tt_soc::ChipUid;
 
-use crate::counting::{count_place, count_release, count_unknown_release, DeviceWriter};
+use crate::clock::{placement_stamp_ns, start_ticker};
+use crate::counting::{
+    count_integrity_error, count_place, count_release, Counted, DeviceWriter, IntegrityError,
+    Listing, Released,
+};
+use crate::devices::DeviceSlot;
 use crate::error::TrackError;
 use crate::observer::{EventOp, ObserverId, Observers, TrackEvent, TrackObserver};
 use crate::procinfo::{current_process, ProcessIdentity};
-use crate::record::{next_alloc_id, AllocRecord, NO_TABLE_ENTRY, UNCOUNTED_SLOT};
-use crate::segment::layout::{
-    prefix_within, store_bytes, DeviceRecord, SegmentLayout, ARCH_BYTES, MAX_DEVICES, SLOT_CLOSED,
-    SLOT_EMPTY, SLOT_OPEN,
-};
+use crate::record::{next_alloc_id, AllocRecord, CoreShare, RecordOwner, NO_TABLE_ENTRY};
+use crate::segment::layout::{DeviceRecord, SegmentLayout, MAX_DEVICES, SLOT_OPEN};
 use crate::segment::writer::SegmentMemory;
 use crate::view::{decode_process, ProcessView};
 
-/// Capacity figures of a device, supplied by whoever opens it, so that monitors can show
-/// usage against capacity without opening the device.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DeviceCapacity {
-    /// DRAM bytes.
-    pub dram_bytes: u64,
-    /// L1 bytes over all usable cores.
-    pub l1_bytes_total: u64,
-    /// L1 bytes of one core.
-    pub l1_bytes_per_core: u64,
-    /// Usable (unharvested) Tensix cores.
-    pub core_count: u64,
-}
-
-/// A device's slot in one tracker's ledger, returned by [`Tracker::register_device`] and
-/// passed to every placement on that device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DeviceSlot {
-    uid: ChipUid,
-    index: u8,
-    tracker_serial: u32,
-}
-
-impl DeviceSlot {
-    /// The chip this slot counts for.
-    pub fn uid(self) -> ChipUid {
-        self.uid
-    }
-
-    /// Position of the slot in the segment.
-    pub fn index(self) -> usize {
-        usize::from(self.index)
-    }
-}
-
 static NEXT_TRACKER_SERIAL: AtomicU32 = AtomicU32::new(1);
+
+/// Where a tracker keeps its counters.
+#[derive(Debug, Clone)]
+enum Mode {
+    /// Tracking off: nothing is counted.
+    Disabled,
+    /// Private memory no other process sees.
+    InMemory,
+    /// A segment published in this directory.
+    Published(PathBuf),
+}
+
+/// One process's segment and the process-private state of its writers.
+pub(crate) struct Ledger {
+    pub(crate) memory: Arc<SegmentMemory>,
+    pub(crate) writers: [DeviceWriter; MAX_DEVICES],
+    /// Serialises registration; never taken on the hot path.
+    pub(crate) registration: Mutex<()>,
+    pub(crate) identity: ProcessIdentity,
+}
+
+impl Ledger {
+    fn create(mode: &Mode) -> Result<Option<Arc<Ledger>>, TrackError> {
+        if !matches!(mode, Mode::Disabled) {
+            start_ticker();
+        }
+        let identity = current_process();
+        let memory = match mode {
+            Mode::Disabled => return Ok(None),
+            Mode::InMemory => {
+                SegmentMemory::anonymous(&identity).map_err(|source| TrackError::SegmentCreate {
+                    path: PathBuf::from("<anonymous memory>"),
+                    step: "map",
+                    source,
+                })?
+            }
+            Mode::Published(dir) => SegmentMemory::publish_in(dir, &identity)?,
+        };
+        Ok(Some(Arc::new(Ledger {
+            memory,
+            writers: Default::default(),
+            registration: Mutex::new(()),
+            identity,
+        })))
+    }
+
+    #[inline]
+    pub(crate) fn layout(&self) -> &SegmentLayout {
+        self.memory.layout()
+    }
+}
+
+/// What a record keeps so that its drop can release: the ledger and slot it was counted in,
+/// and the tracker's observers. One per device slot, so records of different devices never
+/// touch one reference count (a shared counter is what the ledger exists to avoid).
+pub(crate) struct SlotAnchor {
+    pub(crate) ledger: Arc<Ledger>,
+    pub(crate) observers: Arc<Observers>,
+    pub(crate) index: usize,
+}
+
+/// A ledger with the anchors of its slots.
+pub(crate) struct AnchoredLedger {
+    ledger: Arc<Ledger>,
+    anchors: [Arc<SlotAnchor>; MAX_DEVICES],
+}
+
+impl AnchoredLedger {
+    fn new(ledger: Arc<Ledger>, observers: &Arc<Observers>) -> AnchoredLedger {
+        let anchors = std::array::from_fn(|index| {
+            Arc::new(SlotAnchor {
+                ledger: Arc::clone(&ledger),
+                observers: Arc::clone(observers),
+                index,
+            })
+        });
+        AnchoredLedger { ledger, anchors }
+    }
+
+    /// The anchor of slot `index` (an index below MAX_DEVICES, as slots are).
+    #[inline]
+    pub(crate) fn anchor(&self, index: usize) -> &Arc<SlotAnchor> {
+        &self.anchors[index % MAX_DEVICES]
+    }
+}
+
+impl Deref for AnchoredLedger {
+    type Target = Ledger;
+
+    #[inline]
+    fn deref(&self) -> &Ledger {
+        &self.ledger
+    }
+}
+
+/// The ledger of the calling process: the tracker's own, or (in a forked child) the one the
+/// child made for itself.
+pub(crate) enum LedgerRef<'a> {
+    Own(&'a AnchoredLedger),
+    Forked(Arc<AnchoredLedger>),
+}
+
+impl Deref for LedgerRef<'_> {
+    type Target = AnchoredLedger;
+
+    #[inline]
+    fn deref(&self) -> &AnchoredLedger {
+        match self {
+            LedgerRef::Own(ledger) => ledger,
+            LedgerRef::Forked(ledger) => ledger,
+        }
+    }
+}
 
 /// Counts every placement and release of this process into its ledger segment. Cheap to
 /// clone (clones share the segment).
@@ -69,207 +150,259 @@ pub struct Tracker {
 
 struct TrackerInner {
     serial: u32,
+    mode: Mode,
     /// `None` when tracking is off.
-    memory: Option<Arc<SegmentMemory>>,
-    identity: ProcessIdentity,
-    observers: Observers,
-    /// One writer lock per device slot; never one shared across devices.
-    writers: [DeviceWriter; MAX_DEVICES],
-    /// Serialises registration; never taken on the hot path.
-    registration: Mutex<()>,
+    own: Option<AnchoredLedger>,
+    /// The ledger of a child forked from the process that made `own`, made the first time
+    /// the child registers a device or places memory.
+    forked: Mutex<Option<Arc<AnchoredLedger>>>,
+    observers: Arc<Observers>,
 }
 
 impl Tracker {
-    fn with_memory(memory: Option<Arc<SegmentMemory>>, identity: ProcessIdentity) -> Tracker {
-        Tracker {
+    fn with_mode(mode: Mode) -> Result<Tracker, TrackError> {
+        let observers = Arc::new(Observers::default());
+        let own = Ledger::create(&mode)?.map(|l| AnchoredLedger::new(l, &observers));
+        Ok(Tracker {
             inner: Arc::new(TrackerInner {
                 serial: NEXT_TRACKER_SERIAL.fetch_add(1, Ordering::Relaxed),
-                memory,
-                identity,
-                observers: Observers::default(),
-                writers: Default::default(),
-                registration: Mutex::new(()),
+                mode,
+                own,
+                forked: Mutex::new(None),
+                observers,
             }),
-        }
+        })
     }
 
     /// A tracker whose segment is published in `dir` (created with mode 0700 if missing),
     /// visible to readers in other processes for as long as the tracker lives.
     pub fn with_ledger_dir(dir: impl AsRef<Path>) -> Result<Tracker, TrackError> {
-        let identity = current_process();
-        let memory = SegmentMemory::publish_in(dir.as_ref(), &identity)?;
-        Ok(Tracker::with_memory(Some(memory), identity))
+        Tracker::with_mode(Mode::Published(dir.as_ref().to_owned()))
     }
 
     /// A tracker that counts in private memory: [`Tracker::snapshot`] works, no other
     /// process sees it. Used when the ledger directory is unusable.
     pub fn in_memory() -> Result<Tracker, TrackError> {
-        let identity = current_process();
-        let memory =
-            SegmentMemory::anonymous(&identity).map_err(|source| TrackError::SegmentCreate {
-                path: PathBuf::from("<anonymous memory>"),
-                step: "map",
-                source,
-            })?;
-        Ok(Tracker::with_memory(Some(memory), identity))
+        Tracker::with_mode(Mode::InMemory)
     }
 
     /// A tracker that counts nothing (`TT_TRACKING=off`); observers still see events.
     pub fn disabled() -> Tracker {
-        Tracker::with_memory(None, current_process())
+        Tracker {
+            inner: Arc::new(TrackerInner {
+                serial: NEXT_TRACKER_SERIAL.fetch_add(1, Ordering::Relaxed),
+                mode: Mode::Disabled,
+                own: None,
+                forked: Mutex::new(None),
+                observers: Arc::new(Observers::default()),
+            }),
+        }
     }
 
     /// True when placements are counted.
     pub fn is_enabled(&self) -> bool {
-        self.inner.memory.is_some()
+        !matches!(self.inner.mode, Mode::Disabled)
     }
 
-    /// The published segment file, if this tracker has one.
-    pub fn segment_path(&self) -> Option<&Path> {
-        self.inner.memory.as_deref().and_then(SegmentMemory::path)
+    /// The published segment file this process counts into, if any.
+    pub fn segment_path(&self) -> Option<PathBuf> {
+        let ledger = self.ledger().ok()??;
+        ledger.memory.path().map(Path::to_path_buf)
     }
 
-    /// Gives `uid` a device slot (the same slot again if it was registered before, reopened
-    /// if it had been closed), recording its architecture and capacity for monitors.
-    pub fn register_device(
+    pub(crate) fn serial(&self) -> u32 {
+        self.inner.serial
+    }
+
+    /// The ledger of the calling process; `None` when tracking is off.
+    #[inline]
+    pub(crate) fn ledger(&self) -> Result<Option<LedgerRef<'_>>, TrackError> {
+        match &self.inner.own {
+            None => Ok(None),
+            Some(own) if own.memory.belongs_to_this_process() => Ok(Some(LedgerRef::Own(own))),
+            Some(_) => self.forked_ledger().map(|l| l.map(LedgerRef::Forked)),
+        }
+    }
+
+    /// A forked child's own ledger, made on first use.
+    #[cold]
+    fn forked_ledger(&self) -> Result<Option<Arc<AnchoredLedger>>, TrackError> {
+        let mut forked = self.inner.forked.lock();
+        if let Some(ledger) = forked.as_ref().filter(|l| l.memory.belongs_to_this_process()) {
+            return Ok(Some(Arc::clone(ledger)));
+        }
+        let ledger = Ledger::create(&self.inner.mode)?
+            .map(|l| Arc::new(AnchoredLedger::new(l, &self.inner.observers)));
+        tracing::debug!("forked child: counting into a ledger segment of its own");
+        forked.clone_from(&ledger);
+        Ok(ledger)
+    }
+
+    /// Removes the segment files of this process's ledgers (at a clean exit), so that a
+    /// reader finding a segment with no live holder knows its process died.
+    pub(crate) fn remove_segment_files(&self) {
+        if let Some(own) = &self.inner.own {
+            own.memory.remove_file();
+        }
+        let forked = self.inner.forked.try_lock().and_then(|f| f.clone());
+        if let Some(forked) = forked {
+            forked.memory.remove_file();
+        }
+    }
+
+    /// Records `placement` on the device of `slot` and returns the record whose drop
+    /// releases it. Refused (and counted as an integrity error) when the slot belongs to
+    /// another tracker, to a device since closed, to another chip than the placement names,
+    /// or to the parent of this forked child.
+    #[inline]
+    pub fn record(
         &self,
-        uid: ChipUid,
-        arch: Arch,
-        capacity: DeviceCapacity,
-    ) -> Result<DeviceSlot, TrackError> {
-        self.register_named(uid, arch.name(), capacity)
-    }
-
-    fn register_named(
-        &self,
-        uid: ChipUid,
-        arch_name: &str,
-        capacity: DeviceCapacity,
-    ) -> Result<DeviceSlot, TrackError> {
-        let serial = self.inner.serial;
-        let Some(layout) = self.layout() else {
-            return Ok(DeviceSlot { uid, index: UNCOUNTED_SLOT, tracker_serial: serial });
+        slot: DeviceSlot,
+        placement: &Placement<'_>,
+    ) -> Result<AllocRecord, TrackError> {
+        let id = next_alloc_id();
+        let reserved = placement.reserved_bytes();
+        let payload = placement.payload_bytes();
+        let Some(ledger) = self.ledger()? else {
+            let observers = &self.inner.observers;
+            let record = AllocRecord {
+                owner: RecordOwner::Uncounted(observers.active().then(|| Arc::clone(observers))),
+                id,
+                device: placement.device,
+                kind: placement.kind,
+                class: placement.class,
+                table_entry: NO_TABLE_ENTRY,
+                reserved,
+                payload,
+                share: CoreShare::None,
+            };
+            notify_place(observers, &record, placement);
+            return Ok(record);
         };
-        let _registering = self.inner.registration.lock();
-        let existing = layout.devices.iter().position(|d| {
-            d.state.load(Ordering::Acquire) != SLOT_EMPTY
-                && d.chip_uid.load(Ordering::Relaxed) == uid.0
-        });
-        let index = match existing {
-            Some(index) => index,
-            None => layout
-                .devices
-                .iter()
-                .position(|d| d.state.load(Ordering::Relaxed) == SLOT_EMPTY)
-                .ok_or(TrackError::TooManyDevices { uid, max: MAX_DEVICES })?,
-        };
+        let index = self.check_slot(&ledger, slot, placement.device)?;
+        let layout = ledger.layout();
         let device = &layout.devices[index];
-        device.chip_uid.store(uid.0, Ordering::Relaxed);
-        store_bytes(&device.arch, prefix_within(arch_name, ARCH_BYTES).as_bytes());
-        device.dram_bytes.store(capacity.dram_bytes, Ordering::Relaxed);
-        device.l1_bytes_total.store(capacity.l1_bytes_total, Ordering::Relaxed);
-        device.l1_bytes_per_core.store(capacity.l1_bytes_per_core, Ordering::Relaxed);
-        device.core_count.store(capacity.core_count, Ordering::Relaxed);
-        device.state.store(SLOT_OPEN, Ordering::Release);
-        // MAX_DEVICES is 16, so every slot index fits in a u8.
-        let index = u8::try_from(index).unwrap_or(UNCOUNTED_SLOT);
-        Ok(DeviceSlot { uid, index, tracker_serial: serial })
-    }
-
-    /// The slot of a registered device.
-    pub fn device_slot(&self, uid: ChipUid) -> Option<DeviceSlot> {
-        let layout = self.layout()?;
-        let index = layout.devices.iter().position(|d| {
-            d.state.load(Ordering::Acquire) != SLOT_EMPTY
-                && d.chip_uid.load(Ordering::Relaxed) == uid.0
-        })?;
-        let index = u8::try_from(index).ok()?;
-        Some(DeviceSlot { uid, index, tracker_serial: self.inner.serial })
-    }
-
-    /// Marks the device closed. Its counters stay: bytes still placed remain visible (as
-    /// leaks) until their records are released, and a later registration of the same chip
-    /// continues from them, so totals stay right across close and reopen.
-    pub fn unregister_device(&self, slot: DeviceSlot) -> Result<(), TrackError> {
-        if slot.tracker_serial != self.inner.serial {
-            return Err(TrackError::ForeignDeviceSlot { uid: slot.uid });
-        }
-        let Some(device) = self.layout().and_then(|l| l.devices.get(slot.index())) else {
-            return Ok(());
+        let share = core_share(device, placement);
+        let at_ns = placement_stamp_ns();
+        let counted = Counted {
+            kind: placement.kind,
+            class: placement.class,
+            id,
+            reserved,
+            payload,
+            share: &share,
+            at_ns,
         };
-        let _registering = self.inner.registration.lock();
-        device.state.store(SLOT_CLOSED, Ordering::Release);
-        let live_bytes = device_current_bytes(device);
-        if live_bytes > 0 {
-            tracing::warn!(device = %slot.uid, live_bytes, "device closed with bytes still placed");
-        }
-        Ok(())
+        let (first_bank, banks) = bank_extent(placement);
+        let listing = Listing {
+            owner: placement.owner,
+            provenance: placement.provenance,
+            address: placement.address().unwrap_or(0),
+            first_bank,
+            banks,
+        };
+        let table_entry = count_place(layout, &ledger.writers[index], index, &counted, &listing);
+        // From here the record owns the counted bytes: if an observer unwinds, dropping the
+        // record releases them, so nothing stays counted without an owner.
+        let record = AllocRecord {
+            owner: RecordOwner::Counted(Arc::clone(ledger.anchor(index))),
+            id,
+            device: placement.device,
+            kind: placement.kind,
+            class: placement.class,
+            table_entry,
+            reserved,
+            payload,
+            share,
+        };
+        notify_place(&self.inner.observers, &record, placement);
+        Ok(record)
     }
 
-    /// Records a placement of `spans` bytes of `kind` on `device` and returns the record
-    /// the owning handle keeps until it calls [`Tracker::record_release`].
+    /// [`Tracker::record`] for bytes that reserve exactly their payload: `spans` of `kind`
+    /// (banks of DRAM for DRAM and TRACE, Tensix cores otherwise).
     #[inline]
     pub fn record_place(
         &self,
-        device: DeviceSlot,
+        slot: DeviceSlot,
         kind: MemKind,
         spans: &[BankSpan],
         owner: &str,
         provenance: &'static Location<'static>,
-    ) -> AllocRecord {
-        let bytes = spans.iter().fold(0u64, |sum, span| sum.saturating_add(span.size));
-        let id = next_alloc_id();
-        let (slot, table_entry) = match self.layout() {
-            None => (UNCOUNTED_SLOT, NO_TABLE_ENTRY),
-            Some(layout)
-                if device.tracker_serial == self.inner.serial
-                    && usize::from(device.index) < MAX_DEVICES =>
-            {
-                let slot = usize::from(device.index);
-                let writer = &self.inner.writers[slot];
-                let entry = count_place(layout, writer, slot, kind, bytes, id, owner, provenance);
-                (device.index, entry)
-            }
-            Some(layout) => {
-                layout.header.unattributed_integrity_errors.fetch_add(1, Ordering::Relaxed);
-                (UNCOUNTED_SLOT, NO_TABLE_ENTRY)
-            }
-        };
-        // Built in one go so it is written once into the caller's slot.
-        let record = AllocRecord {
-            id,
-            device: device.uid,
-            bytes,
-            tracker_serial: self.inner.serial,
-            table_entry,
-            slot,
+    ) -> Result<AllocRecord, TrackError> {
+        let class = if kind.is_l1() { BankClass::Tensix } else { BankClass::Dram };
+        let placement = Placement {
+            device: slot.uid(),
             kind,
+            class,
+            spans,
+            reserved: Reservation::Payload,
+            owner,
+            provenance,
         };
-        if self.inner.observers.active() {
-            self.notify(EventOp::Place, &record, spans, Some(owner), Some(provenance));
-        }
-        record
+        self.record(slot, &placement)
     }
 
-    /// Records the release of `record` with the bytes it carries. A record this tracker
-    /// did not issue, or one already released, is counted as an integrity error on its
-    /// device and changes no totals.
+    /// Checks that `slot` names an open device of this process's ledger for chip `uid`, and
+    /// counts the misuse as an integrity error when it does not.
     #[inline]
-    pub fn record_release(&self, record: AllocRecord) {
-        let op = match self.layout() {
-            _ if record.slot == UNCOUNTED_SLOT => EventOp::Release,
-            None => EventOp::Release,
-            Some(layout) if record.tracker_serial != self.inner.serial => {
-                self.count_unknown_release(layout, record.device);
-                EventOp::UnknownRelease
-            }
-            Some(layout) => {
-                let writer = &self.inner.writers[usize::from(record.slot) % MAX_DEVICES];
-                count_release(layout, writer, &record)
-            }
+    fn check_slot(
+        &self,
+        ledger: &Ledger,
+        slot: DeviceSlot,
+        uid: ChipUid,
+    ) -> Result<usize, TrackError> {
+        let layout = ledger.layout();
+        let misuse = |error: IntegrityError, refusal: TrackError| {
+            self.count_misuse(ledger, slot.uid(), error);
+            Err(refusal)
         };
-        if self.inner.observers.active() {
-            self.notify(op, &record, &[], None, None);
+        if slot.tracker_serial != self.inner.serial {
+            return misuse(
+                IntegrityError::ForeignPlacement,
+                TrackError::ForeignDeviceSlot { uid: slot.uid() },
+            );
+        }
+        if !slot.fork.is_current() {
+            return misuse(
+                IntegrityError::InheritedUse,
+                TrackError::InheritedAcrossFork { uid: slot.uid() },
+            );
+        }
+        let index = slot.index();
+        let valid = layout.devices.get(index).is_some_and(|device| {
+            device.state.load(Ordering::Acquire) == SLOT_OPEN
+                && device.generation.load(Ordering::Relaxed) == slot.slot_generation
+                && device.chip_uid.load(Ordering::Relaxed) == slot.uid().0
+        });
+        if !valid {
+            return misuse(
+                IntegrityError::ForeignPlacement,
+                TrackError::ClosedDeviceSlot { uid: slot.uid() },
+            );
+        }
+        if uid != slot.uid() {
+            return misuse(
+                IntegrityError::ForeignPlacement,
+                TrackError::WrongDevice { slot: slot.uid(), placement: uid },
+            );
+        }
+        Ok(index)
+    }
+
+    /// Counts a misuse on the device of this ledger that holds chip `uid`, else on the
+    /// process (a chip this ledger never registered).
+    #[cold]
+    fn count_misuse(&self, ledger: &Ledger, uid: ChipUid, error: IntegrityError) {
+        let layout = ledger.layout();
+        let found = find_device(layout, uid);
+        match found {
+            Some(index) => {
+                count_integrity_error(&ledger.writers[index], &layout.devices[index], error)
+            }
+            None => {
+                layout.header.unattributed_integrity_errors.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -284,83 +417,20 @@ impl Tracker {
     }
 
     /// This process's view, read through the tracker's own mapping (never by opening the
-    /// segment file, which would drop the lock). `None` when tracking is off.
+    /// segment file, which would drop the lock). `None` when tracking is off (or in a forked
+    /// child whose ledger cannot be made).
     pub fn snapshot(&self) -> Option<ProcessView> {
-        let memory = self.inner.memory.as_deref()?;
-        let identity = &self.inner.identity;
+        let ledger = self.ledger().ok()??;
         Some(decode_process(
-            memory.layout(),
-            identity.pid,
-            memory.path().map(Path::to_path_buf),
+            ledger.layout(),
+            ledger.identity.pid,
+            ledger.memory.path().map(Path::to_path_buf),
             true,
         ))
     }
 
-    /// The segment to count into; none when tracking is off, or in a child forked after the
-    /// segment was made (the parent stays its only writer).
-    #[inline]
-    fn layout(&self) -> Option<&SegmentLayout> {
-        self.inner
-            .memory
-            .as_deref()
-            .filter(|m| m.belongs_to_this_process())
-            .map(SegmentMemory::layout)
-    }
-
-    fn count_unknown_release(&self, layout: &SegmentLayout, uid: ChipUid) {
-        let device = layout.devices.iter().zip(self.inner.writers.iter()).find(|(d, _)| {
-            d.state.load(Ordering::Acquire) != SLOT_EMPTY
-                && d.chip_uid.load(Ordering::Relaxed) == uid.0
-        });
-        match device {
-            Some((device, writer)) => count_unknown_release(writer, device),
-            None => {
-                layout.header.unattributed_integrity_errors.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-
-    #[cold]
-    fn notify(
-        &self,
-        op: EventOp,
-        record: &AllocRecord,
-        spans: &[BankSpan],
-        owner: Option<&str>,
-        provenance: Option<&'static Location<'static>>,
-    ) {
-        self.inner.observers.notify(&TrackEvent {
-            at: Instant::now(),
-            op,
-            device: record.device,
-            kind: record.kind,
-            id: record.id,
-            bytes: record.bytes,
-            spans,
-            owner,
-            provenance,
-        });
-    }
-
-    /// Registers `uid` under an unknown architecture when a placement names a device that
-    /// was never registered, so its bytes are still counted.
-    pub(crate) fn slot_for_placement(&self, uid: ChipUid) -> Option<DeviceSlot> {
-        if let Some(slot) = self.device_slot(uid) {
-            return Some(slot);
-        }
-        if !self.is_enabled() {
-            return Some(DeviceSlot {
-                uid,
-                index: UNCOUNTED_SLOT,
-                tracker_serial: self.inner.serial,
-            });
-        }
-        tracing::warn!(device = %uid, "placement on a device that was never registered; counting it with unknown capacity");
-        self.register_named(uid, "unknown", DeviceCapacity::default()).ok()
-    }
-
-    /// Builds a record as if this tracker had issued it; lets tests release what the API
-    /// makes impossible to release (a second time, or never placed).
+    /// Builds a record as if this tracker had issued it on `slot`; lets tests release what
+    /// the API makes impossible to release (a second time, or never placed).
     #[cfg(test)]
     pub(crate) fn forge_record(
         &self,
@@ -370,34 +440,157 @@ impl Tracker {
         bytes: u64,
         table_entry: u32,
     ) -> AllocRecord {
+        let ledger = self.ledger().ok().flatten().expect("tracking on");
         AllocRecord {
+            owner: RecordOwner::Counted(Arc::clone(ledger.anchor(slot.index()))),
             id: crate::record::AllocId::from_raw(id),
-            device: slot.uid,
-            bytes,
-            tracker_serial: self.inner.serial,
-            table_entry,
-            slot: slot.index,
+            device: slot.uid(),
             kind,
+            class: BankClass::Dram,
+            table_entry,
+            reserved: bytes,
+            payload: bytes,
+            share: CoreShare::None,
         }
     }
 
     /// Overwrites the pid the header claims, as a lying writer would.
     #[cfg(test)]
     pub(crate) fn forge_claimed_pid(&self, pid: u64) {
-        if let Some(layout) = self.layout() {
-            layout.header.claimed_pid.store(pid, Ordering::Relaxed);
+        if let Ok(Some(ledger)) = self.ledger() {
+            ledger.layout().header.claimed_pid.store(pid, Ordering::Relaxed);
         }
     }
 }
 
-/// Current bytes of a device over all kinds, from the shared counters.
-pub(crate) fn device_current_bytes(device: &DeviceRecord) -> u64 {
-    device
-        .kinds
-        .iter()
-        .map(|k| {
-            let released = k.released_bytes.load(Ordering::Acquire);
-            k.placed_bytes.load(Ordering::Acquire).saturating_sub(released)
-        })
-        .fold(0, u64::saturating_add)
+/// Counts the release of `record` (called by its drop) in the ledger and slot it was
+/// counted in, and tells the observers.
+#[inline]
+pub(crate) fn release(record: &AllocRecord) {
+    let anchor = match &record.owner {
+        RecordOwner::Uncounted(None) => return,
+        RecordOwner::Uncounted(Some(observers)) => {
+            notify_release(observers, EventOp::Release, record);
+            return;
+        }
+        RecordOwner::Counted(anchor) => anchor,
+    };
+    let ledger = &anchor.ledger;
+    if !ledger.memory.belongs_to_this_process() {
+        // Inherited by a forked child: the placement, and its release, are the parent's.
+        return;
+    }
+    let index = anchor.index;
+    let counted = Counted {
+        kind: record.kind,
+        class: record.class,
+        id: record.id,
+        reserved: record.reserved,
+        payload: record.payload,
+        share: &record.share,
+        // Releases are not stamped: a clock read is the dearest step of an event, and a
+        // placement's age needs only its own stamp.
+        at_ns: 0,
+    };
+    let released =
+        count_release(ledger.layout(), &ledger.writers[index], index, record.table_entry, &counted);
+    let op = match released {
+        Released::Counted => EventOp::Release,
+        Released::DoubleRelease => EventOp::DoubleRelease,
+    };
+    notify_release(&anchor.observers, op, record);
+}
+
+#[inline]
+fn notify_place(observers: &Observers, record: &AllocRecord, placement: &Placement<'_>) {
+    if observers.active() {
+        let (spans, owner) = (placement.spans, Some(placement.owner));
+        notify(observers, EventOp::Place, record, spans, owner, Some(placement.provenance));
+    }
+}
+
+#[inline]
+fn notify_release(observers: &Observers, op: EventOp, record: &AllocRecord) {
+    if !observers.active() {
+        return;
+    }
+    if std::thread::panicking() {
+        // Released while unwinding (an observer panicked during the placement, say): a
+        // second panic here would abort the process, so observers' panics stop here.
+        let quiet = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            notify(observers, op, record, &[], None, None)
+        }));
+        if quiet.is_err() {
+            tracing::warn!(id = %record.id, "an observer panicked on a release during unwinding");
+        }
+    } else {
+        notify(observers, op, record, &[], None, None);
+    }
+}
+
+#[cold]
+fn notify(
+    observers: &Observers,
+    op: EventOp,
+    record: &AllocRecord,
+    spans: &[BankSpan],
+    owner: Option<&str>,
+    provenance: Option<&'static Location<'static>>,
+) {
+    observers.notify(&TrackEvent {
+        at: Instant::now(),
+        op,
+        device: record.device,
+        kind: record.kind,
+        id: record.id,
+        bytes: record.reserved,
+        payload_bytes: record.payload,
+        spans,
+        owner,
+        provenance,
+    });
+}
+
+/// The slot of this ledger holding chip `uid` (open or closed), if any.
+pub(crate) fn find_device(layout: &SegmentLayout, uid: ChipUid) -> Option<usize> {
+    use crate::segment::layout::SLOT_EMPTY;
+    layout.devices.iter().position(|d| {
+        d.state.load(Ordering::Acquire) != SLOT_EMPTY && d.chip_uid.load(Ordering::Relaxed) == uid.0
+    })
+}
+
+/// How a placement's reservation spreads over the cores of its class.
+#[inline]
+fn core_share(device: &DeviceRecord, placement: &Placement<'_>) -> CoreShare {
+    let registered = match placement.class {
+        BankClass::Dram => return CoreShare::None,
+        BankClass::Tensix => device.tensix_cores.load(Ordering::Relaxed),
+        BankClass::Ethernet => device.ethernet_cores.load(Ordering::Relaxed),
+    };
+    match placement.reserved {
+        Reservation::EveryBank { per_bank, banks } if u64::from(banks) == registered => {
+            CoreShare::EveryCore(per_bank)
+        }
+        Reservation::EveryBank { per_bank, banks } => {
+            CoreShare::FirstCores { per_core: per_bank, cores: banks }
+        }
+        Reservation::EachSpan { per_span } => {
+            CoreShare::Listed(placement.spans.iter().map(|s| (s.bank, per_span)).collect())
+        }
+        Reservation::Payload => {
+            CoreShare::Listed(placement.spans.iter().map(|s| (s.bank, s.size)).collect())
+        }
+    }
+}
+
+/// (first bank, bank count) a placement's reservation covers, for leak listings.
+#[inline]
+fn bank_extent(placement: &Placement<'_>) -> (u32, u32) {
+    match placement.reserved {
+        Reservation::EveryBank { banks, .. } => (0, banks),
+        Reservation::EachSpan { .. } | Reservation::Payload => {
+            let first = placement.spans.iter().map(|s| s.bank).min().unwrap_or(0);
+            (first, u32::try_from(placement.spans.len()).unwrap_or(u32::MAX))
+        }
+    }
 }

@@ -1,51 +1,74 @@
-//! What a reader sees of one process: decoded, owned copies of a segment's counters, recent
-//! events and live records.
+//! What a reader sees of one process: decoded, owned copies of a segment's counters, per-core
+//! figures, allocator health, recent events and live records.
 
 use std::path::PathBuf;
-use std::sync::atomic::{fence, Ordering};
+use std::sync::atomic::{fence, AtomicU64, Ordering};
 
-use tt_alloc::tracker::MemKind;
+use tt_accounting::{BankClass, BankHealth, BankType, MemKind};
 use tt_soc::ChipUid;
 
+use crate::clock::coarse_now_ns;
+use crate::devices::DeviceCapacity;
 use crate::record::AllocId;
 use crate::segment::layout::{
-    load_string, DeviceRecord, KindCounters, LiveEntry, RingEntry, SegmentLayout, ENTRY_BUSY,
-    OP_PLACE, OP_RELEASE, RING_CAPACITY, SLOT_EMPTY, SLOT_OPEN,
+    load_coord, load_string, DeviceRecord, HealthRecord, KindCounters, LiveEntry, RingEntry,
+    SegmentLayout, ENTRY_BUSY, FLAG_FILE_CUT, FLAG_OWNER_CUT, LIVE_TABLE_CAPACITY,
+    MAX_ETHERNET_CORES, MAX_TENSIX_CORES, OP_PLACE, OP_RELEASE, RING_CAPACITY, SLOT_EMPTY,
+    SLOT_OPEN,
 };
-use crate::tracker::DeviceCapacity;
 
-/// Usage of one memory kind on one device by one process.
+/// Usage of one memory kind on one device by one process. "Used" is reserved: every byte
+/// removed from the chip's free pools; payload is what owners asked for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct KindUsage {
-    /// Bytes placed and not yet released.
-    pub current_bytes: u64,
-    /// Highest `current_bytes` seen by the writer.
-    pub peak_bytes: u64,
+    /// Reserved bytes now.
+    pub used_bytes: u64,
+    /// Payload bytes now.
+    pub payload_bytes: u64,
+    /// Highest `used_bytes` since the process started (or since its last peak reset).
+    pub peak_used_bytes: u64,
     /// Placements not yet released.
     pub live_count: u64,
-    /// Bytes ever placed.
-    pub placed_bytes: u64,
-    /// Bytes ever released.
-    pub released_bytes: u64,
     /// Placements ever made.
     pub placed_count: u64,
     /// Releases ever made.
     pub released_count: u64,
+    /// Reserved bytes ever placed.
+    pub placed_bytes: u64,
+    /// Reserved bytes ever released.
+    pub released_bytes: u64,
 }
 
 /// Integrity errors counted on a device.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IntegrityCounts {
-    /// Releases of records this tracker never issued.
-    pub unknown_releases: u64,
-    /// Releases of records already released.
+    /// Releases of records already released (or whose ledger entry was overwritten).
     pub double_releases: u64,
+    /// Placements refused because they named another tracker's slot, a closed device or
+    /// another chip.
+    pub foreign_placements: u64,
+    /// Handles inherited from a parent process used in a forked child.
+    pub inherited_uses: u64,
+    /// Figures no writer could have produced (more released than placed, more used than the
+    /// device holds), found by the reader: the segment is corrupt or forged.
+    pub impossible_figures: u64,
 }
 
 impl IntegrityCounts {
     /// All integrity errors.
     pub fn total(&self) -> u64 {
-        self.unknown_releases.saturating_add(self.double_releases)
+        self.double_releases
+            .saturating_add(self.foreign_placements)
+            .saturating_add(self.inherited_uses)
+            .saturating_add(self.impossible_figures)
+    }
+
+    /// Adds `other` into `self`, saturating.
+    pub fn add(&mut self, other: &IntegrityCounts) {
+        self.double_releases = self.double_releases.saturating_add(other.double_releases);
+        self.foreign_placements = self.foreign_placements.saturating_add(other.foreign_placements);
+        self.inherited_uses = self.inherited_uses.saturating_add(other.inherited_uses);
+        self.impossible_figures = self.impossible_figures.saturating_add(other.impossible_figures);
     }
 }
 
@@ -67,10 +90,16 @@ pub struct LedgerEvent {
     pub op: LedgerOp,
     /// The memory kind.
     pub kind: MemKind,
+    /// Which banks it is in.
+    pub class: BankClass,
     /// The allocation.
     pub id: AllocId,
-    /// Bytes placed or released.
+    /// Reserved bytes placed or released.
     pub bytes: u64,
+    /// Payload bytes placed or released.
+    pub payload_bytes: u64,
+    /// CLOCK_MONOTONIC (coarse) nanoseconds when it was recorded.
+    pub at_ns: u64,
 }
 
 /// A placement still live, for leak listings.
@@ -80,20 +109,89 @@ pub struct LiveRecord {
     pub id: AllocId,
     /// The memory kind.
     pub kind: MemKind,
-    /// Bytes placed.
+    /// Which banks it is in.
+    pub class: BankClass,
+    /// Reserved bytes.
     pub bytes: u64,
-    /// The owner, truncated to the ledger's field width.
+    /// Payload bytes.
+    pub payload_bytes: u64,
+    /// Address in each bank (the lowest, for placements on listed cores).
+    pub address: u64,
+    /// First bank (or core) index it covers.
+    pub first_bank: u32,
+    /// Banks (or cores) it covers.
+    pub banks: u32,
+    /// CLOCK_MONOTONIC (coarse) nanoseconds at placement.
+    pub placed_at_ns: u64,
+    /// The owner, cut to the ledger's field width when `owner_cut`.
     pub owner: String,
-    /// Source file of the placement (its tail, if long).
+    /// True when the owner was longer than the ledger keeps.
+    pub owner_cut: bool,
+    /// Source file of the placement (its tail, when `file_cut`).
     pub file: String,
+    /// True when the file path was longer than the ledger keeps.
+    pub file_cut: bool,
     /// Source line of the placement.
     pub line: u32,
 }
 
 impl LiveRecord {
-    /// `file:line`.
+    /// `file:line`, with `…` where the path was cut.
     pub fn provenance(&self) -> String {
-        format!("{}:{}", self.file, self.line)
+        let cut = if self.file_cut { "…" } else { "" };
+        format!("{cut}{}:{}", self.file, self.line)
+    }
+
+    /// Nanoseconds since the placement (0 if its clock reading was unavailable).
+    pub fn age_ns(&self) -> u64 {
+        if self.placed_at_ns == 0 {
+            return 0;
+        }
+        coarse_now_ns().saturating_sub(self.placed_at_ns)
+    }
+
+    /// The owner, with `…` where it was cut.
+    pub fn owner_display(&self) -> String {
+        if self.owner_cut {
+            format!("{}…", self.owner)
+        } else {
+            self.owner.clone()
+        }
+    }
+}
+
+/// L1 reserved on one core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoreUsage {
+    /// NOC0 column (0 when the registration gave no positions).
+    pub x: u8,
+    /// NOC0 row.
+    pub y: u8,
+    /// Reserved bytes on the core.
+    pub used_bytes: u64,
+}
+
+/// Minimum, mean and maximum of a per-core figure.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CoreSpread {
+    /// The emptiest core.
+    pub min: u64,
+    /// Mean over cores (rounded down).
+    pub mean: u64,
+    /// The fullest core.
+    pub max: u64,
+}
+
+impl CoreSpread {
+    /// The spread of `cores`' used bytes; all zero for no cores.
+    pub fn of(cores: &[CoreUsage]) -> CoreSpread {
+        let Some(min) = cores.iter().map(|c| c.used_bytes).min() else {
+            return CoreSpread::default();
+        };
+        let max = cores.iter().map(|c| c.used_bytes).max().unwrap_or(0);
+        let sum = cores.iter().fold(0u128, |s, c| s + u128::from(c.used_bytes));
+        let mean = u64::try_from(sum / cores.len() as u128).unwrap_or(u64::MAX);
+        CoreSpread { min, mean, max }
     }
 }
 
@@ -104,26 +202,36 @@ pub struct DeviceView {
     pub uid: ChipUid,
     /// Architecture name as registered (`wormhole_b0`, `blackhole`, `unknown`).
     pub arch: String,
+    /// The spec it was opened with; empty when unknown.
+    pub spec: String,
     /// Capacity figures supplied at registration.
     pub capacity: DeviceCapacity,
     /// False once the process closed (unregistered) the device.
     pub open: bool,
     /// Usage per kind, indexed by [`MemKind::index`].
     pub kinds: [KindUsage; MemKind::COUNT],
-    /// Highest total current bytes seen by the writer.
-    pub peak_bytes: u64,
+    /// Highest total used (reserved) bytes since the process started or its peak reset.
+    pub peak_used_bytes: u64,
     /// Integrity errors.
     pub integrity: IntegrityCounts,
+    /// Payload bytes now per bank class, indexed by `BankClass as usize`.
+    pub payload_by_class: [u64; 3],
+    /// Reserved L1 of every usable Tensix core, in L1 bank order.
+    pub tensix_cores: Vec<CoreUsage>,
+    /// Reserved L1 of every Ethernet core.
+    pub ethernet_cores: Vec<CoreUsage>,
+    /// Allocator free-space figures per bank type, as published by this process.
+    pub health: Vec<BankHealth>,
     /// Events ever written to the ring.
     pub events_written: u64,
     /// Events overwritten before this read (the ring keeps the most recent ones).
     pub events_dropped: u64,
     /// The most recent events, oldest first.
     pub recent_events: Vec<LedgerEvent>,
-    /// Live placements listed in the ledger's table.
+    /// Every live placement the ledger lists.
     pub live_records: Vec<LiveRecord>,
-    /// Placements that found the live table full (counted, but not listed).
-    pub live_records_overflow: u64,
+    /// Live placements that found the table full and are not listed (exact).
+    pub live_records_not_listed: u64,
 }
 
 impl DeviceView {
@@ -132,14 +240,24 @@ impl DeviceView {
         &self.kinds[kind.index()]
     }
 
-    /// Current bytes over all kinds.
-    pub fn current_bytes(&self) -> u64 {
-        self.kinds.iter().fold(0, |sum, k| sum.saturating_add(k.current_bytes))
+    /// Used (reserved) bytes over all kinds.
+    pub fn used_bytes(&self) -> u64 {
+        self.kinds.iter().fold(0, |sum, k| sum.saturating_add(k.used_bytes))
+    }
+
+    /// Payload bytes over all kinds.
+    pub fn payload_bytes(&self) -> u64 {
+        self.kinds.iter().fold(0, |sum, k| sum.saturating_add(k.payload_bytes))
     }
 
     /// Live placements over all kinds.
     pub fn live_count(&self) -> u64 {
         self.kinds.iter().fold(0, |sum, k| sum.saturating_add(k.live_count))
+    }
+
+    /// The published health of one bank type.
+    pub fn bank_health(&self, bank_type: BankType) -> Option<&BankHealth> {
+        self.health.iter().find(|h| h.bank_type == bank_type)
     }
 }
 
@@ -205,6 +323,10 @@ pub(crate) fn decode_process(
     }
 }
 
+fn load(word: &AtomicU64) -> u64 {
+    word.load(Ordering::Relaxed)
+}
+
 fn decode_device(
     device: &DeviceRecord,
     ring: &[RingEntry],
@@ -214,52 +336,141 @@ fn decode_device(
     if state == SLOT_EMPTY {
         return None;
     }
-    let kinds = std::array::from_fn(|i| decode_kind(&device.kinds[i]));
+    let kinds: [KindUsage; MemKind::COUNT] = std::array::from_fn(|i| decode_kind(&device.kinds[i]));
     let events_written = device.events_written.load(Ordering::Acquire);
+    let capacity = DeviceCapacity {
+        dram_bytes: load(&device.dram_bytes),
+        dram_banks: load(&device.dram_banks),
+        tensix_l1_per_core: load(&device.tensix_l1_per_core),
+        tensix_cores: load(&device.tensix_cores),
+        ethernet_l1_per_core: load(&device.ethernet_l1_per_core),
+        ethernet_cores: load(&device.ethernet_cores),
+    };
+    let tensix_cores = decode_cores(
+        &device.tensix_coords,
+        &device.tensix_core_reserved,
+        load(&device.tensix_every_core_reserved),
+        capacity.tensix_cores.min(MAX_TENSIX_CORES as u64) as usize,
+    );
+    let ethernet_cores = decode_cores(
+        &device.ethernet_coords,
+        &device.ethernet_core_reserved,
+        load(&device.ethernet_every_core_reserved),
+        capacity.ethernet_cores.min(MAX_ETHERNET_CORES as u64) as usize,
+    );
+    // A hostile or corrupt segment cannot make the reader scan past the table.
+    let listed = load(&device.live_table_high_water).min(LIVE_TABLE_CAPACITY as u64) as usize;
+    let mut live_records = decode_live(&live[..listed.min(live.len())]);
+    live_records.sort_by_key(|r| r.id);
     Some(DeviceView {
-        uid: ChipUid(device.chip_uid.load(Ordering::Relaxed)),
+        uid: ChipUid(load(&device.chip_uid)),
         arch: load_string(&device.arch),
-        capacity: DeviceCapacity {
-            dram_bytes: device.dram_bytes.load(Ordering::Relaxed),
-            l1_bytes_total: device.l1_bytes_total.load(Ordering::Relaxed),
-            l1_bytes_per_core: device.l1_bytes_per_core.load(Ordering::Relaxed),
-            core_count: device.core_count.load(Ordering::Relaxed),
-        },
+        spec: load_string(&device.spec),
+        capacity,
         open: state == SLOT_OPEN,
         kinds,
-        peak_bytes: device.peak_bytes.load(Ordering::Relaxed),
+        peak_used_bytes: load(&device.peak_reserved),
         integrity: IntegrityCounts {
-            unknown_releases: device.unknown_releases.load(Ordering::Relaxed),
-            double_releases: device.double_releases.load(Ordering::Relaxed),
+            double_releases: load(&device.double_releases),
+            foreign_placements: load(&device.foreign_placements),
+            inherited_uses: load(&device.inherited_uses),
+            impossible_figures: impossible_figures(&kinds, &capacity),
         },
+        payload_by_class: std::array::from_fn(|i| load(&device.payload_by_class[i])),
+        tensix_cores,
+        ethernet_cores,
+        health: device.health.iter().enumerate().filter_map(decode_health).collect(),
         events_written,
         events_dropped: events_written.saturating_sub(RING_CAPACITY as u64),
         recent_events: decode_ring(ring, events_written),
-        live_records: {
-            let mut records = decode_live(live);
-            records.sort_by_key(|r| r.id);
-            records
-        },
-        live_records_overflow: device.live_table_overflow.load(Ordering::Relaxed),
+        live_records,
+        live_records_not_listed: load(&device.live_table_overflow),
     })
+}
+
+/// Figures a writer cannot produce: a release of more than was placed, or more DRAM or L1 in
+/// use than the device holds (when its capacity is known).
+fn impossible_figures(kinds: &[KindUsage; MemKind::COUNT], capacity: &DeviceCapacity) -> u64 {
+    let over_released = kinds
+        .iter()
+        .filter(|k| k.released_bytes > k.placed_bytes || k.released_count > k.placed_count)
+        .count() as u64;
+    let sum = |l1: bool| {
+        MemKind::ALL
+            .iter()
+            .filter(|k| k.is_l1() == l1)
+            .fold(0u64, |s, k| s.saturating_add(kinds[k.index()].used_bytes))
+    };
+    let l1_capacity = capacity.tensix_l1_bytes().saturating_add(capacity.ethernet_l1_bytes());
+    let over_dram = capacity.dram_bytes > 0 && sum(false) > capacity.dram_bytes;
+    let over_l1 = l1_capacity > 0 && sum(true) > l1_capacity;
+    over_released + u64::from(over_dram) + u64::from(over_l1)
+}
+
+fn decode_cores(
+    coords: &[AtomicU64],
+    extra: &[AtomicU64],
+    every_core: u64,
+    count: usize,
+) -> Vec<CoreUsage> {
+    (0..count)
+        .map(|i| {
+            let (x, y) = load_coord(coords, i).unwrap_or((0, 0));
+            let used = every_core.saturating_add(extra.get(i).map_or(0, load));
+            CoreUsage { x, y, used_bytes: used }
+        })
+        .collect()
 }
 
 fn decode_kind(counters: &KindCounters) -> KindUsage {
     // Released before placed, with acquire: every release seen has its placement seen too,
     // so current never goes below zero mid-stream.
     let released_count = counters.released_count.load(Ordering::Acquire);
-    let released_bytes = counters.released_bytes.load(Ordering::Acquire);
+    let released_payload = counters.released_payload.load(Ordering::Acquire);
+    let released_bytes = counters.released_reserved.load(Ordering::Acquire);
     let placed_count = counters.placed_count.load(Ordering::Acquire);
-    let placed_bytes = counters.placed_bytes.load(Ordering::Acquire);
+    let placed_payload = counters.placed_payload.load(Ordering::Acquire);
+    let placed_bytes = counters.placed_reserved.load(Ordering::Acquire);
     KindUsage {
-        current_bytes: placed_bytes.saturating_sub(released_bytes),
-        peak_bytes: counters.peak_bytes.load(Ordering::Relaxed),
+        used_bytes: placed_bytes.saturating_sub(released_bytes),
+        payload_bytes: placed_payload.saturating_sub(released_payload),
+        peak_used_bytes: load(&counters.peak_reserved),
         live_count: placed_count.saturating_sub(released_count),
-        placed_bytes,
-        released_bytes,
         placed_count,
         released_count,
+        placed_bytes,
+        released_bytes,
     }
+}
+
+/// A published health record, read under its seqlock; `None` when never published or when
+/// the writer kept changing it during a few tries.
+fn decode_health((index, record): (usize, &HealthRecord)) -> Option<BankHealth> {
+    let bank_type = BankType::from_index(index)?;
+    for _ in 0..4 {
+        let seq = record.seq.load(Ordering::Acquire);
+        if seq == 0 {
+            return None;
+        }
+        if seq % 2 == 1 {
+            std::hint::spin_loop();
+            continue;
+        }
+        let health = BankHealth {
+            bank_type,
+            banks: u32::try_from(load(&record.banks)).unwrap_or(u32::MAX),
+            bank_size: load(&record.bank_size),
+            free_per_bank: load(&record.free_per_bank),
+            largest_free_per_bank: load(&record.largest_free_per_bank),
+            free_blocks: load(&record.free_blocks),
+            allocated_blocks: load(&record.allocated_blocks),
+        };
+        fence(Ordering::Acquire);
+        if record.seq.load(Ordering::Relaxed) == seq {
+            return Some(health);
+        }
+    }
+    None
 }
 
 fn decode_ring(ring: &[RingEntry], events_written: u64) -> Vec<LedgerEvent> {
@@ -272,9 +483,11 @@ fn decode_ring(ring: &[RingEntry], events_written: u64) -> Vec<LedgerEvent> {
             if seq != number + 1 {
                 return None;
             }
-            let id = entry.alloc_id.load(Ordering::Relaxed);
-            let bytes = entry.bytes.load(Ordering::Relaxed);
-            let meta = entry.meta.load(Ordering::Relaxed);
+            let id = load(&entry.alloc_id);
+            let bytes = load(&entry.reserved);
+            let payload_bytes = load(&entry.payload);
+            let meta = load(&entry.meta);
+            let at_ns = load(&entry.at_ns);
             fence(Ordering::Acquire);
             if entry.seq.load(Ordering::Relaxed) != seq {
                 return None;
@@ -284,8 +497,18 @@ fn decode_ring(ring: &[RingEntry], events_written: u64) -> Vec<LedgerEvent> {
                 OP_RELEASE => LedgerOp::Release,
                 _ => return None,
             };
-            let kind = *MemKind::ALL.get(((meta >> 8) & 0xff) as usize)?;
-            Some(LedgerEvent { number, op, kind, id: AllocId::from_raw(id), bytes })
+            let kind = MemKind::from_index(((meta >> 8) & 0xff) as usize)?;
+            let class = BankClass::from_index(((meta >> 16) & 0xff) as usize)?;
+            Some(LedgerEvent {
+                number,
+                op,
+                kind,
+                class,
+                id: AllocId::from_raw(id),
+                bytes,
+                payload_bytes,
+                at_ns,
+            })
         })
         .collect()
 }
@@ -298,21 +521,35 @@ fn decode_live(table: &[LiveEntry]) -> Vec<LiveRecord> {
             if id == 0 || id == ENTRY_BUSY {
                 return None;
             }
-            let meta = entry.meta.load(Ordering::Relaxed);
-            let bytes = entry.bytes.load(Ordering::Relaxed);
+            let meta = load(&entry.meta);
+            let payload_bytes = load(&entry.payload);
+            let bytes = load(&entry.reserved);
+            let address = load(&entry.addr);
+            let banks = load(&entry.banks);
+            let placed_at_ns = load(&entry.placed_at_ns);
             let owner = load_string(&entry.owner);
             let file = load_string(&entry.file);
             fence(Ordering::Acquire);
             if entry.alloc_id.load(Ordering::Relaxed) != id {
                 return None;
             }
-            let kind = *MemKind::ALL.get((meta & 0xff) as usize)?;
+            let kind = MemKind::from_index((meta & 0xff) as usize)?;
+            let class = BankClass::from_index(((meta >> 8) & 0xff) as usize)?;
+            let flags = (meta >> 16) & 0xff;
             Some(LiveRecord {
                 id: AllocId::from_raw(id),
                 kind,
+                class,
                 bytes,
+                payload_bytes,
+                address,
+                first_bank: banks as u32,
+                banks: (banks >> 32) as u32,
+                placed_at_ns,
                 owner,
+                owner_cut: flags & FLAG_OWNER_CUT != 0,
                 file,
+                file_cut: flags & FLAG_FILE_CUT != 0,
                 line: (meta >> 32) as u32,
             })
         })

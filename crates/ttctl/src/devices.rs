@@ -2,18 +2,53 @@
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
-use tt_device::{Device, DeviceSpec};
-use tt_soc::{Arch, SocDescriptor};
+use tt_device::{Device, DeviceSpec, SimKind};
+use tt_soc::{Arch, HarvestingMasks, SocDescriptor};
 
 /// One row of the device list.
 struct DeviceRow {
     spec: String,
     backend: &'static str,
     arch: Arch,
+    /// The board the chip belongs to (`n150`, `p150`, ...), when known.
+    board: Option<String>,
     chip_uid: String,
     grid: (u16, u16),
+    harvesting: HarvestingMasks,
     tensix: usize,
+    dram_bytes: u64,
+    l1_bytes_per_core: u64,
     state: String,
+}
+
+impl DeviceRow {
+    fn describe(
+        spec: String,
+        backend: &'static str,
+        soc: &SocDescriptor,
+        board: Option<String>,
+        chip_uid: String,
+        state: String,
+    ) -> Self {
+        DeviceRow {
+            spec,
+            backend,
+            arch: soc.arch(),
+            board,
+            chip_uid,
+            grid: soc.grid_size(),
+            harvesting: soc.harvesting(),
+            tensix: soc.tensix_cores().len(),
+            dram_bytes: soc.dram_size(),
+            l1_bytes_per_core: soc.worker_l1_size(),
+            state,
+        }
+    }
+
+    /// L1 bytes over every usable Tensix core.
+    fn l1_bytes(&self) -> u64 {
+        self.tensix as u64 * self.l1_bytes_per_core
+    }
 }
 
 fn rows() -> Result<Vec<DeviceRow>> {
@@ -21,36 +56,50 @@ fn rows() -> Result<Vec<DeviceRow>> {
     for path in tt_kmd::enumerate() {
         let spec = path.display().to_string();
         match Device::open(&spec) {
-            Ok(dev) => rows.push(DeviceRow {
-                spec,
-                backend: dev.backend().name(),
-                arch: dev.arch(),
-                chip_uid: dev.chip_uid().to_string(),
-                grid: dev.soc().grid_size(),
-                tensix: dev.soc().tensix_cores().len(),
-                state: "ok".into(),
-            }),
+            Ok(dev) => {
+                let board = dev.identity().board_type.map(|b| b.name().to_string());
+                let uid = dev.chip_uid().to_string();
+                rows.push(DeviceRow::describe(
+                    spec,
+                    dev.backend().name(),
+                    dev.soc(),
+                    board,
+                    uid,
+                    "ok".into(),
+                ))
+            }
             Err(e) => tracing::warn!(device = %spec, error = %e, "cannot query card"),
         }
     }
     let dir = tt_sim::default_sim_dir();
     for chip in tt_sim::list_chips(&dir).with_context(|| format!("listing {}", dir.display()))? {
-        // Described from the file alone: monitors never open (and so never take) a device.
-        let soc = SocDescriptor::builtin(chip.arch);
-        rows.push(DeviceRow {
-            spec: DeviceSpec::Sim { arch: chip.arch, id: chip.sim_id }.to_string(),
-            backend: "sim",
-            arch: chip.arch,
-            chip_uid: chip.chip_uid.to_string(),
-            grid: soc.grid_size(),
-            tensix: soc.tensix_cores().len(),
-            state: match chip.holder {
-                Some(pid) => format!("in use by pid {pid}"),
-                None => "free".into(),
-            },
-        });
+        // Described from the file alone: monitors never open (and so never take) a device. A
+        // board chip's harvesting is the preset's, which its firmware reports when opened.
+        let soc = chip.kind.soc()?;
+        let board = match chip.kind {
+            SimKind::Bare(_) => None,
+            SimKind::Board { preset, .. } => Some(preset.name().to_string()),
+        };
+        let state = match chip.holder {
+            Some(pid) => format!("in use by pid {pid}"),
+            None => "free".into(),
+        };
+        let spec = DeviceSpec::Sim { kind: chip.kind, id: chip.sim_id }.to_string();
+        rows.push(DeviceRow::describe(spec, "sim", &soc, board, chip.chip_uid.to_string(), state));
     }
     Ok(rows)
+}
+
+/// Bytes in GiB or MiB with one decimal, for the table.
+fn human(bytes: u64) -> String {
+    const GIB: f64 = (1u64 << 30) as f64;
+    const MIB: f64 = (1u64 << 20) as f64;
+    let b = bytes as f64;
+    if b >= GIB {
+        format!("{:.1}G", b / GIB)
+    } else {
+        format!("{:.1}M", b / MIB)
+    }
 }
 
 /// `ttctl devices [--json]`.
@@ -64,9 +113,21 @@ pub fn devices(json_out: bool) -> Result<()> {
                     "spec": r.spec,
                     "backend": r.backend,
                     "arch": r.arch.name(),
+                    "board": r.board,
                     "chip_uid": r.chip_uid,
                     "grid": {"x": r.grid.0, "y": r.grid.1},
+                    "harvesting": {
+                        "tensix": r.harvesting.tensix,
+                        "dram": r.harvesting.dram,
+                        "eth": r.harvesting.eth,
+                        "pcie": r.harvesting.pcie,
+                    },
                     "tensix_cores": r.tensix,
+                    "capacity": {
+                        "dram": r.dram_bytes,
+                        "l1": r.l1_bytes(),
+                        "l1_per_core": r.l1_bytes_per_core,
+                    },
                     "state": r.state,
                 })
             })
@@ -87,23 +148,32 @@ pub fn devices(json_out: bool) -> Result<()> {
         return Ok(());
     }
     outln!(
-        "{:<22} {:<7} {:<12} {:<20} {:>6} {:>7}  STATE",
+        "{:<22} {:<7} {:<12} {:<6} {:<20} {:>6} {:>7} {:<24} {:>6} {:>6}  STATE",
         "DEVICE",
         "BACKEND",
         "ARCH",
+        "BOARD",
         "CHIP UID",
         "GRID",
-        "TENSIX"
+        "TENSIX",
+        "HARVESTING (tt-umd)",
+        "DRAM",
+        "L1"
     )?;
     for r in rows {
+        let h = r.harvesting;
         outln!(
-            "{:<22} {:<7} {:<12} {:<20} {:>6} {:>7}  {}",
+            "{:<22} {:<7} {:<12} {:<6} {:<20} {:>6} {:>7} {:<24} {:>6} {:>6}  {}",
             r.spec,
             r.backend,
             r.arch.name(),
+            r.board.as_deref().unwrap_or("-"),
             r.chip_uid,
             format!("{}x{}", r.grid.0, r.grid.1),
             r.tensix,
+            format!("t{} d{} e{} p{}", h.tensix, h.dram, h.eth, h.pcie),
+            human(r.dram_bytes),
+            human(r.l1_bytes()),
             r.state
         )?;
     }
@@ -112,10 +182,10 @@ pub fn devices(json_out: bool) -> Result<()> {
 
 /// `ttctl sim rm <spec>`.
 pub fn sim_rm(spec: &str) -> Result<()> {
-    let DeviceSpec::Sim { arch, id } = spec.parse::<DeviceSpec>()? else {
-        bail!("`{spec}` is not a simulated chip; give sim:<arch>[:<id>]");
+    let DeviceSpec::Sim { kind, id } = spec.parse::<DeviceSpec>()? else {
+        bail!("`{spec}` is not a simulated chip; give sim:<arch|board>[:<id>]");
     };
-    let path = tt_sim::remove_chip(&tt_sim::default_sim_dir(), arch, id)?;
+    let path = tt_sim::remove_chip(&tt_sim::default_sim_dir(), kind, id)?;
     outln!("removed {}", path.display())?;
     Ok(())
 }

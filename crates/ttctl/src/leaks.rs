@@ -1,13 +1,64 @@
-//! `ttctl leaks`: what is still placed, per process, with owner and provenance.
+//! `ttctl leaks`: what is still placed, per process, with owner, age, place and provenance.
 
-use anyhow::{Context, Result};
-use serde_json::json;
+use anyhow::Result;
+use serde_json::{json, Value};
+use tt_accounting::BankClass;
+use tt_track::LiveRecord;
 
-/// `ttctl leaks [--json]`.
-pub fn leaks(json_out: bool) -> Result<()> {
-    let dir = tt_track::default_ledger_dir();
-    let snapshot = tt_track::read_ledger(&dir)
-        .with_context(|| format!("reading the ledger in {}", dir.display()))?;
+use crate::mem::human;
+use crate::mem_text::escape;
+
+/// The JSON schema version `leaks --json` writes (2: reserved and payload bytes, age, place).
+pub const LEAKS_SCHEMA_VERSION: u32 = 2;
+
+/// Where a placement sits: `12 dram banks @0x1000`, `64 tensix cores @0x48000`, `core 3`.
+fn place(record: &LiveRecord) -> String {
+    let unit = match record.class {
+        BankClass::Dram => "dram bank",
+        BankClass::Tensix => "tensix core",
+        BankClass::Ethernet => "ethernet core",
+    };
+    let what = match record.banks {
+        1 => format!("{unit} {}", record.first_bank),
+        n if record.first_bank == 0 => format!("{n} {unit}s"),
+        n => format!("{n} {unit}s from {}", record.first_bank),
+    };
+    format!("{what} @{:#x}", record.address)
+}
+
+/// Seconds as `4.2s`, `3m07s`, `2h05m`.
+fn age(ns: u64) -> String {
+    let secs = ns / 1_000_000_000;
+    match secs {
+        0..=59 => format!("{:.1}s", ns as f64 / 1e9),
+        60..=3599 => format!("{}m{:02}s", secs / 60, secs % 60),
+        _ => format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60),
+    }
+}
+
+fn record_json(r: &LiveRecord) -> Value {
+    json!({
+        "id": r.id.get(),
+        "kind": r.kind.name(),
+        "bytes": r.bytes,
+        "payload_bytes": r.payload_bytes,
+        "class": r.class.name(),
+        "address": r.address,
+        "first_bank": r.first_bank,
+        "banks": r.banks,
+        "age_seconds": r.age_ns() as f64 / 1e9,
+        "owner": r.owner,
+        "owner_truncated": r.owner_cut,
+        "provenance": r.provenance(),
+    })
+}
+
+/// `ttctl leaks [--json] [--all]`: live placements other than the SYSTEM and RESERVED
+/// baseline of open devices (all of them with `all`).
+pub fn leaks(json_out: bool, all: bool) -> Result<()> {
+    let snapshot = crate::mem::read_all()?;
+    let dir = snapshot.dir.clone();
+    let shown = |r: &&LiveRecord| all || !r.kind.is_baseline();
     if json_out {
         let processes: Vec<_> = snapshot
             .processes
@@ -17,64 +68,79 @@ pub fn leaks(json_out: bool) -> Result<()> {
                     .devices
                     .iter()
                     .map(|d| {
-                        let records: Vec<_> = d
-                            .live_records
-                            .iter()
-                            .map(|r| {
-                                json!({
-                                    "id": r.id.get(),
-                                    "kind": r.kind.name(),
-                                    "bytes": r.bytes,
-                                    "owner": r.owner,
-                                    "provenance": r.provenance(),
-                                })
-                            })
-                            .collect();
+                        let records: Vec<_> =
+                            d.live_records.iter().filter(shown).map(record_json).collect();
                         json!({
                             "chip_uid": d.uid.to_string(),
                             "arch": d.arch,
+                            "spec": if d.spec.is_empty() { Value::Null } else { json!(d.spec) },
+                            "open": d.open,
                             "live_records": records,
-                            "live_records_not_listed": d.live_records_overflow,
+                            "live_records_not_listed": d.live_records_not_listed,
                         })
                     })
                     .collect();
                 json!({"pid": p.pid, "command": p.command, "devices": devices})
             })
             .collect();
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"schema_version": 1, "processes": processes}))?
-        )?;
+        let document = json!({
+            "schema_version": LEAKS_SCHEMA_VERSION,
+            "includes_baseline": all,
+            "processes": processes,
+        });
+        outln!("{}", serde_json::to_string_pretty(&document)?)?;
         return Ok(());
     }
     let mut any = false;
     for p in &snapshot.processes {
         for d in &p.devices {
-            if d.live_records.is_empty() && d.live_records_overflow == 0 {
+            let records: Vec<&LiveRecord> = d.live_records.iter().filter(shown).collect();
+            if records.is_empty() && d.live_records_not_listed == 0 {
                 continue;
             }
             any = true;
-            outln!("pid {} {} on {} {}:", p.pid, p.command, d.uid, d.arch)?;
-            for r in &d.live_records {
+            let state = if d.open { "" } else { " (closed)" };
+            outln!("pid {} {} on {} {}{state}:", p.pid, escape(&p.command), d.uid, d.arch)?;
+            for r in records {
                 outln!(
-                    "  #{:<8} {:<9} {:>11}  {}  ({})",
+                    "  #{:<8} {:<8} {:>10} used {:>10} payload  {:>7} old  {}  {}  ({})",
                     r.id.get(),
                     r.kind.name(),
-                    crate::mem::human(r.bytes),
-                    r.owner,
-                    r.provenance()
+                    human(r.bytes),
+                    human(r.payload_bytes),
+                    age(r.age_ns()),
+                    place(r),
+                    escape(&r.owner_display()),
+                    escape(&r.provenance())
                 )?;
             }
-            if d.live_records_overflow > 0 {
+            if d.live_records_not_listed > 0 {
                 outln!(
                     "  ... and {} more placements not listed (live table full)",
-                    d.live_records_overflow
+                    d.live_records_not_listed
                 )?;
             }
         }
     }
     if !any {
-        outln!("nothing is placed by any live process (ledger {})", dir.display())?;
+        let what = if all {
+            "nothing is placed"
+        } else {
+            "nothing beyond the SYSTEM and RESERVED baseline is placed"
+        };
+        outln!("{what} by any live process (ledger {})", dir.display())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_in_the_largest_sensible_unit() {
+        assert_eq!(age(4_200_000_000), "4.2s");
+        assert_eq!(age(187 * 1_000_000_000), "3m07s");
+        assert_eq!(age(7_500 * 1_000_000_000), "2h05m");
+    }
 }

@@ -22,6 +22,8 @@ mod devices;
 mod kernel;
 mod leaks;
 mod mem;
+mod mem_json;
+mod mem_text;
 mod run;
 
 use std::process::ExitCode;
@@ -50,7 +52,8 @@ enum Command {
         /// circular buffers on many cores), `buffers` (DRAM/L1 buffer churn), or a computing
         /// one checked on the host: `loopback`, `add`, `reduce`.
         workload: String,
-        /// Device spec (`sim:wormhole_b0`, `/dev/tenstorrent/0`); default: first card, else simulated.
+        /// Device spec (`sim:wormhole_b0`, `sim:n150`, `sim:n300:0:1`, `sim:p150a`,
+        /// `/dev/tenstorrent/0`); default: first card, else simulated.
         #[arg(long)]
         device: Option<String>,
         /// How many rounds to run.
@@ -59,7 +62,9 @@ enum Command {
         /// A SoC descriptor file in tt-umd's YAML format describing the device.
         #[arg(long, value_name = "FILE")]
         soc: Option<std::path::PathBuf>,
-        /// Tensix rows (Wormhole) or columns (Blackhole) to treat as harvested, e.g. 0x3.
+        /// Extra Tensix rows (Wormhole) or columns (Blackhole) to treat as harvested, in
+        /// tt-umd's convention: bit i is the i-th Tensix row or column in NOC0 order (65 = rows 1
+        /// and 8 on Wormhole; 192 = columns 7 and 10 on Blackhole). Added to what the card reports.
         #[arg(long, value_name = "MASK", value_parser = parse_mask)]
         harvest: Option<u32>,
         /// Print JSON instead of text.
@@ -67,25 +72,34 @@ enum Command {
         json: bool,
     },
     /// Show memory per device and per process, read from the ledger (never opens a device).
+    /// "Used" is reserved: every byte taken from the chip's free pools; payload is what the
+    /// owners asked for.
     Mem {
-        /// Print JSON (schema_version 1) instead of a table.
+        /// Print JSON (schema_version 2) instead of a table.
         #[arg(long)]
         json: bool,
-        /// Refresh every SECS seconds (default 1) until interrupted.
-        #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "1")]
+        /// Refresh every SECS seconds (default 1, 0.1 to 86400) until interrupted.
+        #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "1", value_parser = parse_period)]
         watch: Option<f64>,
-        /// Only this chip (unique id as shown).
+        /// Only this chip: its unique id, or the spec `ttctl devices` prints.
         #[arg(long)]
         device: Option<String>,
-        /// Only this process.
+        /// Only this process and the devices it uses.
         #[arg(long)]
         pid: Option<u32>,
+        /// Draw each chip's core grid with every core's L1 fill.
+        #[arg(long)]
+        cores: bool,
     },
-    /// List what is still placed on devices, per process, with owner and provenance.
+    /// List what is still placed on devices, per process, with owner, age, place and
+    /// provenance (the SYSTEM and RESERVED baseline only with --all).
     Leaks {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Also list the SYSTEM and RESERVED placements of open devices.
+        #[arg(long)]
+        all: bool,
     },
     /// Manage simulated chip files.
     Sim {
@@ -116,7 +130,7 @@ enum KernelAction {
 enum SimAction {
     /// Remove a simulated chip's file (its memory contents), e.g. `ttctl sim rm sim:blackhole:1`.
     Rm {
-        /// The chip, as `sim:<arch>[:<id>]`.
+        /// The chip, as `sim:<arch>[:<id>]` or `sim:<board>[:<id>[:<chip>]]`.
         spec: String,
     },
 }
@@ -151,9 +165,9 @@ fn main() -> ExitCode {
             };
             run::run(&workload, device.as_deref(), &options, iterations, json)
         }
-        Command::Leaks { json } => leaks::leaks(json),
-        Command::Mem { json, watch, device, pid } => {
-            mem::mem(json, watch, &mem::Filter { device, pid })
+        Command::Leaks { json, all } => leaks::leaks(json, all),
+        Command::Mem { json, watch, device, pid, cores } => {
+            mem::mem(json, watch, &mem::Filter { device, pid, cores })
         }
     };
     match result {
@@ -162,9 +176,33 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ttctl: {}", one_line(&e));
-            ExitCode::from(1)
+            let usage = e.chain().any(|c| c.downcast_ref::<UsageError>().is_some());
+            ExitCode::from(if usage { 2 } else { 1 })
         }
     }
+}
+
+/// A request that names something that is not there (a pid, a device): exit code 2, like
+/// any other usage error.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Parses a refresh period in seconds: a finite number from 0.1 to 86400.
+fn parse_period(text: &str) -> Result<f64, String> {
+    let secs: f64 =
+        text.parse().map_err(|_| format!("`{text}` is not a number of seconds; give e.g. 2"))?;
+    if !secs.is_finite() || !(0.1..=86_400.0).contains(&secs) {
+        return Err(format!("`{text}` is outside 0.1 to 86400 seconds"));
+    }
+    Ok(secs)
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

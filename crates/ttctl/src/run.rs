@@ -4,12 +4,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
-use tt_alloc::tracker::MemKind;
-use tt_alloc::{Allocation, BankType, BufferRequest, Layout, Policy};
+use tt_accounting::{BankType, MemKind};
+use tt_alloc::{Allocation, BufferRequest, Layout, Policy};
 use tt_device::{Device, DramBankId};
 use tt_program::workloads as compute;
 use tt_program::{builtin_kernel, Processor, Program, Runtime};
-use tt_track::{ProcessView, Tracker};
+use tt_track::{KindUsage, ProcessView, Tracker};
 
 use crate::mem;
 
@@ -29,25 +29,19 @@ impl Rng {
     }
 }
 
-/// Bytes per kind of this process on the session's device.
-fn usage(view: Option<&ProcessView>, session: &Runtime) -> [u64; MemKind::COUNT] {
+/// One figure per kind of this process on the session's device, read from its own ledger.
+fn per_kind(
+    view: Option<&ProcessView>,
+    session: &Runtime,
+    figure: impl Fn(&KindUsage) -> u64,
+) -> [u64; MemKind::COUNT] {
     let mut out = [0; MemKind::COUNT];
-    if let Some(dev) =
-        view.and_then(|v| v.devices.iter().find(|d| d.uid == session.device().chip_uid()))
-    {
+    if let Some(dev) = view.and_then(|v| v.device(session.device().chip_uid())) {
         for k in MemKind::ALL {
-            out[k.index()] = dev.kind(k).current_bytes;
+            out[k.index()] = figure(dev.kind(k));
         }
     }
     out
-}
-
-/// Keeps in `peak` whichever of it and the current usage holds more bytes in all.
-fn note_peak(peak: &mut [u64; MemKind::COUNT], tracker: &Tracker, session: &Runtime) {
-    let now = usage(tracker.snapshot().as_ref(), session);
-    if now.iter().sum::<u64>() > peak.iter().sum::<u64>() {
-        *peak = now;
-    }
 }
 
 fn usage_json(u: &[u64; MemKind::COUNT]) -> Value {
@@ -87,16 +81,11 @@ fn fill(session: &Runtime, buf: &Allocation, page_size: u64, pages: u64, seed: u
 
 /// DRAM and L1 buffer churn: interleaved DRAM and L1 buffers and sharded L1 buffers of
 /// assorted sizes, each filled through the device, up to 32 alive at once.
-fn buffers(
-    session: &Runtime,
-    tracker: &Tracker,
-    iterations: u32,
-) -> Result<(u64, u64, [u64; MemKind::COUNT])> {
+fn buffers(session: &Runtime, iterations: u32) -> Result<(u64, u64)> {
     let mut rng = Rng(0x7474_6374_6c00);
     let cores = session.device().soc().tensix_cores();
     let mut live: Vec<Allocation> = Vec::new();
     let (mut made, mut written) = (0u64, 0u64);
-    let mut peak = [0u64; MemKind::COUNT];
     let bar = progress(iterations, "buffers");
     for i in 0..iterations {
         bar.inc(1);
@@ -145,11 +134,10 @@ fn buffers(
                 live.swap_remove(victim);
             }
         }
-        note_peak(&mut peak, tracker, session);
     }
     bar.finish_and_clear();
     drop(live);
-    Ok((made, written, peak))
+    Ok((made, written))
 }
 
 /// A progress bar over `rounds`; indicatif draws it only when stderr is a terminal.
@@ -200,16 +188,11 @@ fn add_program(
 
 /// Loads, runs and drops programs: every round loads 8 programs of 3 kernels and 4 circular
 /// buffers on 64 cores at once, runs each, then drops them all.
-fn programs(
-    session: &Runtime,
-    tracker: &Tracker,
-    iterations: u32,
-) -> Result<(u64, u64, [u64; MemKind::COUNT])> {
+fn programs(session: &Runtime, iterations: u32) -> Result<(u64, u64)> {
     let workers = session.worker_cores();
     let cores = &workers[..PROGRAM_CORES.min(workers.len())];
     let banks = session.allocator().bank_count(BankType::Dram) as u32;
     let table = compute::bank_table_on(session, cores)?;
-    let mut peak = [0u64; MemKind::COUNT];
     let (mut made, mut written) = (0u64, 0u64);
     let bar = progress(iterations, "programs");
     for round in 0..iterations {
@@ -223,7 +206,6 @@ fn programs(
             written += placed.kernel_bytes();
             loaded.push(placed);
         }
-        note_peak(&mut peak, tracker, session);
         for program in &loaded {
             program.run().with_context(|| format!("running program {}", program.name()))?;
         }
@@ -231,7 +213,7 @@ fn programs(
     }
     bar.finish_and_clear();
     drop(table);
-    Ok((made, written, peak))
+    Ok((made, written))
 }
 
 /// `ttctl run <workload>`.
@@ -253,33 +235,37 @@ pub fn run(
     .context("opening the device")?;
     let session = Runtime::with_device(device, tracker).context("starting the device session")?;
     let uid = session.device().chip_uid();
-    let before = usage(tracker.snapshot().as_ref(), &session);
+    // The peak row is the ledger's own high-water mark over the workload, not a sample.
+    session.reset_peaks().context("resetting the peak figures")?;
+    let before = per_kind(tracker.snapshot().as_ref(), &session, |u| u.used_bytes);
     let start = Instant::now();
     let mut kernel_time = None;
-    let (made, written, peak) = match workload {
-        "buffers" => buffers(&session, tracker, iterations)?,
-        "programs" => programs(&session, tracker, iterations)?,
+    let (made, written) = match workload {
+        "buffers" => buffers(&session, iterations)?,
+        "programs" => programs(&session, iterations)?,
         "loopback" | "add" | "reduce" => {
-            let mut peak = [0u64; MemKind::COUNT];
-            let mut sample = || note_peak(&mut peak, tracker, &session);
+            let mut no_sampling = || {};
             let report = match workload {
-                "loopback" => compute::loopback(&session, iterations, &mut sample),
-                "add" => compute::add(&session, iterations, &mut sample),
-                _ => compute::reduce(&session, iterations, &mut sample),
+                "loopback" => compute::loopback(&session, iterations, &mut no_sampling),
+                "add" => compute::add(&session, iterations, &mut no_sampling),
+                _ => compute::reduce(&session, iterations, &mut no_sampling),
             }
             .with_context(|| format!("workload `{workload}`"))?;
             kernel_time = Some(report.kernel_time);
-            (report.runs, report.bytes, peak)
+            (report.runs, report.bytes)
         }
         other => bail!("unknown workload `{other}`; available: {}", WORKLOADS.join(", ")),
     };
     let elapsed = start.elapsed();
     let throughput = kernel_time.map(|t| written as f64 / t.as_secs_f64().max(1e-9));
-    let after = usage(tracker.snapshot().as_ref(), &session);
+    let view = tracker.snapshot();
+    let after = per_kind(view.as_ref(), &session, |u| u.used_bytes);
+    let peak = per_kind(view.as_ref(), &session, |u| u.peak_used_bytes);
+    let peak_total = view.as_ref().and_then(|v| v.device(uid)).map_or(0, |d| d.peak_used_bytes);
     let returned = after == before;
     if json_out {
         let out = json!({
-            "schema_version": 1,
+            "schema_version": 2,
             "workload": workload,
             "device": session.device().spec().to_string(),
             "chip_uid": uid.to_string(),
@@ -291,6 +277,7 @@ pub fn run(
             "bytes_per_second": throughput,
             "before": usage_json(&before),
             "peak": usage_json(&peak),
+            "peak_total": peak_total,
             "after": usage_json(&after),
             "returned_to_baseline": returned,
         });
@@ -320,10 +307,15 @@ pub fn run(
         };
         line("before", &before)?;
         line("peak", &peak)?;
+        outln!(
+            "  (used = reserved bytes; peak is the ledger's high-water mark of each kind, and of \
+             all kinds together {})",
+            mem::human(peak_total)
+        )?;
         line("after", &after)?;
         outln!("\nmemory view (all live processes):")?;
-        let snapshot = tt_track::read_ledger(tt_track::default_ledger_dir())?;
-        out!("{}", mem::render(&snapshot, &mem::Filter::default()))?;
+        let snapshot = crate::mem::read_all()?;
+        out!("{}", crate::mem_text::render(&snapshot, &mem::Filter::default()))?;
     }
     if !returned {
         bail!("memory did not return to baseline after the workload: before {before:?}, after {after:?}");

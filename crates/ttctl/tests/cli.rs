@@ -46,7 +46,7 @@ fn buffers_workload_returns_to_the_reserved_baseline() {
         "--json",
     ]);
     let v = json_of(&out);
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["returned_to_baseline"], true);
     assert_eq!(v["units"], 24);
     // RESERVED is the fixed 96 KiB area of each of the 80 Tensix cores less the firmware at
@@ -63,7 +63,7 @@ fn buffers_workload_returns_to_the_reserved_baseline() {
     assert!(v["peak"]["dram"].as_u64().unwrap() > 0 && v["peak"]["l1"].as_u64().unwrap() > 0);
     // The process is gone: a separate reader sees no device in use and removes nothing live.
     let mem = json_of(&env.ttctl(&["mem", "--json"]));
-    assert_eq!(mem["schema_version"], 1);
+    assert_eq!(mem["schema_version"], 2);
     assert_eq!(mem["devices"].as_array().unwrap().len(), 0);
 }
 
@@ -82,8 +82,9 @@ fn programs_workload_loads_runs_and_returns_to_baseline() {
     let v = json_of(&out);
     assert_eq!(v["returned_to_baseline"], true);
     assert_eq!(v["units"], 16);
-    // At peak 8 programs hold 4 CBs of 2, 2, 2 and 1 pages of 2 KiB on 64 cores each.
-    assert_eq!(v["peak"]["cb"], 8 * 64 * 2048 * 7);
+    // At peak 8 programs hold 4 CBs of 2, 2, 2 and 1 pages of 2 KiB on 64 cores each, and
+    // each CB's range is reserved on all 80 Tensix cores: the peak is the ledger's own.
+    assert_eq!(v["peak"]["cb"], 8 * 80 * 2048 * 7);
     assert!(v["peak"]["kernel"].as_u64().unwrap() > 0);
     assert_eq!(v["after"]["kernel"], 0);
     assert_eq!(v["after"]["cb"], 0);
@@ -113,7 +114,9 @@ fn text_run_ends_with_the_memory_view() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("ran `buffers` on sim:blackhole:0"), "{text}");
     let view = text.split("memory view").nth(1).expect("memory view at the end");
-    assert!(view.contains("blackhole (sim)") && view.contains("dram=0 B"), "{view}");
+    assert!(view.contains("blackhole (sim) sim:blackhole:0"), "{view}");
+    assert!(view.contains("DRAM      used        0 B of"), "{view}");
+    assert!(view.contains("L1/core   min"), "{view}");
 }
 
 #[test]
@@ -205,7 +208,7 @@ fn mem_watch_refreshes_until_stopped() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert!(views.len() >= 3, "one JSON view per refresh, got {}", views.len());
-    assert!(views.iter().all(|v| v["schema_version"] == 1));
+    assert!(views.iter().all(|v| v["schema_version"] == 2));
 }
 
 #[test]
@@ -215,28 +218,41 @@ fn leaks_lists_what_a_live_process_still_holds() {
     assert_eq!(v["processes"].as_array().unwrap().len(), 0);
     // A tracker in this test process holds one placement; a separate ttctl lists it.
     let tracker = tt_track::Tracker::with_ledger_dir(env.ledger.path()).unwrap();
-    let slot = tracker
-        .register_device(tt_soc::ChipUid(42), tt_soc::Arch::WormholeB0, Default::default())
-        .unwrap();
-    let spans = [tt_track::BankSpan { bank: 0, addr: 0x1000, size: 4096 }];
-    let record = tracker.record_place(
-        slot,
-        tt_track::MemKind::Dram,
-        &spans,
-        "weights of layer 3",
-        std::panic::Location::caller(),
+    let info = tt_track::DeviceInfo::new(
+        tt_soc::ChipUid(42),
+        tt_soc::Arch::WormholeB0,
+        tt_track::DeviceCapacity::default(),
     );
+    let slot = tracker.register_device(&info).unwrap();
+    let spans = [tt_accounting::BankSpan { bank: 0, addr: 0x1000, size: 4096 }];
+    let owner = "weights of layer 3, a name far longer than the sixty-four bytes a ledger keeps";
+    let record = tracker
+        .record_place(
+            slot,
+            tt_accounting::MemKind::Dram,
+            &spans,
+            owner,
+            std::panic::Location::caller(),
+        )
+        .unwrap();
     let v = json_of(&env.ttctl(&["leaks", "--json"]));
+    assert_eq!(v["schema_version"], 2);
     let ours = &v["processes"][0];
     assert_eq!(ours["pid"], std::process::id());
     let rec = &ours["devices"][0]["live_records"][0];
-    assert_eq!(rec["owner"], "weights of layer 3");
-    assert_eq!(rec["bytes"], 4096);
-    assert_eq!(rec["kind"], "dram");
-    assert!(rec["provenance"].as_str().unwrap().contains("cli.rs"), "{rec}");
+    assert_eq!(rec["owner"], &owner[..64]);
+    assert_eq!(rec["owner_truncated"], true);
+    assert_eq!((rec["bytes"].as_u64(), rec["payload_bytes"].as_u64()), (Some(4096), Some(4096)));
+    assert_eq!((rec["kind"].as_str(), rec["address"].as_u64()), (Some("dram"), Some(0x1000)));
+    assert!(rec["age_seconds"].as_f64().unwrap() >= 0.0);
+    let provenance = rec["provenance"].as_str().unwrap();
+    assert!(provenance.starts_with("crates/ttctl/tests/cli.rs:"), "the caller's line: {rec}");
     let text = String::from_utf8_lossy(&env.ttctl(&["leaks"]).stdout).to_string();
     assert!(text.contains("weights of layer 3") && text.contains("4.0 KiB"), "{text}");
-    tracker.record_release(record);
+    assert!(text.contains("…") && text.contains("dram bank 0 @0x1000"), "{text}");
+    drop(record);
+    let after = json_of(&env.ttctl(&["leaks", "--json"]));
+    assert!(after["processes"][0]["devices"][0]["live_records"].as_array().unwrap().is_empty());
 }
 
 #[test]
@@ -257,66 +273,164 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
 
-/// The `ttctl mem --json` contract: exactly these keys, bytes as integers.
+/// The `ttctl mem --json` contract (schema 2): exactly these keys, bytes as integers.
 #[test]
 fn mem_json_keeps_its_contract() {
     let env = Env::new();
     let tracker = tt_track::Tracker::with_ledger_dir(env.ledger.path()).unwrap();
-    let capacity = tt_track::DeviceCapacity {
-        dram_bytes: 12 << 30,
-        l1_bytes_total: 80 * 1_499_136,
-        l1_bytes_per_core: 1_499_136,
-        core_count: 80,
-    };
+    let soc = tt_soc::SocDescriptor::builtin(tt_soc::Arch::WormholeB0);
     let uid = tt_soc::SocDescriptor::sim_chip_uid(tt_soc::Arch::WormholeB0, 77);
-    let slot = tracker.register_device(uid, tt_soc::Arch::WormholeB0, capacity).unwrap();
+    let info = tt_track::DeviceInfo::from_soc(uid, "sim:wormhole_b0:77", &soc);
+    let slot = tracker.register_device(&info).unwrap();
     let spans = [
-        tt_track::BankSpan { bank: 0, addr: 0, size: 1000 },
-        tt_track::BankSpan { bank: 1, addr: 0, size: 24 },
+        tt_accounting::BankSpan { bank: 0, addr: 0, size: 1000 },
+        tt_accounting::BankSpan { bank: 1, addr: 0, size: 24 },
     ];
-    let record = tracker.record_place(
-        slot,
-        tt_track::MemKind::Cb,
-        &spans,
-        "cb",
-        std::panic::Location::caller(),
-    );
+    let record = tracker
+        .record_place(
+            slot,
+            tt_accounting::MemKind::Cb,
+            &spans,
+            "cb",
+            std::panic::Location::caller(),
+        )
+        .unwrap();
     let v = json_of(&env.ttctl(&["mem", "--json"]));
     let keys = |v: &Value| -> Vec<String> {
         let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
         k.sort();
         k
     };
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(
         keys(&v),
-        ["dead_segments_removed", "devices", "schema_version", "skipped_segments"]
+        ["dead_segments_removed", "devices", "processes", "schema_version", "skipped_segments"]
     );
     let dev = &v["devices"][0];
     assert_eq!(
         keys(dev),
-        ["arch", "backend", "capacity", "chip_uid", "integrity_errors", "processes", "used"]
+        [
+            "allocator",
+            "arch",
+            "backend",
+            "capacity",
+            "chip_uid",
+            "cores",
+            "ethernet_l1_per_core",
+            "integrity",
+            "integrity_errors",
+            "l1_per_core",
+            "live",
+            "memory",
+            "payload",
+            "peak",
+            "peak_used",
+            "placed",
+            "processes",
+            "released",
+            "spec",
+            "used"
+        ]
     );
     assert_eq!(dev["chip_uid"], uid.to_string());
-    assert_eq!(dev["arch"], "wormhole_b0");
-    assert_eq!(dev["backend"], "sim");
+    assert_eq!((dev["arch"].as_str(), dev["backend"].as_str()), (Some("wormhole_b0"), Some("sim")));
+    assert_eq!(dev["spec"], "sim:wormhole_b0:77");
     assert_eq!(dev["capacity"]["dram"], 12u64 << 30);
+    assert_eq!(dev["capacity"]["dram_banks"], 12);
     assert_eq!(dev["capacity"]["l1"], 80 * 1_499_136);
+    assert_eq!(dev["capacity"]["cores"], 80);
+    assert_eq!(dev["capacity"]["ethernet_cores"], 16);
     let kinds = ["cb", "dram", "kernel", "l1", "l1_small", "reserved", "system", "trace"];
-    assert_eq!(keys(&dev["used"]), kinds);
-    assert_eq!(dev["used"]["cb"], 1024);
-    assert!(dev["used"]["dram"].is_u64());
+    for key in ["used", "payload", "peak", "live", "placed", "released"] {
+        assert_eq!(keys(&dev[key]), kinds, "{key}");
+    }
+    assert_eq!(
+        (dev["used"]["cb"].as_u64(), dev["payload"]["cb"].as_u64()),
+        (Some(1024), Some(1024))
+    );
+    assert_eq!(dev["live"]["cb"], 1);
+    assert_eq!(dev["memory"]["l1"]["used"], 1024);
+    assert_eq!(dev["memory"]["l1"]["free"], 80 * 1_499_136 - 1024);
+    assert_eq!(dev["memory"]["dram"]["used"], 0);
+    // Per core: 1000 bytes on core 0, 24 on core 1, nothing elsewhere.
+    assert_eq!(dev["l1_per_core"]["max"], 1000);
+    assert_eq!(dev["l1_per_core"]["min"], 0);
+    let cores = dev["cores"].as_array().unwrap();
+    assert_eq!(cores.len(), 80 + 16);
+    assert_eq!(
+        (cores[0]["x"].as_u64(), cores[0]["y"].as_u64(), cores[0]["used"].as_u64()),
+        (Some(1), Some(1), Some(1000))
+    );
+    // No allocator runs in this process: its figures are null, not 0.
+    assert!(dev["allocator"]["dram"].is_null());
     let p = &dev["processes"][0];
-    assert_eq!(keys(p), ["command", "integrity_errors", "pid", "used"]);
+    assert_eq!(
+        keys(p),
+        [
+            "command",
+            "integrity_errors",
+            "live",
+            "open",
+            "payload",
+            "peak",
+            "peak_used",
+            "pid",
+            "start_time_ticks",
+            "used"
+        ]
+    );
     assert_eq!(p["pid"], std::process::id());
     assert_eq!(keys(&p["used"]), kinds);
     assert_eq!(p["used"]["cb"], 1024);
     assert_eq!(dev["integrity_errors"], 0);
-    // --device and --pid filter.
-    let none = json_of(&env.ttctl(&["mem", "--json", "--device", "0x1"]));
-    assert_eq!(none["devices"].as_array().unwrap().len(), 0);
-    let other_pid = json_of(&env.ttctl(&["mem", "--json", "--pid", "1"]));
-    assert_eq!(other_pid["devices"][0]["processes"].as_array().unwrap().len(), 0);
-    tracker.record_release(record);
+    // --device takes the uid or the spec `ttctl devices` prints; unknown ones are usage errors.
+    for want in [uid.to_string(), "sim:wormhole_b0:77".to_owned()] {
+        let one = json_of(&env.ttctl(&["mem", "--json", "--device", &want]));
+        assert_eq!(one["devices"].as_array().unwrap().len(), 1, "{want}");
+    }
+    let unknown = env.ttctl(&["mem", "--json", "--device", "0x1"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no live process uses device"));
+    let no_pid = env.ttctl(&["mem", "--pid", "1"]);
+    assert_eq!(no_pid.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_pid.stderr).contains("pid 1"));
+    let me = std::process::id().to_string();
+    let mine = json_of(&env.ttctl(&["mem", "--json", "--pid", &me]));
+    assert_eq!(mine["devices"].as_array().unwrap().len(), 1);
+    // The grid shows each core's fill.
+    let grid = env.ttctl(&["mem", "--cores"]);
+    let text = String::from_utf8_lossy(&grid.stdout);
+    assert!(text.contains("L1 fill per core"), "{text}");
+    for bad in [["mem", "--watch", "inf"], ["mem", "--watch", "1e30"], ["mem", "--watch", "0"]] {
+        assert_eq!(env.ttctl(&bad).status.code(), Some(2), "{bad:?}");
+    }
+    drop(record);
+}
+
+/// Without TT_LEDGER_DIR, writers use the per-user runtime directory and monitors read it as
+/// well as the /dev/shm fallback.
+#[test]
+fn the_runtime_directory_is_preferred_and_read() {
+    let runtime = tempfile::tempdir().unwrap();
+    let ledger = runtime.path().join("tt-ledger");
+    let tracker = tt_track::Tracker::with_ledger_dir(&ledger).unwrap();
+    let info = tt_track::DeviceInfo::new(
+        tt_soc::ChipUid(0x7E57),
+        tt_soc::Arch::WormholeB0,
+        tt_track::DeviceCapacity::default(),
+    );
+    let slot = tracker.register_device(&info).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ttctl"))
+        .args(["mem", "--json"])
+        .env_remove("TT_LEDGER_DIR")
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    let pids: Vec<u64> =
+        v["processes"].as_array().unwrap().iter().map(|p| p["pid"].as_u64().unwrap()).collect();
+    assert!(pids.contains(&u64::from(std::process::id())), "{v}");
+    tracker.unregister_device(slot).unwrap();
 }
 
 #[test]

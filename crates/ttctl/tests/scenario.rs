@@ -26,7 +26,7 @@ fn monitor(ledger: &std::path::Path, chip_uid: &str) -> Option<Value> {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     v["devices"].as_array().unwrap().iter().find(|d| d["chip_uid"] == chip_uid).cloned()
 }
 
@@ -86,14 +86,17 @@ fn programs_on_64_cores_return_the_monitor_to_baseline_every_time() {
         });
         let loaded = loaded.into_inner().unwrap();
         assert_eq!(loaded.len(), PROGRAMS);
-        // Exact sums, from the ELF images and CB sizes, independent of the ledger.
+        // Exact sums, from the ELF images and CB sizes, independent of the ledger. Each CB's
+        // L1 range is reserved on all 80 Tensix cores, though it holds data on 64.
         let binaries = program("x", &cores).kernel_binary_bytes();
-        let expect_cb = (PROGRAMS * CORES * 1024 * (2 + 2 + 4 + 1)) as u64;
+        let expect_cb = (PROGRAMS * 80 * 1024 * (2 + 2 + 4 + 1)) as u64;
+        let expect_cb_payload = (PROGRAMS * CORES * 1024 * (2 + 2 + 4 + 1)) as u64;
         let expect_kernel: u64 = loaded.iter().map(LoadedProgram::kernel_bytes).sum();
         assert!(expect_kernel >= PROGRAMS as u64 * binaries);
         let live = monitor(ledger.path(), &uid).unwrap();
         assert_eq!(used(&live, "kernel"), expect_kernel, "round {round}");
         assert_eq!(used(&live, "cb"), expect_cb, "round {round}");
+        assert_eq!(live["payload"]["cb"], expect_cb_payload, "round {round}");
         assert_eq!(used(&live, "system"), system);
         let ours = live["processes"].as_array().unwrap().iter().find(|p| p["pid"] == pid).unwrap();
         assert_eq!(ours["used"]["kernel"], expect_kernel);

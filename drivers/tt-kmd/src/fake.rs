@@ -124,8 +124,10 @@ pub struct FakeState {
     pub knows_tlb_ioctls: bool,
     /// The QUERY_MAPPINGS reply.
     pub mappings: Vec<abi::Mapping>,
-    /// TLB sizes and how many of each exist, in id order.
+    /// TLB sizes and how many of each the hardware has, in id order.
     pub tlb_pool: Vec<(u64, u32)>,
+    /// The window the driver keeps for itself and never hands out (tt-kmd `KERNEL_TLB_INDEX`).
+    pub kernel_tlb: Option<u32>,
     /// RESET_DEVICE `out.result`.
     pub reset_result: u32,
     /// Locks held by some other process (bit per index).
@@ -138,6 +140,7 @@ pub struct FakeState {
     tlbs: BTreeMap<u32, FakeTlb>,
     locks_mine: u64,
     maps: HashMap<usize, FakeMap>,
+    noc: noc::NocStore,
 }
 
 /// An in-memory tt-kmd.
@@ -146,27 +149,33 @@ pub struct FakeKmd {
 }
 
 const MIB: u64 = 1 << 20;
-// The real driver's BAR mmap offsets (tt-kmd chardev.c MMAP_OFFSET_RESOURCE*), and made-up
-// TLB offsets: user space only ever passes back what ALLOCATE_TLB returned.
-const TLB_UC_BASE: u64 = 14 << 32;
-const TLB_WC_BASE: u64 = 15 << 32;
+// The driver's mmap offsets (tt-kmd memory.c): MMAP_OFFSET_RESOURCE<n>_UC/WC = (2n or 2n+1)
+// << 36, MMAP_OFFSET_TLB_UC = 6 << 36 and MMAP_OFFSET_TLB_WC = 7 << 36, a TLB window's offset
+// being its offset in BAR0, or 512 MiB (BAR0's size) plus its offset in BAR4 for Blackhole's
+// 4 GiB windows (tenstorrent_ioctl_allocate_tlb).
+const TLB_UC_BASE: u64 = 6 << 36;
+const TLB_WC_BASE: u64 = 7 << 36;
+const BAR0_SIZE: u64 = 512 * MIB;
 
 fn mapping(id: u32, base: u64, size: u64) -> abi::Mapping {
     abi::Mapping { mapping_id: id, reserved: 0, mapping_base: base, mapping_size: size }
 }
 
 impl FakeKmd {
-    /// A Wormhole n150-like card at PCI 0000:03:00.0 behind tt-kmd 2.6.0.
+    /// A Wormhole n150-like card at PCI 0000:03:00.0 behind tt-kmd 2.6.0. The driver keeps the
+    /// last window, a 16 MiB one (wormhole.c `KERNEL_TLB_INDEX = TLB_WINDOW_COUNT - 1`).
     pub fn wormhole() -> Self {
-        Self::new(crate::WORMHOLE_PCI_DEVICE_ID, vec![(MIB, 156), (2 * MIB, 10), (16 * MIB, 20)])
+        let pool = vec![(MIB, 156), (2 * MIB, 10), (16 * MIB, 20)];
+        Self::new(crate::WORMHOLE_PCI_DEVICE_ID, pool, 156 + 10 + 20 - 1)
     }
 
-    /// A Blackhole card at PCI 0000:03:00.0 behind tt-kmd 2.6.0.
+    /// A Blackhole card at PCI 0000:03:00.0 behind tt-kmd 2.6.0. The driver keeps the last
+    /// 2 MiB window (blackhole.c `KERNEL_TLB_INDEX = TLB_2M_WINDOW_COUNT - 1`).
     pub fn blackhole() -> Self {
-        Self::new(crate::BLACKHOLE_PCI_DEVICE_ID, vec![(2 * MIB, 202), (4096 * MIB, 8)])
+        Self::new(crate::BLACKHOLE_PCI_DEVICE_ID, vec![(2 * MIB, 202), (4096 * MIB, 8)], 201)
     }
 
-    fn new(device_id: u16, tlb_pool: Vec<(u64, u32)>) -> Self {
+    fn new(device_id: u16, tlb_pool: Vec<(u64, u32)>, kernel_tlb: u32) -> Self {
         let m = abi::mapping_id::RESOURCE0_UC;
         let state = FakeState {
             present: true,
@@ -192,13 +201,14 @@ impl FakeKmd {
             knows_tlb_ioctls: true,
             mappings: vec![
                 mapping(m, 0, 512 * MIB),
-                mapping(m + 1, 1 << 32, 512 * MIB),
-                mapping(m + 2, 10 << 32, MIB),
-                mapping(m + 3, 11 << 32, MIB),
-                mapping(m + 4, 12 << 32, 32 * MIB),
-                mapping(m + 5, 13 << 32, 32 * MIB),
+                mapping(m + 1, 1 << 36, 512 * MIB),
+                mapping(m + 2, 2 << 36, MIB),
+                mapping(m + 3, 3 << 36, MIB),
+                mapping(m + 4, 4 << 36, 32 * MIB),
+                mapping(m + 5, 5 << 36, 32 * MIB),
             ],
             tlb_pool,
+            kernel_tlb: Some(kernel_tlb),
             reset_result: 0,
             locks_elsewhere: 0,
             calls: Vec::new(),
@@ -209,6 +219,7 @@ impl FakeKmd {
             tlbs: BTreeMap::new(),
             locks_mine: 0,
             maps: HashMap::new(),
+            noc: HashMap::new(),
         };
         FakeKmd { state: Mutex::new(state) }
     }
@@ -280,6 +291,8 @@ impl FakeKmd {
 
 #[path = "fake_ioctl.rs"]
 mod ioctl;
+#[path = "fake_noc.rs"]
+mod noc;
 
 // SAFETY: every mmap result is the start of a heap buffer of at least `len` bytes, u64-aligned,
 // owned by the fake until the matching munmap removes it; ioctl handlers only touch `arg`.
@@ -366,6 +379,10 @@ unsafe impl Syscalls for FakeKmd {
                     format!("munmap of {len:#x} bytes at {key:#x} matches no mapping"),
                 )
             }
+        }
+        // What the window showed stays in the card's memory.
+        if let Some(id) = st.maps.get(&key).and_then(|m| m.tlb) {
+            st.save_window(id);
         }
         if let Some(m) = st.maps.remove(&key) {
             if let Some(t) = m.tlb.and_then(|id| st.tlbs.get_mut(&id)) {

@@ -4,7 +4,7 @@
 use std::io;
 use std::mem::size_of;
 
-use super::{Call, FakeOp, FakeState, FakeTlb, MIB, TLB_UC_BASE, TLB_WC_BASE};
+use super::{Call, FakeOp, FakeState, FakeTlb, BAR0_SIZE, TLB_UC_BASE, TLB_WC_BASE};
 use crate::abi::{self, Pod};
 
 impl FakeState {
@@ -19,9 +19,21 @@ impl FakeState {
         Err(io::Error::from_raw_os_error(errno))
     }
 
+    /// The mmap offsets of window `id`: its offset in BAR0 (windows of every class lie one
+    /// class after another), or BAR0's size plus its offset in BAR4 for 4 GiB windows.
     pub(super) fn tlb_offsets(&self, id: u32) -> (u64, u64) {
-        let stride = u64::from(id) * 16 * MIB;
-        (TLB_UC_BASE + stride, TLB_WC_BASE + stride)
+        let (mut first, mut bar0) = (0u32, 0u64);
+        let mut encoded = 0;
+        for &(size, count) in &self.tlb_pool {
+            if id < first + count {
+                let within = u64::from(id - first) * size;
+                encoded = if size == 4 << 30 { BAR0_SIZE + within } else { bar0 + within };
+                break;
+            }
+            first += count;
+            bar0 += u64::from(count) * size;
+        }
+        (TLB_UC_BASE + encoded, TLB_WC_BASE + encoded)
     }
 
     pub(super) fn ioctl(&mut self, request: u32, arg: &mut [u8]) -> io::Result<()> {
@@ -167,7 +179,10 @@ impl FakeState {
                 format!("ALLOCATE_TLB: no {:#x}-byte windows on this card", a.in_.size),
             );
         };
-        let Some(id) = range.into_iter().find(|id| !self.tlbs.contains_key(id)) else {
+        let kept = self.kernel_tlb;
+        let Some(id) =
+            range.into_iter().find(|id| !self.tlbs.contains_key(id) && Some(*id) != kept)
+        else {
             return Err(io::Error::from_raw_os_error(libc::ENOMEM));
         };
         self.tlbs.insert(id, FakeTlb { size: a.in_.size, mapped: 0, config: None });
@@ -206,7 +221,10 @@ impl FakeState {
                 format!("CONFIGURE_TLB: addr {:#x} not aligned to {:#x}", config.addr, tlb.size),
             );
         }
+        // The window now shows another part of the card: keep what it showed, show the new.
+        self.save_window(id);
         self.tlbs.insert(id, FakeTlb { config: Some(config), ..tlb });
+        self.load_window(id);
         Ok(())
     }
 

@@ -57,7 +57,10 @@ const MIB: u64 = 1 << 20;
 
 /// The TLB window sizes a card offers through ALLOCATE_TLB (tt-umd
 /// `device/tt_kmd_lib/tt_kmd_lib.c`: Wormhole 156 x 1 MiB, 10 x 2 MiB, 20 x 16 MiB;
-/// Blackhole 202 x 2 MiB, 8 x 4 GiB). Empty for an unknown device id.
+/// Blackhole 202 x 2 MiB, 8 x 4 GiB). tt-kmd keeps the last window of the last
+/// Wormhole class and the last 2 MiB Blackhole window for itself (`KERNEL_TLB_INDEX`), and
+/// exposes only as many 4 GiB windows as BAR4 holds; `tt_soc::Arch::tlb_classes` has the
+/// counts user space gets. Empty for an unknown device id.
 pub fn tlb_sizes(device_id: u16) -> &'static [u64] {
     match device_id {
         WORMHOLE_PCI_DEVICE_ID => &[MIB, 2 * MIB, 16 * MIB],

@@ -7,20 +7,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use tt_soc::{Arch, ChipUid, NocCoord, SocDescriptor};
+use tt_soc::{Arch, BoardPreset, ChipUid, NocCoord, SocDescriptor};
 
 use crate::exec::memory::ChipMemory;
 use crate::exec::reset::ResetEngine;
 use crate::exec::tile::Tiles;
+use crate::firmware::{self, ArcMessageLoop, FirmwareIdentity};
 use crate::layout::{ChipLayout, HEADER_SIZE};
 use crate::{SimError, SimTlbWindow};
 
-/// Bytes of the chip's register block (reached through the ARC core at address 0).
-pub const REGISTER_BLOCK_SIZE: u64 = 4096;
-
 const MAGIC: [u8; 8] = *b"TTSIMCHP";
-// Version 2 added a tile control page per Tensix and Ethernet tile (soft reset).
-const VERSION: u32 = 2;
+/// Version 2 added the board and chip index and the ARC tile's firmware ranges; version 3 a
+/// tile control page per Tensix and Ethernet tile (soft reset, reset pc overrides).
+const VERSION: u32 = 3;
 
 // Header field offsets (little-endian).
 const OFF_MAGIC: u64 = 0;
@@ -30,6 +29,115 @@ const OFF_SIM_ID: u64 = 16;
 pub(crate) const OFF_HOLDER_PID: u64 = 20;
 const OFF_CHIP_UID: u64 = 24;
 const OFF_FILE_LEN: u64 = 32;
+const OFF_BOARD: u64 = 40;
+const OFF_CHIP: u64 = 44;
+
+/// What a chip file simulates: a bare chip of an architecture, or one chip of a board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SimKind {
+    /// A bare, unharvested chip (`sim:wormhole_b0`, `sim:blackhole`).
+    Bare(Arch),
+    /// Chip `chip` (its ASIC location) of a board preset (`sim:n300:0:1`).
+    Board {
+        /// The product.
+        preset: BoardPreset,
+        /// Index of the chip on the board.
+        chip: u8,
+    },
+}
+
+impl SimKind {
+    /// The chip's architecture.
+    pub fn arch(self) -> Arch {
+        match self {
+            SimKind::Bare(arch) => arch,
+            SimKind::Board { preset, .. } => preset.arch(),
+        }
+    }
+
+    /// The chip's descriptor: the built-in one with the board's harvesting applied.
+    pub fn soc(self) -> Result<SocDescriptor, SimError> {
+        let builtin = SocDescriptor::builtin(self.arch());
+        match self {
+            SimKind::Bare(_) => Ok(builtin),
+            SimKind::Board { preset, chip } => {
+                let spec =
+                    preset.chips().get(usize::from(chip)).ok_or(SimError::NoSuchBoardChip {
+                        board: preset,
+                        chip,
+                        count: preset.chips().len(),
+                    })?;
+                builtin
+                    .with_harvesting_masks(spec.harvesting)
+                    .map_err(|e| SimError::BadPreset { board: preset, message: e.to_string() })
+            }
+        }
+    }
+
+    /// The unique id of simulated chip `sim_id` of this kind.
+    pub fn chip_uid(self, sim_id: u32) -> ChipUid {
+        match self {
+            SimKind::Bare(arch) => SocDescriptor::sim_chip_uid(arch, sim_id),
+            SimKind::Board { preset, chip } => {
+                SocDescriptor::sim_board_chip_uid(preset, sim_id, chip)
+            }
+        }
+    }
+
+    /// What the simulated firmware reports: a bare chip has no board (board id 0) and no
+    /// harvesting; a board chip reports the preset's board id (plus the simulator id, so that two
+    /// simulated boards differ), its ASIC location and its harvesting.
+    pub fn identity(self, sim_id: u32) -> FirmwareIdentity {
+        let unique_id = self.chip_uid(sim_id).0;
+        match self {
+            SimKind::Bare(_) => FirmwareIdentity {
+                board_id: 0,
+                asic_location: 0,
+                unique_id,
+                harvesting: Default::default(),
+            },
+            SimKind::Board { preset, chip } => {
+                let spec =
+                    preset.chips().get(usize::from(chip)).copied().unwrap_or(preset.chips()[0]);
+                FirmwareIdentity {
+                    board_id: preset.board_id() + u64::from(sim_id),
+                    asic_location: spec.asic_location,
+                    unique_id,
+                    harvesting: spec.harvesting,
+                }
+            }
+        }
+    }
+
+    /// The file name of simulated chip `sim_id`: `<arch>-<id>.chip` for a bare chip,
+    /// `<board>-<id>-<chip>.chip` for a board's chip.
+    pub fn file_name(self, sim_id: u32) -> String {
+        match self {
+            SimKind::Bare(arch) => format!("{}-{sim_id}.chip", arch.name()),
+            SimKind::Board { preset, chip } => format!("{}-{sim_id}-{chip}.chip", preset.name()),
+        }
+    }
+
+    /// The spec that opens this chip (`sim:blackhole:2`, `sim:n300:0:1`).
+    pub fn spec(self, sim_id: u32) -> String {
+        match self {
+            SimKind::Bare(arch) => format!("sim:{arch}:{sim_id}"),
+            SimKind::Board { preset, chip: 0 } => format!("sim:{preset}:{sim_id}"),
+            SimKind::Board { preset, chip } => format!("sim:{preset}:{sim_id}:{chip}"),
+        }
+    }
+
+    fn code(self) -> (u32, u32) {
+        match self {
+            SimKind::Bare(_) => (0, 0),
+            SimKind::Board { preset, chip } => {
+                let board =
+                    BoardPreset::ALL.iter().position(|p| *p == preset).map_or(0, |i| i as u32 + 1);
+                (board, u32::from(chip))
+            }
+        }
+    }
+}
 
 fn arch_code(arch: Arch) -> u32 {
     match arch {
@@ -85,7 +193,10 @@ impl Shared {
 
 /// A simulated chip opened for exclusive use by this process.
 pub struct SimChip {
+    // Declared first: the firmware's message loop stops before the chip file closes.
+    _arc_messages: Option<ArcMessageLoop>,
     shared: Arc<Shared>,
+    kind: SimKind,
     sim_id: u32,
     chip_uid: ChipUid,
     /// Starts and stops cores as their soft-reset bits change; dropped (and joined) last.
@@ -110,12 +221,31 @@ impl SimChip {
 
     /// The chip file path for `arch`/`sim_id` inside `dir`.
     pub fn path_in(dir: &Path, arch: Arch, sim_id: u32) -> PathBuf {
-        dir.join(format!("{}-{sim_id}.chip", arch.name()))
+        dir.join(SimKind::Bare(arch).file_name(sim_id))
     }
 
     /// Opens simulated chip `sim_id` of `arch` in `dir`, creating it on first use. Fails with
     /// [`SimError::Busy`] naming the holder when another process (or this one) has it open.
     pub fn open_in(dir: &Path, arch: Arch, sim_id: u32) -> Result<SimChip, SimError> {
+        Self::open_kind_in(dir, SimKind::Bare(arch), sim_id)
+    }
+
+    /// Opens chip `chip` of simulated board `preset` number `sim_id` in `dir`, creating it on
+    /// first use. Each chip of a board is its own file, opened on its own: the simulator does
+    /// not route the second chip of an n300 through the first one's Ethernet as a card does.
+    pub fn open_board_in(
+        dir: &Path,
+        preset: BoardPreset,
+        sim_id: u32,
+        chip: u8,
+    ) -> Result<SimChip, SimError> {
+        Self::open_kind_in(dir, SimKind::Board { preset, chip }, sim_id)
+    }
+
+    /// Opens simulated chip `sim_id` of `kind` in `dir`, creating it on first use.
+    pub fn open_kind_in(dir: &Path, kind: SimKind, sim_id: u32) -> Result<SimChip, SimError> {
+        let arch = kind.arch();
+        let soc = kind.soc()?;
         let io = |what, path: &Path| {
             let path = path.to_path_buf();
             move |source| SimError::Io { what, path, source }
@@ -125,7 +255,7 @@ impl SimChip {
             .mode(0o700)
             .create(dir)
             .map_err(io("cannot create simulator directory", dir))?;
-        let path = Self::path_in(dir, arch, sim_id);
+        let path = dir.join(kind.file_name(sim_id));
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -136,27 +266,23 @@ impl SimChip {
             .map_err(io("cannot open simulated chip file", &path))?;
         lock_exclusive(&file, &path)?;
         // From here on this process owns the chip: no one else initialises or writes it.
-        let soc = SocDescriptor::builtin(arch);
-        let layout = ChipLayout::new(&soc, REGISTER_BLOCK_SIZE);
-        let chip_uid = SocDescriptor::sim_chip_uid(arch, sim_id);
+        let layout = ChipLayout::new(&soc);
+        let chip_uid = kind.chip_uid(sim_id);
         let len = file.metadata().map_err(io("cannot stat", &path))?.len();
         if len == 0 {
             // A sparse file: set_len allocates nothing, pages appear when first written.
             file.set_len(layout.file_len()).map_err(io("cannot size", &path))?;
-            let mut header = [0u8; 40];
+            let (board, chip) = kind.code();
+            let mut header = [0u8; 48];
             header[..8].copy_from_slice(&MAGIC);
             header[8..12].copy_from_slice(&VERSION.to_le_bytes());
             header[12..16].copy_from_slice(&arch_code(arch).to_le_bytes());
             header[16..20].copy_from_slice(&sim_id.to_le_bytes());
             header[24..32].copy_from_slice(&chip_uid.0.to_le_bytes());
             header[32..40].copy_from_slice(&layout.file_len().to_le_bytes());
+            header[40..44].copy_from_slice(&board.to_le_bytes());
+            header[44..48].copy_from_slice(&chip.to_le_bytes());
             file.write_all_at(&header, OFF_MAGIC).map_err(io("cannot initialise", &path))?;
-            let (reg_off, _) = layout.register_block();
-            let mut regs = [0u8; 16];
-            regs[..8].copy_from_slice(&chip_uid.0.to_le_bytes());
-            regs[8..12].copy_from_slice(&arch_code(arch).to_le_bytes());
-            regs[12..16].copy_from_slice(&sim_id.to_le_bytes());
-            file.write_all_at(&regs, reg_off).map_err(io("cannot initialise", &path))?;
             // Every RISC-V core starts held in soft reset; only the host lets one go.
             let held = tt_soc::tile::SoftReset::ALL_RISCV.bits().to_le_bytes();
             for y in 0..soc.grid_size().1 {
@@ -168,8 +294,26 @@ impl SimChip {
                 }
             }
         } else {
-            validate_header(&file, &path, arch, sim_id, layout.file_len(), len)?;
+            validate_header(&file, &path, kind, sim_id, layout.file_len(), len)?;
         }
+        // The firmware publishes its state at every boot, that is, every open.
+        let identity = kind.identity(sim_id);
+        firmware::publish(&file, &layout, arch, &identity).map_err(|reason| {
+            SimError::BadChipFile {
+                path: path.clone(),
+                reason: format!("its ARC firmware state cannot be written: {reason}"),
+            }
+        })?;
+        let arc_messages = match arch {
+            Arch::WormholeB0 => {
+                let fw_mask = arch.tensix_mask_to_firmware(identity.harvesting.tensix);
+                let dup =
+                    file.try_clone().map_err(io("cannot share with the ARC firmware", &path))?;
+                let started = ArcMessageLoop::start(dup, layout.clone(), fw_mask);
+                Some(started.map_err(io("cannot start the ARC firmware of", &path))?)
+            }
+            Arch::Blackhole => None,
+        };
         let pid = std::process::id() as i32;
         file.write_all_at(&pid.to_le_bytes(), OFF_HOLDER_PID)
             .map_err(io("cannot record holder in", &path))?;
@@ -187,7 +331,7 @@ impl SimChip {
             tiles: Tiles::new(arch),
         });
         let engine = ResetEngine::start(&shared)?;
-        Ok(SimChip { shared, sim_id, chip_uid, engine })
+        Ok(SimChip { _arc_messages: arc_messages, kind, shared, sim_id, chip_uid, engine })
     }
 
     /// The chip file.
@@ -195,9 +339,15 @@ impl SimChip {
         &self.shared.path
     }
 
-    /// The chip's descriptor (unharvested built-in layout of its architecture).
+    /// The chip's descriptor: the built-in layout of its architecture with the board's
+    /// harvesting applied (none for a bare chip).
     pub fn soc(&self) -> &SocDescriptor {
         &self.shared.soc
+    }
+
+    /// What the file simulates.
+    pub fn kind(&self) -> SimKind {
+        self.kind
     }
 
     /// The simulator id in `sim:<arch>:<id>`.
@@ -300,11 +450,12 @@ impl Drop for Shared {
 fn validate_header(
     file: &File,
     path: &Path,
-    arch: Arch,
+    kind: SimKind,
     sim_id: u32,
     expected_len: u64,
     actual_len: u64,
 ) -> Result<(), SimError> {
+    let arch = kind.arch();
     let bad = |reason: String| SimError::BadChipFile { path: path.to_path_buf(), reason };
     let mut h = [0u8; HEADER_SIZE as usize];
     if actual_len < HEADER_SIZE {
@@ -345,7 +496,15 @@ fn validate_header(
             u64_at(OFF_FILE_LEN)
         )));
     }
-    let uid = SocDescriptor::sim_chip_uid(arch, sim_id).0;
+    if (u32_at(OFF_BOARD), u32_at(OFF_CHIP)) != kind.code() {
+        return Err(bad(format!(
+            "it holds board code {} chip {}, not {}",
+            u32_at(OFF_BOARD),
+            u32_at(OFF_CHIP),
+            kind.spec(sim_id)
+        )));
+    }
+    let uid = kind.chip_uid(sim_id).0;
     if u64_at(OFF_CHIP_UID) != uid {
         return Err(bad(format!("its chip id is {:#x}, expected {uid:#x}", u64_at(OFF_CHIP_UID))));
     }

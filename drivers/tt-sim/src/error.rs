@@ -31,7 +31,49 @@ pub enum SimError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// The chip file exists but is not a chip of the asked architecture, or is damaged.
+    /// A TLB was programmed with a coordinate that no core has in translated coordinates.
+    #[error("no core of the {arch} chip ({grid_x}x{grid_y} NOC0 grid) has translated coordinate {core}; program translated coordinates (tt-umd translate_coord_to TRANSLATED)")]
+    NotTranslated {
+        /// The coordinate programmed.
+        core: NocCoord,
+        /// The chip's architecture.
+        arch: Arch,
+        /// NOC0 grid columns.
+        grid_x: u16,
+        /// NOC0 grid rows.
+        grid_y: u16,
+    },
+    /// A board chip index beyond the board's chips.
+    #[error(
+        "board {board} has {count} chip(s); chip {chip} does not exist (chips are numbered from 0)"
+    )]
+    NoSuchBoardChip {
+        /// The board.
+        board: tt_soc::BoardPreset,
+        /// The chip asked for.
+        chip: u8,
+        /// How many chips the board has.
+        count: usize,
+    },
+    /// A board preset's harvesting does not apply (a simulator bug).
+    #[error("board preset {board} is inconsistent (a simulator bug; please report it): {message}")]
+    BadPreset {
+        /// The board.
+        board: tt_soc::BoardPreset,
+        /// What went wrong.
+        message: String,
+    },
+    /// A TLB window was pointed at an ARC address the simulator does not model.
+    #[error("the simulator models the ARC tile {core} only at {modelled}; address {addr:#x} is outside them")]
+    ArcNotModelled {
+        /// The ARC tile.
+        core: NocCoord,
+        /// The address asked for.
+        addr: u64,
+        /// The modelled ranges.
+        modelled: String,
+    },
+    /// The chip file exists but is not a chip of the asked kind, or is damaged.
     #[error("simulated chip file {path} is unusable: {reason}; remove it (`ttctl sim rm`) or choose another chip id")]
     BadChipFile {
         /// The chip file.

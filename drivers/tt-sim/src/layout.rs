@@ -2,6 +2,8 @@
 
 use tt_soc::{CoreKind, NocCoord, SocDescriptor};
 
+use crate::firmware::arc_ranges;
+
 /// Page size the file layout is aligned to, so every slice can be mapped on its own.
 pub const PAGE: u64 = 4096;
 
@@ -16,7 +18,8 @@ pub struct ChipLayout {
     slots: Vec<Option<(u64, u64)>>,
     /// Per grid location: file offset of its tile control page (Tensix and Ethernet tiles).
     control: Vec<Option<u64>>,
-    register_block: (u64, u64),
+    /// The ARC tile's modelled address ranges: (NOC base, file offset, bytes).
+    arc: Vec<(u64, u64, u64)>,
     file_len: u64,
 }
 
@@ -25,16 +28,21 @@ fn page_up(n: u64) -> u64 {
 }
 
 impl ChipLayout {
-    /// Lays out `soc`: header, register block, L1 of every Tensix (harvested included: the
-    /// silicon is there, so the layout does not change with harvesting) and Ethernet core in
-    /// row-major order, then each DRAM channel, then one page per Tensix and Ethernet tile for
-    /// its tile control registers (`0xFFB1_2000` to `0xFFB1_2FFF`, where soft reset lives).
-    /// Every DRAM endpoint of a channel maps to the same bytes.
-    pub fn new(soc: &SocDescriptor, register_block_size: u64) -> Self {
+    /// Lays out `soc`: header, the ARC tile's modelled ranges (its APB registers and the
+    /// memory its firmware publishes telemetry in), L1 of every Tensix (harvested included:
+    /// the silicon is there) and usable Ethernet core in row-major order, then each usable DRAM
+    /// channel, then one page per Tensix and Ethernet tile for its tile control registers
+    /// (`0xFFB1_2000` to `0xFFB1_2FFF`, where soft reset lives). Every DRAM endpoint of a
+    /// channel maps to the same bytes.
+    pub fn new(soc: &SocDescriptor) -> Self {
         let (gx, gy) = soc.grid_size();
         let mut slots = vec![None; usize::from(gx) * usize::from(gy)];
-        let register_block = (HEADER_SIZE, page_up(register_block_size));
-        let mut next = register_block.0 + register_block.1;
+        let mut next = HEADER_SIZE;
+        let mut arc = Vec::new();
+        for (noc_base, size) in arc_ranges(soc.arch()) {
+            arc.push((noc_base, next, size));
+            next += page_up(size);
+        }
         for y in 0..gy {
             for x in 0..gx {
                 let core = NocCoord::new(x, y);
@@ -67,7 +75,7 @@ impl ChipLayout {
                 }
             }
         }
-        ChipLayout { grid_x: gx, slots, control, register_block, file_len: next }
+        ChipLayout { grid_x: gx, slots, control, arc, file_len: next }
     }
 
     /// (file offset, size) of the memory behind `core`, if it has any.
@@ -88,9 +96,18 @@ impl ChipLayout {
         self.control.get(i).copied().flatten()
     }
 
-    /// (file offset, size) of the register block.
-    pub fn register_block(&self) -> (u64, u64) {
-        self.register_block
+    /// For NOC address `addr` on the ARC tile: (file offset of `addr`, bytes from `addr` to
+    /// the end of its modelled range), or `None` when the simulator does not model it.
+    pub fn arc_memory(&self, addr: u64) -> Option<(u64, u64)> {
+        self.arc
+            .iter()
+            .find(|(base, _, size)| addr >= *base && addr - base < *size)
+            .map(|(base, off, size)| (off + (addr - base), size - (addr - base)))
+    }
+
+    /// The ARC tile's modelled ranges as (NOC base, bytes), for messages.
+    pub fn arc_ranges(&self) -> Vec<(u64, u64)> {
+        self.arc.iter().map(|(base, _, size)| (*base, *size)).collect()
     }
 
     /// Total file length.
@@ -108,7 +125,7 @@ mod tests {
     fn regions_are_page_aligned_and_disjoint() {
         for arch in Arch::ALL {
             let soc = SocDescriptor::builtin(arch);
-            let layout = ChipLayout::new(&soc, 4096);
+            let layout = ChipLayout::new(&soc);
             let mut regions: Vec<(u64, u64)> = Vec::new();
             let (gx, gy) = soc.grid_size();
             for y in 0..gy {
@@ -142,7 +159,7 @@ mod tests {
     #[test]
     fn dram_endpoints_of_a_channel_share_bytes() {
         let soc = SocDescriptor::builtin(Arch::WormholeB0);
-        let layout = ChipLayout::new(&soc, 4096);
+        let layout = ChipLayout::new(&soc);
         let ch = &soc.dram_channels()[2];
         let first = layout.memory_of(ch.endpoints[0]).unwrap();
         for e in &ch.endpoints {

@@ -5,9 +5,9 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use tt_soc::{Arch, ChipUid, SocDescriptor};
+use tt_soc::{Arch, BoardPreset, ChipUid};
 
-use crate::SimError;
+use crate::{SimError, SimKind};
 
 /// A simulated chip file found on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +16,8 @@ pub struct SimChipInfo {
     pub path: PathBuf,
     /// Its architecture.
     pub arch: Arch,
+    /// A bare chip or which chip of which board.
+    pub kind: SimKind,
     /// Its simulator id.
     pub sim_id: u32,
     /// Its unique id.
@@ -26,11 +28,20 @@ pub struct SimChipInfo {
     pub resident_bytes: u64,
 }
 
-/// Parses `<arch>-<id>.chip`.
-fn parse_name(name: &str) -> Option<(Arch, u32)> {
+/// Parses `<arch>-<id>.chip` and `<board>-<id>-<chip>.chip`.
+fn parse_name(name: &str) -> Option<(SimKind, u32)> {
     let stem = name.strip_suffix(".chip")?;
-    let (arch, id) = stem.rsplit_once('-')?;
-    Some((arch.parse().ok()?, id.parse().ok()?))
+    let parts: Vec<&str> = stem.split('-').collect();
+    match parts.as_slice() {
+        [arch, id] => Some((SimKind::Bare(arch.parse().ok()?), id.parse().ok()?)),
+        [board, id, chip] => {
+            let preset: BoardPreset = board.parse().ok()?;
+            // Only the canonical spelling names a file.
+            (preset.name() == *board).then_some(())?;
+            Some((SimKind::Board { preset, chip: chip.parse().ok()? }, id.parse().ok()?))
+        }
+        _ => None,
+    }
 }
 
 /// Lists the chip files in `dir` (empty when the directory does not exist), sorted by
@@ -50,7 +61,7 @@ pub fn list_chips(dir: &Path) -> Result<Vec<SimChipInfo>, SimError> {
     let mut chips = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some((arch, sim_id)) = name.to_str().and_then(parse_name) else { continue };
+        let Some((kind, sim_id)) = name.to_str().and_then(parse_name) else { continue };
         let path = entry.path();
         let Ok(file) = File::open(&path) else { continue };
         let resident_bytes = file.metadata().map(|m| {
@@ -60,13 +71,14 @@ pub fn list_chips(dir: &Path) -> Result<Vec<SimChipInfo>, SimError> {
         chips.push(SimChipInfo {
             holder: holder_of(&file),
             path,
-            arch,
+            arch: kind.arch(),
+            kind,
             sim_id,
-            chip_uid: SocDescriptor::sim_chip_uid(arch, sim_id),
+            chip_uid: kind.chip_uid(sim_id),
             resident_bytes: resident_bytes.unwrap_or(0),
         });
     }
-    chips.sort_by_key(|c| (c.arch, c.sim_id));
+    chips.sort_by_key(|c| (c.kind, c.sim_id));
     Ok(chips)
 }
 
@@ -83,9 +95,9 @@ fn holder_of(file: &File) -> Option<i32> {
     Some(i32::from_le_bytes(pid))
 }
 
-/// Removes the chip file of `arch`/`sim_id` in `dir`, refusing while a process holds it.
-pub fn remove_chip(dir: &Path, arch: Arch, sim_id: u32) -> Result<PathBuf, SimError> {
-    let path = crate::SimChip::path_in(dir, arch, sim_id);
+/// Removes the chip file of `kind`/`sim_id` in `dir`, refusing while a process holds it.
+pub fn remove_chip(dir: &Path, kind: SimKind, sim_id: u32) -> Result<PathBuf, SimError> {
+    let path = dir.join(kind.file_name(sim_id));
     let file = File::open(&path).map_err(|source| SimError::Io {
         what: "no simulated chip file",
         path: path.clone(),
@@ -113,28 +125,36 @@ mod tests {
         assert!(list_chips(&dir.path().join("missing")).unwrap().is_empty());
         let held = SimChip::open_in(dir.path(), Arch::Blackhole, 2).unwrap();
         drop(SimChip::open_in(dir.path(), Arch::WormholeB0, 5).unwrap());
+        drop(SimChip::open_board_in(dir.path(), BoardPreset::N300, 0, 1).unwrap());
         std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
         let chips = list_chips(dir.path()).unwrap();
-        let summary: Vec<_> = chips.iter().map(|c| (c.arch, c.sim_id, c.holder)).collect();
+        let summary: Vec<_> = chips.iter().map(|c| (c.kind, c.sim_id, c.holder)).collect();
+        let n300_1 = SimKind::Board { preset: BoardPreset::N300, chip: 1 };
         assert_eq!(
             summary,
             vec![
-                (Arch::WormholeB0, 5, None),
-                (Arch::Blackhole, 2, Some(std::process::id() as i32)),
+                (SimKind::Bare(Arch::WormholeB0), 5, None),
+                (SimKind::Bare(Arch::Blackhole), 2, Some(std::process::id() as i32)),
+                (n300_1, 0, None),
             ]
         );
         assert_eq!(chips[1].chip_uid, held.chip_uid());
-        let err = remove_chip(dir.path(), Arch::Blackhole, 2).unwrap_err();
+        assert_eq!(chips[2].arch, Arch::WormholeB0);
+        let err = remove_chip(dir.path(), SimKind::Bare(Arch::Blackhole), 2).unwrap_err();
         assert!(matches!(err, SimError::Busy { .. }), "{err}");
-        remove_chip(dir.path(), Arch::WormholeB0, 5).unwrap();
+        remove_chip(dir.path(), SimKind::Bare(Arch::WormholeB0), 5).unwrap();
+        remove_chip(dir.path(), n300_1, 0).unwrap();
         assert_eq!(list_chips(dir.path()).unwrap().len(), 1);
-        assert!(remove_chip(dir.path(), Arch::WormholeB0, 5).is_err());
+        assert!(remove_chip(dir.path(), SimKind::Bare(Arch::WormholeB0), 5).is_err());
     }
 
     #[test]
     fn chip_names_parse() {
-        assert_eq!(parse_name("wormhole_b0-3.chip"), Some((Arch::WormholeB0, 3)));
-        assert_eq!(parse_name("blackhole-0.chip"), Some((Arch::Blackhole, 0)));
+        assert_eq!(parse_name("wormhole_b0-3.chip"), Some((SimKind::Bare(Arch::WormholeB0), 3)));
+        assert_eq!(parse_name("blackhole-0.chip"), Some((SimKind::Bare(Arch::Blackhole), 0)));
+        let p150 = SimKind::Board { preset: BoardPreset::P150a, chip: 0 };
+        assert_eq!(parse_name("p150a-4-0.chip"), Some((p150, 4)));
+        assert_eq!(parse_name("p150-4-0.chip"), None);
         assert_eq!(parse_name("blackhole-x.chip"), None);
         assert_eq!(parse_name("wormhole_b0-3.tmp"), None);
     }

@@ -235,3 +235,81 @@ fn a_window_over_a_tiles_registers_shows_only_the_tile_control_page() {
         assert!(matches!(err, SimError::AddressOutOfRange { .. }), "{err}");
     }
 }
+
+mod firmware {
+    use std::time::{Duration, Instant};
+
+    use tt_soc::firmware::{self, apb};
+    use tt_soc::{Arch, BoardPreset, NocCoord};
+
+    use crate::{SimChip, SimError, SimKind};
+
+    const ARC: NocCoord = NocCoord::new(0, 10);
+
+    /// Rings the Wormhole doorbell with `code` and waits for the simulated firmware's status.
+    fn ring(chip: &SimChip, code: u32) -> (u32, u32) {
+        let mut w = chip.allocate_tlb(2 << 20).unwrap();
+        let base = firmware::arc_apb_noc_address(Arch::WormholeB0, 0);
+        w.configure(ARC, base).unwrap();
+        let r = w.region().unwrap();
+        r.write32(apb::SCRATCH_STATUS as usize, code).unwrap();
+        let misc = r.read32(apb::MISC_CNTL as usize).unwrap();
+        r.write32(apb::MISC_CNTL as usize, misc | apb::MISC_CNTL_TRIGGER).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while r.read32(apb::MISC_CNTL as usize).unwrap() & apb::MISC_CNTL_TRIGGER != 0 {
+            assert!(Instant::now() < deadline, "the simulated ARC never answered");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        (
+            r.read32(apb::SCRATCH_STATUS as usize).unwrap(),
+            r.read32(apb::SCRATCH_RES0 as usize).unwrap(),
+        )
+    }
+
+    #[test]
+    fn the_wormhole_firmware_answers_the_harvesting_message_in_its_own_bit_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let chip = SimChip::open_board_in(dir.path(), BoardPreset::N300, 0, 0).unwrap();
+        let (status, result) = ring(&chip, 0xAA57);
+        assert_eq!(status, 0x57, "status = code & 0xff, exit code 0");
+        // N300 chip 0: NOC0-order mask 65 (rows 1 and 8) is firmware bits 1 and 6.
+        assert_eq!(result, (1 << 1) | (1 << 6));
+        assert_eq!(Arch::WormholeB0.tensix_mask_from_firmware(result), 65);
+        // A message the simulator does not model is refused the way firmware refuses one.
+        let (status, _) = ring(&chip, 0xAA34);
+        assert_eq!(status, firmware::STATUS_UNKNOWN_MESSAGE);
+    }
+
+    #[test]
+    fn arc_addresses_outside_the_modelled_ranges_fail_loudly() {
+        let dir = tempfile::tempdir().unwrap();
+        let chip = SimChip::open_in(dir.path(), Arch::Blackhole, 0).unwrap();
+        let mut w = chip.allocate_tlb(2 << 20).unwrap();
+        w.configure(NocCoord::new(8, 0), 0x8000_0000).unwrap();
+        let table = w.region().unwrap().read32(apb::BLACKHOLE_TELEMETRY_TABLE as usize).unwrap();
+        assert_eq!(table, 0x1000_0000, "the telemetry table pointer is published");
+        let err = w.configure(NocCoord::new(8, 0), 0x4000_0000).unwrap_err();
+        assert!(matches!(err, SimError::ArcNotModelled { addr: 0x4000_0000, .. }), "{err}");
+        assert!(err.to_string().contains("0x80000000..0x80100000"), "{err}");
+    }
+
+    #[test]
+    fn a_board_file_is_not_reopened_as_another_chip() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(SimChip::open_board_in(dir.path(), BoardPreset::P150a, 1, 0).unwrap());
+        // Same file name, another board: renamed by hand, refused with the reason.
+        std::fs::rename(dir.path().join("p150a-1-0.chip"), dir.path().join("p100a-1-0.chip"))
+            .unwrap();
+        let err =
+            SimChip::open_board_in(dir.path(), BoardPreset::P100a, 1, 0).unwrap_err().to_string();
+        assert!(err.contains("p100a-1-0.chip") && err.contains("sim rm"), "{err}");
+        let err = SimChip::open_kind_in(
+            dir.path(),
+            SimKind::Board { preset: BoardPreset::N150, chip: 1 },
+            0,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("n150 has 1 chip(s); chip 1 does not exist"), "{err}");
+    }
+}

@@ -98,8 +98,32 @@ impl SimTlbWindow {
         self.region.as_ref()
     }
 
-    /// Points the window at `core`'s memory starting at `addr`, which must be a multiple of
-    /// the window size, as the card's TLB requires.
+    /// Points the window at the core that a card's TLB programmed with `programmed` reaches:
+    /// a Blackhole chip with NOC translation on decodes translated coordinates (tt-umd
+    /// programs its TLBs with them); Wormhole's NOC0 coordinates reach their tiles as they are.
+    pub fn configure_as_programmed(
+        &mut self,
+        programmed: NocCoord,
+        addr: u64,
+    ) -> Result<(), SimError> {
+        let soc = &self.shared.soc;
+        let core = match soc.arch() {
+            tt_soc::Arch::Blackhole => soc.translated_to_noc0(programmed).ok_or_else(|| {
+                let (gx, gy) = soc.grid_size();
+                SimError::NotTranslated {
+                    core: programmed,
+                    arch: soc.arch(),
+                    grid_x: gx,
+                    grid_y: gy,
+                }
+            })?,
+            tt_soc::Arch::WormholeB0 => programmed,
+        };
+        self.configure(core, addr)
+    }
+
+    /// Points the window at NOC0 core `core`'s memory starting at `addr`, which must be a
+    /// multiple of the window size, as the card's TLB requires.
     pub fn configure(&mut self, core: NocCoord, addr: u64) -> Result<(), SimError> {
         if self.target == Some((core, addr)) {
             return Ok(());
@@ -112,18 +136,35 @@ impl SimTlbWindow {
         if addr % self.size != 0 {
             return Err(SimError::UnalignedWindow { addr, size: self.size });
         }
-        let (file_off, mem_size) = match (kind, self.shared.layout.memory_of(core)) {
-            (CoreKind::Tensix | CoreKind::Ethernet | CoreKind::Dram, Some(m)) => m,
+        // (file offset of `addr`, bytes from `addr` to the end of the memory behind it).
+        let (slice_off, remaining) = match (kind, self.shared.layout.memory_of(core)) {
+            (CoreKind::Tensix | CoreKind::Ethernet, Some((_, size))) if addr >= size => {
+                // Past L1: the tile's register space, of which the control page is modelled.
+                return self.configure_registers(core, addr, size);
+            }
+            (CoreKind::Tensix | CoreKind::Ethernet | CoreKind::Dram, Some((off, size))) => {
+                if addr >= size {
+                    return Err(SimError::AddressOutOfRange { core, addr, size });
+                }
+                (off + addr, size - addr)
+            }
+            (CoreKind::Arc, _) => self.shared.layout.arc_memory(addr).ok_or_else(|| {
+                let modelled: Vec<String> = self
+                    .shared
+                    .layout
+                    .arc_ranges()
+                    .iter()
+                    .map(|(base, size)| format!("{base:#x}..{:#x}", base + size))
+                    .collect();
+                SimError::ArcNotModelled { core, addr, modelled: modelled.join(" and ") }
+            })?,
             _ => return Err(SimError::NoMemoryAt { core, kind }),
         };
-        if addr >= mem_size {
-            return self.configure_registers(core, addr, mem_size);
-        }
-        let visible = (mem_size - addr).min(self.size);
+        let visible = remaining.min(self.size);
         let mapped = visible.div_ceil(PAGE) * PAGE;
         self.region = None;
         self.target = None;
-        let offset = i64::try_from(file_off + addr).map_err(|_| SimError::Map {
+        let offset = i64::try_from(slice_off).map_err(|_| SimError::Map {
             what: "chip file slice (offset too large)",
             source: nix::errno::Errno::EOVERFLOW,
         })?;

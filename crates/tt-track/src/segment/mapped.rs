@@ -7,8 +7,8 @@ use std::path::Path;
 use memmap2::{Mmap, MmapOptions};
 
 use super::layout::{
-    SegmentLayout, HEADER_BYTES, LIVE_TABLE_CAPACITY, MAX_DEVICES, RING_CAPACITY, SCHEMA_VERSION,
-    SEGMENT_BYTES, SEGMENT_MAGIC,
+    SegmentLayout, HEADER_BYTES, LIVE_TABLE_CAPACITY, MAX_DEVICES, MAX_ETHERNET_CORES,
+    MAX_TENSIX_CORES, RING_CAPACITY, SCHEMA_VERSION, SEGMENT_BYTES, SEGMENT_MAGIC,
 };
 use crate::error::TrackError;
 
@@ -96,12 +96,14 @@ fn check_header(header: &[u8], length: u64, path: &Path) -> Result<(), TrackErro
             needed: HEADER_BYTES as u64,
         });
     }
-    let expectations: [(&str, u64, u64); 5] = [
+    let expectations: [(&str, u64, u64); 7] = [
         ("header length", u64::from(field_u32(header, 12)), HEADER_BYTES as u64),
         ("segment length", field_u64(header, 16), SEGMENT_BYTES as u64),
         ("device slot count", u64::from(field_u32(header, 40)), MAX_DEVICES as u64),
         ("event ring capacity", u64::from(field_u32(header, 44)), RING_CAPACITY as u64),
         ("live table capacity", u64::from(field_u32(header, 48)), LIVE_TABLE_CAPACITY as u64),
+        ("Tensix core capacity", u64::from(field_u32(header, 52)), MAX_TENSIX_CORES as u64),
+        ("Ethernet core capacity", u64::from(field_u32(header, 56)), MAX_ETHERNET_CORES as u64),
     ];
     for (what, found, expected) in expectations {
         if found != expected {

@@ -1,20 +1,24 @@
 //! Creating, publishing and owning this process's segment, and the process-wide registry
 //! through which the reader recognises segments of its own process.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::ffi::OsString;
+use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Once, Weak};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 
 use memmap2::{MmapMut, MmapOptions};
 use parking_lot::Mutex;
+use tt_accounting::{fork_generation, ForkGeneration};
 
+use super::dir::LedgerDir;
 use super::layout::{
     prefix_within, store_bytes, SegmentLayout, COMMAND_BYTES, HEADER_BYTES, LIVE_TABLE_CAPACITY,
-    MAX_DEVICES, RING_CAPACITY, SCHEMA_VERSION, SEGMENT_BYTES, SEGMENT_MAGIC,
+    MAX_DEVICES, MAX_ETHERNET_CORES, MAX_TENSIX_CORES, RING_CAPACITY, SCHEMA_VERSION,
+    SEGMENT_BYTES, SEGMENT_MAGIC,
 };
 use crate::error::TrackError;
 use crate::liveness::lock_for_lifetime;
@@ -28,23 +32,29 @@ pub(crate) const SEGMENT_SUFFIX: &str = ".seg";
 pub(crate) struct SegmentMemory {
     map: MmapMut,
     file: Option<PublishedFile>,
-    /// The fork generation the memory was made in; see [`FORK_GENERATION`].
-    generation: u64,
+    /// The process the memory was made in: a forked child shares the MAP_SHARED mapping
+    /// but must neither count into it (the parent is its only writer) nor remove its file.
+    generation: ForkGeneration,
 }
 
 /// A segment file this process created, renamed into place and holds the lock on.
 struct PublishedFile {
     path: PathBuf,
+    /// The directory it lives in, and its name there: removal goes through the descriptor.
+    dir: LedgerDir,
+    name: OsString,
     /// Kept open for the process lifetime: the POSIX lock lives exactly as long as it.
     _locked: File,
     dev: u64,
     ino: u64,
+    /// Set once the file has been removed (at exit, or by the drop).
+    removed: AtomicBool,
 }
 
 struct OwnSegment {
     dev: u64,
     ino: u64,
-    generation: u64,
+    generation: ForkGeneration,
     memory: Weak<SegmentMemory>,
 }
 
@@ -52,43 +62,15 @@ struct OwnSegment {
 /// file, because opening and closing our own segment would drop our lock.
 static OWN_SEGMENTS: Mutex<Vec<OwnSegment>> = Mutex::new(Vec::new());
 
-/// Bumped in a child process right after `fork`. A segment made in an earlier generation
-/// belongs to the parent: the child shares its MAP_SHARED mapping but must neither count
-/// into it (the parent is its only writer) nor remove its file, and its reader must not
-/// take the parent's segment for its own.
-static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
-static FORK_HANDLER: Once = Once::new();
-
-extern "C" fn after_fork_in_child() {
-    // Async-signal-safe: one atomic add, nothing else.
-    FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
-}
-
-fn current_generation() -> u64 {
-    FORK_HANDLER.call_once(|| {
-        // SAFETY: registers a child handler that only performs an atomic add, which is
-        // allowed between fork and exec; the function lives for the whole program.
-        let rc = unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
-        if rc != 0 {
-            tracing::warn!(
-                rc,
-                "pthread_atfork failed: a forked child could count into this process's ledger"
-            );
-        }
-    });
-    FORK_GENERATION.load(Ordering::Relaxed)
-}
-
 /// Distinguishes several trackers of one process in one directory (tests do this).
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(0);
 
 /// The segment of this process with this device and inode number, if it is one.
 pub(crate) fn own_segment(dev: u64, ino: u64) -> Option<Arc<SegmentMemory>> {
-    let generation = FORK_GENERATION.load(Ordering::Relaxed);
     OWN_SEGMENTS
         .lock()
         .iter()
-        .find(|s| s.dev == dev && s.ino == ino && s.generation == generation)
+        .find(|s| s.dev == dev && s.ino == ino && s.generation.is_current())
         .and_then(|s| s.memory.upgrade())
 }
 
@@ -96,64 +78,64 @@ impl SegmentMemory {
     /// Private zeroed memory with the segment layout, visible to no other process.
     pub(crate) fn anonymous(identity: &ProcessIdentity) -> io::Result<Arc<SegmentMemory>> {
         let map = MmapMut::map_anon(SEGMENT_BYTES)?;
-        let memory = SegmentMemory { map, file: None, generation: current_generation() };
-        memory.initialise(identity);
+        memory_initialise(&map, identity);
+        let memory = SegmentMemory { map, file: None, generation: fork_generation() };
         Ok(Arc::new(memory))
     }
 
     /// Creates a segment in `dir` under a temporary name, locks and initialises it, then
-    /// renames it into place so no reader ever sees it half written.
+    /// renames it into place so no reader ever sees it half written. Every step works relative
+    /// to the checked directory descriptor, creating with O_EXCL and never following a symlink.
     pub(crate) fn publish_in(
         dir: &Path,
         identity: &ProcessIdentity,
     ) -> Result<Arc<SegmentMemory>, TrackError> {
-        prepare_directory(dir)?;
+        let dir = LedgerDir::open_or_create(dir)?;
         let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed);
         let stem = format!("{}-{}-{}", identity.pid, identity.start_time_ticks, serial);
-        let temporary = dir.join(format!(".{stem}.tmp"));
-        let path = dir.join(format!("{stem}{SEGMENT_SUFFIX}"));
+        let temporary = OsString::from(format!(".{stem}.tmp"));
+        let name = OsString::from(format!("{stem}{SEGMENT_SUFFIX}"));
+        let path = dir.join(&name);
         let failed = |step: &'static str, source: io::Error| {
-            let _ = fs::remove_file(&temporary);
+            let _ = dir.remove(&temporary);
             TrackError::SegmentCreate { path: path.clone(), step, source }
         };
 
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temporary)
-            .map_err(|e| TrackError::SegmentCreate {
-                path: path.clone(),
-                step: "create",
-                source: e,
-            })?;
+        let file = dir.create_new(&temporary).map_err(|e| TrackError::SegmentCreate {
+            path: path.clone(),
+            step: "create",
+            source: e,
+        })?;
         // Locked before it has its final name, so a reader never finds it unlocked.
         lock_for_lifetime(file.as_fd()).map_err(|e| failed("lock", e))?;
         file.set_len(SEGMENT_BYTES as u64).map_err(|e| failed("resize", e))?;
-        // SAFETY: the file was just created by us with create_new and is SEGMENT_BYTES long;
+        // SAFETY: the file was just created by us with O_EXCL and is SEGMENT_BYTES long;
         // nothing truncates it while mapped (only this process writes it, and only through
         // atomics in the mapping).
         let map = unsafe { MmapOptions::new().len(SEGMENT_BYTES).map_mut(&file) }
             .map_err(|e| failed("map", e))?;
         let metadata = file.metadata().map_err(|e| failed("stat", e))?;
+        let (dev, ino) = (metadata.dev(), metadata.ino());
+        memory_initialise(&map, identity);
+        dir.rename(&temporary, &name).map_err(|e| failed("rename", e))?;
         let memory = SegmentMemory {
             map,
             file: Some(PublishedFile {
-                path: path.clone(),
+                path,
+                dir,
+                name,
                 _locked: file,
-                dev: metadata.dev(),
-                ino: metadata.ino(),
+                dev,
+                ino,
+                removed: AtomicBool::new(false),
             }),
-            generation: current_generation(),
+            generation: fork_generation(),
         };
-        memory.initialise(identity);
-        fs::rename(&temporary, &path).map_err(|e| failed("rename", e))?;
 
         let memory = Arc::new(memory);
         OWN_SEGMENTS.lock().push(OwnSegment {
-            dev: metadata.dev(),
-            ino: metadata.ino(),
+            dev,
+            ino,
             generation: memory.generation,
             memory: Arc::downgrade(&memory),
         });
@@ -162,27 +144,55 @@ impl SegmentMemory {
 
     /// The mapped segment.
     pub(crate) fn layout(&self) -> &SegmentLayout {
-        // SAFETY: the mapping is SEGMENT_BYTES long (anonymous or a file sized before
-        // mapping) and page aligned, which satisfies SegmentLayout's size and 64-byte
-        // alignment; every field is an atomic, so any bit pattern is valid and concurrent
-        // access through shared references is sound; the reference cannot outlive `self`,
-        // which owns the mapping.
-        unsafe { &*self.map.as_ptr().cast::<SegmentLayout>() }
+        layout_of(&self.map)
+    }
+
+    /// The process (fork generation) the memory was made in.
+    pub(crate) fn generation(&self) -> ForkGeneration {
+        self.generation
     }
 
     /// False in a child forked after the memory was made: the segment is the parent's.
     #[inline]
     pub(crate) fn belongs_to_this_process(&self) -> bool {
-        self.generation == FORK_GENERATION.load(Ordering::Relaxed)
+        self.generation.is_current()
+    }
+
+    /// Removes the published file now (at a clean exit), keeping the mapping and the lock;
+    /// readers then see no segment rather than a dead one. Only the process that made the
+    /// file removes it, and only once.
+    pub(crate) fn remove_file(&self) {
+        let Some(file) = &self.file else { return };
+        if !self.belongs_to_this_process() || file.removed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        OWN_SEGMENTS.lock().retain(|s| !(s.dev == file.dev && s.ino == file.ino));
+        // Removed while still locked: a reader sees either a live segment or none.
+        if let Err(e) = file.dir.remove(&file.name) {
+            tracing::debug!(path = %file.path.display(), error = %e, "segment already gone");
+        }
     }
 
     /// The published file, if this segment has one.
     pub(crate) fn path(&self) -> Option<&Path> {
         self.file.as_ref().map(|f| f.path.as_path())
     }
+}
 
-    fn initialise(&self, identity: &ProcessIdentity) {
-        let header = &self.layout().header;
+/// The segment layout over a writable mapping of SEGMENT_BYTES.
+fn layout_of(map: &MmapMut) -> &SegmentLayout {
+    debug_assert!(map.len() >= SEGMENT_BYTES);
+    // SAFETY: every writable mapping made here is SEGMENT_BYTES long (anonymous, or a file
+    // sized before mapping) and page aligned, which satisfies SegmentLayout's size and 64-byte
+    // alignment; every field is an atomic, so any bit pattern is valid and concurrent access
+    // through shared references is sound; the reference cannot outlive the mapping.
+    unsafe { &*map.as_ptr().cast::<SegmentLayout>() }
+}
+
+/// Writes the header of a fresh (zeroed) segment, the magic last.
+fn memory_initialise(map: &MmapMut, identity: &ProcessIdentity) {
+    {
+        let header = &layout_of(map).header;
         header.version.store(SCHEMA_VERSION, Ordering::Relaxed);
         header.header_bytes.store(HEADER_BYTES as u32, Ordering::Relaxed);
         header.total_bytes.store(SEGMENT_BYTES as u64, Ordering::Relaxed);
@@ -191,6 +201,8 @@ impl SegmentMemory {
         header.max_devices.store(MAX_DEVICES as u32, Ordering::Relaxed);
         header.ring_capacity.store(RING_CAPACITY as u32, Ordering::Relaxed);
         header.live_table_capacity.store(LIVE_TABLE_CAPACITY as u32, Ordering::Relaxed);
+        header.max_tensix_cores.store(MAX_TENSIX_CORES as u32, Ordering::Relaxed);
+        header.max_ethernet_cores.store(MAX_ETHERNET_CORES as u32, Ordering::Relaxed);
         store_bytes(&header.command, prefix_within(&identity.command, COMMAND_BYTES).as_bytes());
         header.magic.store(SEGMENT_MAGIC, Ordering::Release);
     }
@@ -198,38 +210,7 @@ impl SegmentMemory {
 
 impl Drop for SegmentMemory {
     fn drop(&mut self) {
-        if !self.belongs_to_this_process() {
-            // A forked child letting go of its copy: the file and its lock are the parent's.
-            return;
-        }
-        if let Some(file) = &self.file {
-            OWN_SEGMENTS.lock().retain(|s| !(s.dev == file.dev && s.ino == file.ino));
-            // Removed while still locked: a reader sees either a live segment or none.
-            if let Err(e) = fs::remove_file(&file.path) {
-                tracing::debug!(path = %file.path.display(), error = %e, "segment already gone");
-            }
-        }
+        // A forked child letting go of its copy leaves the file: it is the parent's.
+        self.remove_file();
     }
-}
-
-/// Creates the ledger directory (mode 0700) if needed and refuses one that is not a
-/// directory owned by the caller, since another user could then read or plant segments.
-fn prepare_directory(dir: &Path) -> Result<(), TrackError> {
-    let io_error = |source| TrackError::LedgerDir { path: dir.to_owned(), source };
-    DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io_error)?;
-    let metadata = fs::symlink_metadata(dir).map_err(io_error)?;
-    if !metadata.is_dir() {
-        return Err(TrackError::UnsafeLedgerDir {
-            path: dir.to_owned(),
-            found: "not a directory (a symlink or a file)".to_owned(),
-        });
-    }
-    let me = nix::unistd::geteuid().as_raw();
-    if metadata.uid() != me {
-        return Err(TrackError::UnsafeLedgerDir {
-            path: dir.to_owned(),
-            found: format!("owned by uid {}, not by you (uid {me})", metadata.uid()),
-        });
-    }
-    Ok(())
 }

@@ -8,12 +8,13 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdout, Command, Stdio};
 
-use tt_alloc::tracker::MemKind;
+use tt_accounting::MemKind;
 
 use super::{here, register, spans, XorShift};
 use crate::liveness::lock_for_lifetime;
 use crate::segment::layout::{
-    HEADER_BYTES, LIVE_TABLE_CAPACITY, MAX_DEVICES, RING_CAPACITY, SEGMENT_BYTES, SEGMENT_MAGIC,
+    HEADER_BYTES, LIVE_TABLE_CAPACITY, MAX_DEVICES, MAX_ETHERNET_CORES, MAX_TENSIX_CORES,
+    RING_CAPACITY, SCHEMA_VERSION, SEGMENT_BYTES, SEGMENT_MAGIC,
 };
 use crate::{global, read_ledger, Tracker};
 
@@ -81,7 +82,7 @@ fn wait_for_parent() {
 fn read_and_report(dir: &Path) {
     let snapshot = read_ledger(dir).expect("child read");
     for process in &snapshot.processes {
-        let bytes: u64 = process.devices.iter().map(|d| d.current_bytes()).sum();
+        let bytes: u64 = process.devices.iter().map(|d| d.used_bytes()).sum();
         say(&format!("PROCESS {} {} {}", process.pid, bytes, process.is_self));
     }
     say(&format!("DEAD {}", snapshot.removed_dead.len()));
@@ -94,7 +95,9 @@ fn place_plan(dir: &Path, k: u64, stream: bool) {
     let kept: Vec<_> = placer_plan(k)
         .into_iter()
         .map(|(chip, kind, banks, size)| {
-            tracker.record_place(chips[chip], kind, &spans(banks, size), "plan", here())
+            tracker
+                .record_place(chips[chip], kind, &spans(banks, size), "plan", here())
+                .expect("place")
         })
         .collect();
     say(&format!("READY {}", std::process::id()));
@@ -105,35 +108,41 @@ fn place_plan(dir: &Path, k: u64, stream: bool) {
         loop {
             if live.len() < 64 && rng.below(2) == 0 {
                 let chip = chips[rng.below(2) as usize];
-                live.push(tracker.record_place(
-                    chip,
-                    MemKind::Dram,
-                    &spans(1, 1 + rng.below(4096)),
-                    "stream",
-                    here(),
-                ));
+                live.push(
+                    tracker
+                        .record_place(
+                            chip,
+                            MemKind::Dram,
+                            &spans(1, 1 + rng.below(4096)),
+                            "stream",
+                            here(),
+                        )
+                        .expect("place"),
+                );
             } else if let Some(record) = live.pop() {
-                tracker.record_release(record);
+                record.release();
             }
         }
     }
     wait_for_parent();
     for record in kept {
-        tracker.record_release(record);
+        record.release();
     }
 }
 
 fn forge_pid(dir: &Path) {
     let tracker = Tracker::with_ledger_dir(dir).expect("child tracker");
     let chip = register(&tracker, 0xF0);
-    let record = tracker.record_place(chip, MemKind::Dram, &spans(1, 4096), "forged", here());
+    let record = tracker
+        .record_place(chip, MemKind::Dram, &spans(1, 4096), "forged", here())
+        .expect("place");
     tracker.forge_claimed_pid(1);
     say(&format!("READY {}", std::process::id()));
     wait_for_parent();
-    tracker.record_release(record);
+    record.release();
 }
 
-/// A header as a version-1 writer would lay it out, with chosen version and length.
+/// A header as a writer of this version would lay it out, with chosen version and length.
 fn header(version: u32, total: u64) -> Vec<u8> {
     let mut bytes = vec![0u8; HEADER_BYTES];
     bytes[0..8].copy_from_slice(&SEGMENT_MAGIC.to_le_bytes());
@@ -143,6 +152,8 @@ fn header(version: u32, total: u64) -> Vec<u8> {
     bytes[40..44].copy_from_slice(&(MAX_DEVICES as u32).to_le_bytes());
     bytes[44..48].copy_from_slice(&(RING_CAPACITY as u32).to_le_bytes());
     bytes[48..52].copy_from_slice(&(LIVE_TABLE_CAPACITY as u32).to_le_bytes());
+    bytes[52..56].copy_from_slice(&(MAX_TENSIX_CORES as u32).to_le_bytes());
+    bytes[56..60].copy_from_slice(&(MAX_ETHERNET_CORES as u32).to_le_bytes());
     bytes
 }
 
@@ -154,10 +165,13 @@ pub(crate) fn corrupt_files() -> Vec<(&'static str, Vec<u8>)> {
     };
     vec![
         ("900-1-0.seg", Vec::new()),
-        ("901-1-0.seg", header(1, SEGMENT_BYTES as u64)[..64].to_vec()),
-        ("902-1-0.seg", full(header(1, SEGMENT_BYTES as u64))[..SEGMENT_BYTES / 2].to_vec()),
+        ("901-1-0.seg", header(SCHEMA_VERSION, SEGMENT_BYTES as u64)[..64].to_vec()),
+        (
+            "902-1-0.seg",
+            full(header(SCHEMA_VERSION, SEGMENT_BYTES as u64))[..SEGMENT_BYTES / 2].to_vec(),
+        ),
         ("903-1-0.seg", full(header(7, 2 * SEGMENT_BYTES as u64))),
-        ("904-1-0.seg", full(header(1, 12345))),
+        ("904-1-0.seg", full(header(SCHEMA_VERSION, 12345))),
         ("905-1-0.seg", vec![0xAB; 4096]),
     ]
 }
@@ -190,10 +204,12 @@ fn use_global() {
     say(&format!("ENABLED {}", tracker.is_enabled()));
     if tracker.is_enabled() {
         let chip = register(tracker, 0x61);
-        let record = tracker.record_place(chip, MemKind::L1, &spans(2, 512), "global", here());
+        let record = tracker
+            .record_place(chip, MemKind::L1, &spans(2, 512), "global", here())
+            .expect("place");
         say(&format!("READY {}", std::process::id()));
         wait_for_parent();
-        tracker.record_release(record);
+        record.release();
     } else {
         say(&format!("READY {}", std::process::id()));
         wait_for_parent();

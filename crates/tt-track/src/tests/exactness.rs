@@ -3,11 +3,12 @@
 
 use std::sync::{Arc, Barrier, Mutex};
 
-use tt_alloc::tracker::MemKind;
+use tt_accounting::MemKind;
 use tt_soc::ChipUid;
 
-use super::{here, register, spans, XorShift};
+use super::{here, spans, XorShift};
 use crate::{read_ledger, AllocRecord, DeviceSlot, Tracker};
+use crate::{DeviceCapacity, DeviceInfo};
 
 const THREADS: usize = 4;
 const DEVICES: usize = 3;
@@ -37,14 +38,28 @@ fn check(tracker: &Tracker, dir: &std::path::Path, truth: &Truth, when: &str) {
             let (current, live, placed, released) = per_kind[kind.index()];
             let total = summed.kind(kind);
             assert_eq!(
-                (total.current_bytes, total.live_count, total.placed_bytes, total.released_bytes),
+                (total.used_bytes, total.live_count, total.placed_bytes, total.released_bytes),
                 (current, live, placed, released),
                 "{when}: device {d} kind {kind}"
             );
-            assert_eq!((own.kind(kind).current_bytes, own.kind(kind).live_count), (current, live));
+            assert_eq!((own.kind(kind).used_bytes, own.kind(kind).live_count), (current, live));
         }
         assert_eq!(summed.integrity.total(), 0);
     }
+}
+
+/// A device big enough for the random sizes below: they are arbitrary, not a real chip's.
+fn register_roomy(tracker: &Tracker, uid: u64) -> crate::DeviceSlot {
+    let capacity = DeviceCapacity {
+        dram_bytes: 1 << 50,
+        dram_banks: 12,
+        tensix_l1_per_core: 1 << 40,
+        tensix_cores: 64,
+        ethernet_l1_per_core: 0,
+        ethernet_cores: 0,
+    };
+    let info = DeviceInfo::new(tt_soc::ChipUid(uid), tt_soc::Arch::WormholeB0, capacity);
+    tracker.register_device(&info).expect("register")
 }
 
 #[test]
@@ -52,7 +67,7 @@ fn a_million_random_events_on_four_threads_sum_exactly_at_every_checkpoint() {
     let dir = tempfile::tempdir().expect("tempdir");
     let tracker = Tracker::with_ledger_dir(dir.path()).expect("tracker");
     let devices: Vec<DeviceSlot> =
-        (0..DEVICES).map(|d| register(&tracker, 0xE0 + d as u64)).collect();
+        (0..DEVICES).map(|d| register_roomy(&tracker, 0xE0 + d as u64)).collect();
     let truths =
         Arc::new(Mutex::new([[[(0u64, 0u64, 0u64, 0u64); MemKind::COUNT]; DEVICES]; THREADS]));
     let barrier = Arc::new(Barrier::new(THREADS + 1));
@@ -72,22 +87,34 @@ fn a_million_random_events_on_four_threads_sum_exactly_at_every_checkpoint() {
                         let kind = MemKind::ALL[rng.below(8) as usize];
                         let banks = 1 + rng.below(4) as u32;
                         let size = 1 + rng.below(1 << 20);
-                        let record = tracker.record_place(
-                            devices[d],
-                            kind,
-                            &spans(banks, size),
-                            "exactness",
-                            here(),
-                        );
+                        let record = tracker
+                            .record_place(
+                                devices[d],
+                                kind,
+                                &spans(banks, size),
+                                "exactness",
+                                here(),
+                            )
+                            .expect("place");
                         let t = &mut truth[d][kind.index()];
-                        *t = (t.0 + record.bytes(), t.1 + 1, t.2 + record.bytes(), t.3);
+                        *t = (
+                            t.0 + record.reserved_bytes(),
+                            t.1 + 1,
+                            t.2 + record.reserved_bytes(),
+                            t.3,
+                        );
                         live.push((d, record));
                     } else {
                         let pick = rng.below(live.len() as u64) as usize;
                         let (d, record) = live.swap_remove(pick);
                         let t = &mut truth[d][record.kind().index()];
-                        *t = (t.0 - record.bytes(), t.1 - 1, t.2, t.3 + record.bytes());
-                        tracker.record_release(record);
+                        *t = (
+                            t.0 - record.reserved_bytes(),
+                            t.1 - 1,
+                            t.2,
+                            t.3 + record.reserved_bytes(),
+                        );
+                        record.release();
                     }
                     if event % (per_thread / CHECKPOINTS) == 0 {
                         truths.lock().expect("truth lock")[t] = truth;
@@ -98,8 +125,13 @@ fn a_million_random_events_on_four_threads_sum_exactly_at_every_checkpoint() {
                 let drained = live.len() as u64;
                 for (d, record) in live.drain(..) {
                     let t = &mut truth[d][record.kind().index()];
-                    *t = (t.0 - record.bytes(), t.1 - 1, t.2, t.3 + record.bytes());
-                    tracker.record_release(record);
+                    *t = (
+                        t.0 - record.reserved_bytes(),
+                        t.1 - 1,
+                        t.2,
+                        t.3 + record.reserved_bytes(),
+                    );
+                    record.release();
                 }
                 truths.lock().expect("truth lock")[t] = truth;
                 drained
@@ -125,7 +157,7 @@ fn a_million_random_events_on_four_threads_sum_exactly_at_every_checkpoint() {
     assert!(sum.iter().flatten().map(|k| k.2).sum::<u64>() > 0);
     check(&tracker, dir.path(), &sum, "after all releases");
     let snapshot = read_ledger(dir.path()).expect("read");
-    assert!(snapshot.devices.iter().all(|d| d.current_bytes() == 0));
+    assert!(snapshot.devices.iter().all(|d| d.used_bytes() == 0));
     let own = snapshot.process(std::process::id()).expect("own segment");
     let (placed, released): (u64, u64) = own
         .devices

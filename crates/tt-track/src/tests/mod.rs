@@ -4,21 +4,24 @@
 
 mod children;
 mod exactness;
+mod hostile;
 mod processes;
 mod tracker_tests;
 
 use std::panic::Location;
 
-use tt_alloc::tracker::BankSpan;
+use tt_accounting::BankSpan;
 use tt_soc::{Arch, ChipUid};
 
-use crate::{DeviceCapacity, DeviceSlot, Tracker};
+use crate::{DeviceCapacity, DeviceInfo, DeviceSlot, Tracker};
 
 pub(crate) const WORMHOLE: DeviceCapacity = DeviceCapacity {
     dram_bytes: 12 << 30,
-    l1_bytes_total: 64 * 1_499_136,
-    l1_bytes_per_core: 1_499_136,
-    core_count: 64,
+    dram_banks: 12,
+    tensix_l1_per_core: 1_499_136,
+    tensix_cores: 64,
+    ethernet_l1_per_core: 262_144,
+    ethernet_cores: 16,
 };
 
 /// `count` equal spans of `size` bytes on banks 0.., like one buffer over `count` cores.
@@ -32,7 +35,9 @@ pub(crate) fn here() -> &'static Location<'static> {
 }
 
 pub(crate) fn register(tracker: &Tracker, uid: u64) -> DeviceSlot {
-    tracker.register_device(ChipUid(uid), Arch::WormholeB0, WORMHOLE).expect("register device")
+    tracker
+        .register_device(&DeviceInfo::new(ChipUid(uid), Arch::WormholeB0, WORMHOLE))
+        .expect("register device")
 }
 
 /// A small deterministic generator, so failures replay.

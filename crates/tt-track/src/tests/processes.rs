@@ -1,7 +1,7 @@
 //! Real processes: liveness by the kernel's lock table, attribution to the lock holder, the
 //! own-segment trap, crash cleanup, and corrupt files.
 
-use tt_alloc::tracker::MemKind;
+use tt_accounting::MemKind;
 use tt_soc::ChipUid;
 
 use super::children::{corrupt_files, placer_bytes, Child, PLACER_CHIPS};
@@ -37,7 +37,8 @@ fn a_process_that_reads_its_own_view_keeps_its_lock_and_stays_visible_to_others(
     let dir = tempfile::tempdir().expect("tempdir");
     let tracker = Tracker::with_ledger_dir(dir.path()).expect("tracker");
     let chip = register(&tracker, 0x51);
-    let record = tracker.record_place(chip, MemKind::L1, &spans(64, 1024), "mine", here());
+    let record =
+        tracker.record_place(chip, MemKind::L1, &spans(64, 1024), "mine", here()).expect("place");
     let me = std::process::id();
 
     // Read ourselves several ways, as `ttctl run` printing the memory view would.
@@ -45,7 +46,7 @@ fn a_process_that_reads_its_own_view_keeps_its_lock_and_stays_visible_to_others(
         let snapshot = read_ledger(dir.path()).expect("read");
         let own = snapshot.process(me).expect("own segment listed");
         assert!(own.is_self);
-        assert_eq!(own.device(ChipUid(0x51)).expect("chip").current_bytes(), 65_536);
+        assert_eq!(own.device(ChipUid(0x51)).expect("chip").used_bytes(), 65_536);
         assert!(snapshot.removed_dead.is_empty());
         assert_eq!(tracker.snapshot().expect("enabled").devices, own.devices);
     }
@@ -55,7 +56,7 @@ fn a_process_that_reads_its_own_view_keeps_its_lock_and_stays_visible_to_others(
     assert_eq!(processes, [(me, 65_536, false)]);
     assert_eq!(dead, 0);
     assert!(tracker.segment_path().expect("published").exists());
-    tracker.record_release(record);
+    record.release();
 }
 
 #[test]
@@ -94,7 +95,7 @@ fn a_killed_process_leaves_the_totals_at_once_and_its_segment_is_removed() {
     let (one, two) = (placer_bytes(1), placer_bytes(2));
     for (i, uid) in PLACER_CHIPS.into_iter().enumerate() {
         let device = snapshot.device(ChipUid(uid)).expect("chip summed");
-        assert_eq!(device.current_bytes(), one[i] + two[i]);
+        assert_eq!(device.used_bytes(), one[i] + two[i]);
         assert_eq!(device.processes, 2);
         assert_eq!(device.kinds.iter().map(|k| k.live_count).sum::<u64>(), 10);
     }
@@ -124,10 +125,7 @@ fn a_segment_is_attributed_to_its_lock_holder_whatever_its_header_claims() {
     assert_eq!(process.pid, forger.pid());
     assert_eq!(process.claimed_pid, 1);
     assert!(!process.is_self);
-    assert_eq!(
-        process.device(ChipUid(0xF0)).expect("chip").kind(MemKind::Dram).current_bytes,
-        4096
-    );
+    assert_eq!(process.device(ChipUid(0xF0)).expect("chip").kind(MemKind::Dram).used_bytes, 4096);
     forger.finish();
 }
 
@@ -150,7 +148,7 @@ fn corrupt_truncated_foreign_version_and_empty_segments_are_skipped_and_reported
     assert!(matches!(reasons[0].1, TrackError::EmptySegment { .. }));
     assert!(matches!(reasons[1].1, TrackError::TruncatedSegment { found: 64, needed: 128, .. }));
     assert!(matches!(reasons[2].1, TrackError::TruncatedSegment { .. }));
-    assert!(matches!(reasons[3].1, TrackError::UnsupportedVersion { found: 7, supported: 1, .. }));
+    assert!(matches!(reasons[3].1, TrackError::UnsupportedVersion { found: 7, supported: 2, .. }));
     assert!(reasons[3].1.to_string().contains("schema version 7"));
     assert!(matches!(reasons[4].1, TrackError::CorruptSegment { .. }));
     assert!(reasons[4].1.to_string().contains("segment length is 12345"));
@@ -161,7 +159,7 @@ fn corrupt_truncated_foreign_version_and_empty_segments_are_skipped_and_reported
     assert_eq!(snapshot.processes[0].pid, placer.pid());
     let three = placer_bytes(3);
     for (i, uid) in PLACER_CHIPS.into_iter().enumerate() {
-        assert_eq!(snapshot.device(ChipUid(uid)).expect("chip").current_bytes(), three[i]);
+        assert_eq!(snapshot.device(ChipUid(uid)).expect("chip").used_bytes(), three[i]);
     }
     assert!(snapshot.removed_dead.is_empty());
     for (name, _) in corrupt_files() {
@@ -192,7 +190,7 @@ fn the_global_tracker_honours_tt_ledger_dir_and_tt_tracking() {
     let snapshot = read_ledger(&ledger).expect("read");
     assert_eq!(snapshot.processes.len(), 1);
     assert_eq!(snapshot.processes[0].pid, on.pid());
-    assert_eq!(snapshot.device(ChipUid(0x61)).expect("chip").current_bytes(), 1024);
+    assert_eq!(snapshot.device(ChipUid(0x61)).expect("chip").used_bytes(), 1024);
     on.finish();
     off.finish();
 }
@@ -205,30 +203,43 @@ fn a_forked_child_neither_counts_into_nor_removes_the_parents_segment() {
     let dir = tempfile::tempdir().expect("tempdir");
     let tracker = Tracker::with_ledger_dir(dir.path()).expect("tracker");
     let slot = register(&tracker, 31);
-    let kept = tracker.record_place(slot, MemKind::Dram, &spans(1, 100), "parent", here());
+    let kept =
+        tracker.record_place(slot, MemKind::Dram, &spans(1, 100), "parent", here()).expect("place");
     let segment = tracker.segment_path().expect("published").to_path_buf();
     // SAFETY: the child only records into the tracker (no locks, no allocation on that
     // path), drops its copy and leaves with _exit, so no state of other threads is used.
     match unsafe { nix::unistd::fork() }.expect("fork") {
         nix::unistd::ForkResult::Child => {
-            let record =
-                tracker.record_place(slot, MemKind::Dram, &spans(1, 1000), "child", here());
-            let counted = record.is_counted();
-            tracker.record_release(record);
+            // The parent's slot is refused; a device of the child's own counts into a
+            // segment of the child's own.
+            let refused = tracker
+                .record_place(slot, MemKind::Dram, &spans(1, 1000), "child", here())
+                .is_err();
+            let own = register(&tracker, 32);
+            let counted = tracker
+                .record_place(own, MemKind::Dram, &spans(1, 10), "child", here())
+                .map(|record| record.is_counted())
+                .unwrap_or(false);
+            let separate = tracker.segment_path().is_some_and(|p| p != segment);
             drop(tracker);
+            let ok = refused && counted && separate;
             // SAFETY: ends the child at once, running nothing the parent owns.
-            unsafe { libc::_exit(i32::from(counted)) };
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
         }
         nix::unistd::ForkResult::Parent { child } => {
             let status = nix::sys::wait::waitpid(child, None).expect("wait");
-            assert_eq!(status, nix::sys::wait::WaitStatus::Exited(child, 0), "child counted");
+            assert_eq!(
+                status,
+                nix::sys::wait::WaitStatus::Exited(child, 0),
+                "the child counted into its parent's slot, or not into a segment of its own"
+            );
         }
     }
     assert!(segment.exists(), "the child's drop left the parent's segment alone");
     let snapshot = read_ledger(dir.path()).expect("read");
     let ours = snapshot.process(std::process::id()).expect("parent still live");
     let device = ours.devices.iter().find(|d| d.uid == ChipUid(31)).expect("device");
-    assert_eq!(device.kind(MemKind::Dram).current_bytes, 100);
+    assert_eq!(device.kind(MemKind::Dram).used_bytes, 100);
     assert_eq!(device.kind(MemKind::Dram).placed_bytes, 100, "nothing from the child");
-    tracker.record_release(kept);
+    kept.release();
 }

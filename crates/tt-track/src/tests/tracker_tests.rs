@@ -4,12 +4,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use tt_alloc::tracker::{MemKind, Placement, PlacementTracker};
+use tt_accounting::{BankClass, BankSpan, MemKind, Placement, PlacementTracker, Reservation};
 use tt_soc::{Arch, ChipUid};
 
 use super::{here, register, spans, WORMHOLE};
 use crate::segment::layout::{LIVE_TABLE_CAPACITY, MAX_DEVICES, RING_CAPACITY};
-use crate::{read_ledger, EventOp, GraphCapture, LedgerOp, TrackError, Tracker};
+use crate::{read_ledger, DeviceInfo, EventOp, GraphCapture, LedgerOp, TrackError, Tracker};
 
 fn ledger() -> (tempfile::TempDir, Tracker) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -22,23 +22,21 @@ fn place_and_release_move_every_counter_by_the_recorded_size() {
     let (_dir, tracker) = ledger();
     let device = register(&tracker, 0xA1);
     let at = here();
-    let kernel = tracker.record_place(
-        device,
-        MemKind::Kernel,
-        &spans(64, 6 << 10),
-        "program 7 kernel reader",
-        at,
-    );
-    assert_eq!(kernel.bytes(), 64 * (6 << 10));
-    let dram = tracker.record_place(device, MemKind::Dram, &spans(12, 4096), "weights", here());
+    let kernel = tracker
+        .record_place(device, MemKind::Kernel, &spans(64, 6 << 10), "program 7 kernel reader", at)
+        .expect("place");
+    assert_eq!(kernel.reserved_bytes(), 64 * (6 << 10));
+    let dram = tracker
+        .record_place(device, MemKind::Dram, &spans(12, 4096), "weights", here())
+        .expect("place");
 
     let view = tracker.snapshot().expect("enabled");
     let dev = view.device(ChipUid(0xA1)).expect("registered");
-    assert_eq!(dev.kind(MemKind::Kernel).current_bytes, 393_216);
+    assert_eq!(dev.kind(MemKind::Kernel).used_bytes, 393_216);
     assert_eq!(dev.kind(MemKind::Kernel).live_count, 1);
-    assert_eq!(dev.kind(MemKind::Dram).current_bytes, 49_152);
-    assert_eq!(dev.current_bytes(), 393_216 + 49_152);
-    assert_eq!(dev.peak_bytes, 393_216 + 49_152);
+    assert_eq!(dev.kind(MemKind::Dram).used_bytes, 49_152);
+    assert_eq!(dev.used_bytes(), 393_216 + 49_152);
+    assert_eq!(dev.peak_used_bytes, 393_216 + 49_152);
     assert_eq!(dev.arch, "wormhole_b0");
     assert_eq!(dev.capacity, WORMHOLE);
     assert_eq!(dev.live_records.len(), 2);
@@ -49,16 +47,16 @@ fn place_and_release_move_every_counter_by_the_recorded_size() {
     assert_eq!(listed.line, at.line());
 
     let kernel_id = kernel.id();
-    tracker.record_release(kernel);
-    tracker.record_release(dram);
+    kernel.release();
+    dram.release();
     let view = tracker.snapshot().expect("enabled");
     let dev = view.device(ChipUid(0xA1)).expect("registered");
     let usage = dev.kind(MemKind::Kernel);
-    assert_eq!((usage.current_bytes, usage.live_count), (0, 0));
+    assert_eq!((usage.used_bytes, usage.live_count), (0, 0));
     assert_eq!((usage.placed_bytes, usage.released_bytes), (393_216, 393_216));
     assert_eq!((usage.placed_count, usage.released_count), (1, 1));
-    assert_eq!(usage.peak_bytes, 393_216);
-    assert_eq!(dev.current_bytes(), 0);
+    assert_eq!(usage.peak_used_bytes, 393_216);
+    assert_eq!(dev.used_bytes(), 0);
     assert!(dev.live_records.is_empty());
     let ops: Vec<_> = dev.recent_events.iter().map(|e| (e.op, e.kind, e.bytes)).collect();
     assert_eq!(
@@ -83,7 +81,7 @@ fn registering_a_chip_again_returns_its_slot_and_slots_run_out_with_a_clear_erro
         register(&tracker, uid);
     }
     let error = tracker
-        .register_device(ChipUid(99), Arch::Blackhole, WORMHOLE)
+        .register_device(&DeviceInfo::new(ChipUid(99), Arch::Blackhole, WORMHOLE))
         .expect_err("all slots taken");
     assert!(matches!(error, TrackError::TooManyDevices { max: 16, .. }));
     assert!(error.to_string().contains("close a device first"));
@@ -93,23 +91,25 @@ fn registering_a_chip_again_returns_its_slot_and_slots_run_out_with_a_clear_erro
 fn closing_and_reopening_a_device_keeps_totals_right() {
     let (_dir, tracker) = ledger();
     let device = register(&tracker, 7);
-    let system =
-        tracker.record_place(device, MemKind::System, &spans(64, 1000), "dispatch", here());
-    let leaked = tracker.record_place(device, MemKind::L1, &spans(1, 500), "leaky", here());
-    tracker.record_release(system);
+    let system = tracker
+        .record_place(device, MemKind::System, &spans(64, 1000), "dispatch", here())
+        .expect("place");
+    let leaked =
+        tracker.record_place(device, MemKind::L1, &spans(1, 500), "leaky", here()).expect("place");
+    system.release();
     tracker.unregister_device(device).expect("unregister");
     let view = tracker.snapshot().expect("enabled");
     let dev = view.device(ChipUid(7)).expect("still listed");
     assert!(!dev.open);
-    assert_eq!(dev.current_bytes(), 500);
+    assert_eq!(dev.used_bytes(), 500);
 
     let again = register(&tracker, 7);
     assert_eq!(again.index(), device.index());
-    tracker.record_release(leaked);
+    leaked.release();
     let view = tracker.snapshot().expect("enabled");
     let dev = view.device(ChipUid(7)).expect("listed");
     assert!(dev.open);
-    assert_eq!(dev.current_bytes(), 0);
+    assert_eq!(dev.used_bytes(), 0);
     assert_eq!(dev.kind(MemKind::System).released_bytes, 64_000);
 }
 
@@ -118,15 +118,17 @@ fn a_closed_empty_device_leaves_the_totals_but_a_closed_leaking_one_stays() {
     let (dir, tracker) = ledger();
     let clean = register(&tracker, 21);
     let leaky = register(&tracker, 22);
-    let placed = tracker.record_place(clean, MemKind::Kernel, &spans(4, 100), "k", here());
-    let _leaked = tracker.record_place(leaky, MemKind::Cb, &spans(2, 50), "cb", here());
-    tracker.record_release(placed);
+    let placed =
+        tracker.record_place(clean, MemKind::Kernel, &spans(4, 100), "k", here()).expect("place");
+    let _leaked =
+        tracker.record_place(leaky, MemKind::Cb, &spans(2, 50), "cb", here()).expect("place");
+    placed.release();
     tracker.unregister_device(clean).expect("unregister");
     tracker.unregister_device(leaky).expect("unregister");
     let snapshot = read_ledger(dir.path().join("ledger")).expect("read");
     assert!(snapshot.device(ChipUid(21)).is_none(), "closed with nothing left: gone");
     let leak = snapshot.device(ChipUid(22)).expect("closed with bytes left: still shown");
-    assert_eq!(leak.kind(MemKind::Cb).current_bytes, 100);
+    assert_eq!(leak.kind(MemKind::Cb).used_bytes, 100);
 }
 
 #[test]
@@ -150,30 +152,36 @@ fn abandoned_temporary_segments_are_swept_but_young_ones_kept() {
 }
 
 #[test]
-fn release_to_the_wrong_tracker_is_an_unknown_release_and_changes_no_totals() {
+fn a_placement_naming_another_chip_than_its_slot_is_refused_and_counted_on_the_slot() {
     let (_dir, tracker) = ledger();
-    let other = Tracker::in_memory().expect("in-memory tracker");
     let device = register(&tracker, 3);
-    register(&other, 3);
-    let record = tracker.record_place(device, MemKind::Dram, &spans(1, 4096), "x", here());
-    other.record_release(record);
-    let theirs = other.snapshot().expect("enabled");
-    let dev = theirs.device(ChipUid(3)).expect("registered");
-    assert_eq!(dev.integrity.unknown_releases, 1);
-    assert_eq!(dev.kind(MemKind::Dram).released_bytes, 0);
+    let stray = [BankSpan { bank: 0, addr: 0, size: 4096 }];
+    let placement = Placement {
+        device: ChipUid(33),
+        kind: MemKind::Dram,
+        class: BankClass::Dram,
+        spans: &stray,
+        reserved: Reservation::Payload,
+        owner: "x",
+        provenance: here(),
+    };
+    let error = tracker.record(device, &placement).expect_err("wrong chip");
+    assert!(matches!(error, TrackError::WrongDevice { .. }), "{error}");
     let ours = tracker.snapshot().expect("enabled");
-    assert_eq!(ours.device(ChipUid(3)).expect("registered").current_bytes(), 4096);
+    let dev = ours.device(ChipUid(3)).expect("registered");
+    assert_eq!((dev.integrity.foreign_placements, dev.used_bytes()), (1, 0));
 }
 
 #[test]
 fn a_second_release_is_a_double_release_counted_once_and_not_subtracted() {
     let (dir, tracker) = ledger();
     let device = register(&tracker, 4);
-    let record = tracker.record_place(device, MemKind::Cb, &spans(8, 2048), "cb0", here());
+    let record =
+        tracker.record_place(device, MemKind::Cb, &spans(8, 2048), "cb0", here()).expect("place");
     let twin =
         tracker.forge_record(device, MemKind::Cb, record.id().get(), 16_384, record.table_entry);
-    tracker.record_release(record);
-    tracker.record_release(twin);
+    record.release();
+    twin.release();
     let view = tracker.snapshot().expect("enabled");
     let dev = view.device(ChipUid(4)).expect("registered");
     assert_eq!(dev.integrity.double_releases, 1);
@@ -185,18 +193,55 @@ fn a_second_release_is_a_double_release_counted_once_and_not_subtracted() {
 }
 
 #[test]
-fn a_slot_of_another_tracker_is_not_counted_and_is_reported() {
+fn a_slot_of_another_tracker_is_refused_and_reported() {
     let (_dir, tracker) = ledger();
     let other = Tracker::in_memory().expect("in-memory tracker");
     let foreign = register(&other, 5);
-    let record = tracker.record_place(foreign, MemKind::L1, &spans(1, 64), "x", here());
-    assert!(!record.is_counted());
-    tracker.record_release(record);
+    let error = tracker
+        .record_place(foreign, MemKind::L1, &spans(1, 64), "x", here())
+        .expect_err("another tracker's slot");
+    assert!(matches!(error, TrackError::ForeignDeviceSlot { .. }), "{error}");
     assert_eq!(tracker.snapshot().expect("enabled").unattributed_integrity_errors, 1);
+    // Registered here too: the error is counted on the device, where monitors show it.
+    register(&tracker, 5);
+    assert!(tracker.record_place(foreign, MemKind::L1, &spans(1, 64), "x", here()).is_err());
+    let view = tracker.snapshot().expect("enabled");
+    let dev = view.device(ChipUid(5)).expect("registered");
+    assert_eq!((dev.integrity.foreign_placements, dev.used_bytes()), (1, 0));
     assert!(matches!(
         tracker.unregister_device(foreign),
         Err(TrackError::ForeignDeviceSlot { .. })
     ));
+}
+
+#[test]
+fn a_slot_of_a_closed_device_is_refused_and_closed_empty_slots_serve_new_chips() {
+    let (_dir, tracker) = ledger();
+    // Far more chips than slots, one after another: closed empty slots are reused.
+    for uid in 1000..1000 + 3 * MAX_DEVICES as u64 {
+        let slot = register(&tracker, uid);
+        tracker
+            .record_place(slot, MemKind::Dram, &spans(2, 64), "x", here())
+            .expect("place")
+            .release();
+        tracker.unregister_device(slot).expect("close");
+        let error = tracker
+            .record_place(slot, MemKind::Dram, &spans(1, 64), "late", here())
+            .expect_err("closed");
+        assert!(matches!(error, TrackError::ClosedDeviceSlot { .. }), "{error}");
+    }
+    // A closed slot still holding bytes is never given away.
+    let leaky = register(&tracker, 7);
+    let kept =
+        tracker.record_place(leaky, MemKind::L1, &spans(1, 32), "kept", here()).expect("place");
+    tracker.unregister_device(leaky).expect("close");
+    for uid in 2000..2000 + MAX_DEVICES as u64 {
+        let _ = tracker.register_device(&DeviceInfo::new(ChipUid(uid), Arch::WormholeB0, WORMHOLE));
+    }
+    let view = tracker.snapshot().expect("enabled");
+    let dev = view.device(ChipUid(7)).expect("leaky slot kept");
+    assert_eq!(dev.used_bytes(), 32);
+    kept.release();
 }
 
 #[test]
@@ -205,12 +250,16 @@ fn graph_capture_sees_each_event_in_order_until_unsubscribed() {
     let device = register(&tracker, 6);
     let capture = Arc::new(GraphCapture::new());
     let subscription = tracker.subscribe(capture.clone());
-    let a = tracker.record_place(device, MemKind::Trace, &spans(2, 100), "trace buffer", here());
-    let b = tracker.record_place(device, MemKind::L1Small, &spans(1, 32), "sem", here());
+    let a = tracker
+        .record_place(device, MemKind::Trace, &spans(2, 100), "trace buffer", here())
+        .expect("place");
+    let b = tracker
+        .record_place(device, MemKind::L1Small, &spans(1, 32), "sem", here())
+        .expect("place");
     let b_id = b.id();
-    tracker.record_release(a);
+    a.release();
     assert!(tracker.unsubscribe(subscription));
-    tracker.record_release(b);
+    b.release();
     let events = capture.events();
     let summary: Vec<_> = events.iter().map(|e| (e.op, e.kind, e.bytes)).collect();
     assert_eq!(
@@ -231,24 +280,30 @@ fn graph_capture_sees_each_event_in_order_until_unsubscribed() {
 fn the_allocator_seam_releases_on_guard_drop_and_counts_unregistered_chips() {
     let (_dir, tracker) = ledger();
     register(&tracker, 8);
-    let banks = spans(4, 1024);
+    let banks = spans(4, 1000);
     let placement = |device| Placement {
         device: ChipUid(device),
         kind: MemKind::L1,
+        class: BankClass::Tensix,
         spans: &banks,
+        reserved: Reservation::EveryBank { per_bank: 1024, banks: 64 },
         owner: "seam",
         provenance: here(),
     };
-    let guard = tracker.placed(&placement(8));
-    let stray = tracker.placed(&placement(9));
+    let guard = tracker.placed(&placement(8)).expect("placed");
+    let stray = tracker.placed(&placement(9)).expect("placed");
     let view = tracker.snapshot().expect("enabled");
-    assert_eq!(view.device(ChipUid(8)).expect("registered").current_bytes(), 4096);
+    let dev = view.device(ChipUid(8)).expect("registered");
+    // Reserved on all 64 cores of the lockstep range; payload is what was asked for.
+    assert_eq!((dev.used_bytes(), dev.payload_bytes()), (64 * 1024, 4000));
+    assert!(dev.tensix_cores.iter().all(|c| c.used_bytes == 1024));
+    assert_eq!(dev.tensix_cores.len(), 64);
     let unregistered = view.device(ChipUid(9)).expect("registered on first placement");
-    assert_eq!((unregistered.arch.as_str(), unregistered.current_bytes()), ("unknown", 4096));
+    assert_eq!((unregistered.arch.as_str(), unregistered.used_bytes()), ("unknown", 64 * 1024));
     drop(guard);
     drop(stray);
     let view = tracker.snapshot().expect("enabled");
-    assert!(view.devices.iter().all(|d| d.current_bytes() == 0));
+    assert!(view.devices.iter().all(|d| d.used_bytes() == 0));
 }
 
 #[test]
@@ -258,9 +313,10 @@ fn a_disabled_tracker_counts_nothing_but_observers_still_see_events() {
     let device = register(&tracker, 1);
     let capture = Arc::new(GraphCapture::new());
     tracker.subscribe(capture.clone());
-    let record = tracker.record_place(device, MemKind::Dram, &spans(1, 10), "x", here());
+    let record =
+        tracker.record_place(device, MemKind::Dram, &spans(1, 10), "x", here()).expect("place");
     assert!(!record.is_counted());
-    tracker.record_release(record);
+    record.release();
     assert!(tracker.snapshot().is_none());
     assert_eq!(capture.events().len(), 2);
 }
@@ -270,8 +326,9 @@ fn the_ring_keeps_the_latest_events_and_counts_the_rest_as_dropped() {
     let (_dir, tracker) = ledger();
     let device = register(&tracker, 2);
     for _ in 0..150 {
-        let record = tracker.record_place(device, MemKind::Dram, &spans(1, 1), "x", here());
-        tracker.record_release(record);
+        let record =
+            tracker.record_place(device, MemKind::Dram, &spans(1, 1), "x", here()).expect("place");
+        record.release();
     }
     let view = tracker.snapshot().expect("enabled");
     let dev = view.device(ChipUid(2)).expect("registered");
@@ -282,25 +339,43 @@ fn the_ring_keeps_the_latest_events_and_counts_the_rest_as_dropped() {
 }
 
 #[test]
-fn a_full_live_table_counts_overflow_and_long_names_are_truncated() {
+fn every_live_placement_is_listed_and_overflow_is_exact() {
     let (_dir, tracker) = ledger();
     let device = register(&tracker, 2);
-    let owner = "an-owner-name-much-longer-than-forty-bytes-of-ledger-space";
-    let records: Vec<_> = (0..600)
-        .map(|_| tracker.record_place(device, MemKind::L1, &spans(1, 8), owner, here()))
+    let owner = "an-owner-name-much-longer-than-sixty-four-bytes-of-ledger-space-for-owners";
+    let extra = 17;
+    let mut records: Vec<_> = (0..LIVE_TABLE_CAPACITY + extra)
+        .map(|_| {
+            tracker.record_place(device, MemKind::Dram, &spans(1, 8), owner, here()).expect("place")
+        })
         .collect();
     let view = tracker.snapshot().expect("enabled");
     let dev = view.device(ChipUid(2)).expect("registered");
-    assert!(dev.live_records.len() <= LIVE_TABLE_CAPACITY);
-    assert_eq!(dev.live_records.len() as u64 + dev.live_records_overflow, 600);
-    assert_eq!(dev.live_records[0].owner, &owner[..40]);
-    for record in records {
-        tracker.record_release(record);
-    }
+    assert_eq!(dev.live_records.len(), LIVE_TABLE_CAPACITY);
+    assert_eq!(dev.live_records_not_listed, extra as u64);
+    let first = &dev.live_records[0];
+    assert_eq!(first.owner, &owner[..64]);
+    assert!(first.owner_cut && first.owner_display().ends_with('…'));
+    // Releasing the unlisted ones brings the overflow back to exactly 0, and the table
+    // lists everything live again.
+    records.drain(LIVE_TABLE_CAPACITY..).for_each(|r| r.release());
+    records.drain(..100).for_each(|r| r.release());
+    let view = tracker.snapshot().expect("enabled");
+    let dev = view.device(ChipUid(2)).expect("registered");
+    assert_eq!(dev.live_records_not_listed, 0);
+    assert_eq!(dev.live_records.len(), LIVE_TABLE_CAPACITY - 100);
+    // Freed entries are reused: 100 more placements are all listed.
+    records.extend((0..100).map(|_| {
+        tracker.record_place(device, MemKind::L1, &spans(1, 8), "short", here()).expect("place")
+    }));
+    let view = tracker.snapshot().expect("enabled");
+    let dev = view.device(ChipUid(2)).expect("registered");
+    assert_eq!((dev.live_records.len(), dev.live_records_not_listed), (LIVE_TABLE_CAPACITY, 0));
+    drop(records);
     let view = tracker.snapshot().expect("enabled");
     let dev = view.device(ChipUid(2)).expect("registered");
     assert!(dev.live_records.is_empty());
-    assert_eq!((dev.current_bytes(), dev.integrity.total()), (0, 0));
+    assert_eq!((dev.used_bytes(), dev.integrity.total()), (0, 0));
 }
 
 #[test]
@@ -372,7 +447,7 @@ proptest! {
             match step {
                 Step::Place { device, kind, banks, size } => {
                     let kind_ = MemKind::ALL[kind];
-                    live.push((device, tracker.record_place(devices[device], kind_, &spans(banks, size), "p", here())));
+                    live.push((device, tracker.record_place(devices[device], kind_, &spans(banks, size), "p", here()).expect("place")));
                     let m = &mut model[device][kind];
                     m.0 += u64::from(banks) * size;
                     m.1 = m.1.max(m.0);
@@ -385,25 +460,25 @@ proptest! {
                     if live.is_empty() { continue; }
                     let (device, record) = live.swap_remove(pick % live.len());
                     let m = &mut model[device][record.kind().index()];
-                    m.0 -= record.bytes();
+                    m.0 -= record.reserved_bytes();
                     m.2 -= 1;
-                    m.4 += record.bytes();
-                    tracker.record_release(record);
+                    m.4 += record.reserved_bytes();
+                    record.release();
                 }
             }
         }
         let view = tracker.snapshot().expect("enabled");
         for (d, uid) in [100u64, 101].into_iter().enumerate() {
             let dev = view.device(ChipUid(uid)).expect("registered");
-            prop_assert_eq!(dev.peak_bytes, device_peak[d]);
+            prop_assert_eq!(dev.peak_used_bytes, device_peak[d]);
             for kind in MemKind::ALL {
                 let u = dev.kind(kind);
                 let m = model[d][kind.index()];
-                prop_assert_eq!((u.current_bytes, u.peak_bytes, u.live_count, u.placed_bytes, u.released_bytes), m);
+                prop_assert_eq!((u.used_bytes, u.peak_used_bytes, u.live_count, u.placed_bytes, u.released_bytes), m);
             }
         }
         for (_, record) in live {
-            tracker.record_release(record);
+            record.release();
         }
     }
 }

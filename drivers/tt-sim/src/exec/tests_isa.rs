@@ -1,4 +1,5 @@
-//! Instruction-level tests on one hart: every RV32IM class, traps, CSRs and the NOC block.
+//! Instruction-level tests on one hart: every RV32IM class, traps, CSRs, local data RAM and
+//! NIU transfers.
 
 use tt_soc::kernel_abi::{self, cause};
 use tt_soc::NocCoord;

@@ -1,0 +1,147 @@
+use super::*;
+
+const SMALL: &str = "\
+grid: {x_size: 3, y_size: 2}
+arc: [0-0]
+pcie: [0-1]
+dram:
+  [[2-0], [2-1]]
+eth: []
+functional_workers: [1-0, 1-1]
+worker_l1_size: 1048576
+dram_bank_size: 4096
+eth_l1_size: 0
+arch_name: WORMHOLE_B0
+features: {noc: {translation_id_enabled: true}}
+";
+
+#[test]
+fn parses_a_small_descriptor() {
+    let soc = parse(SMALL, "small.yaml").unwrap();
+    assert_eq!(soc.grid_size(), (3, 2));
+    assert_eq!(soc.tensix_cores(), vec![NocCoord::new(1, 0), NocCoord::new(1, 1)]);
+    assert_eq!(soc.dram_channels().len(), 2);
+    assert_eq!(soc.dram_size(), 8192);
+    assert_eq!(soc.worker_grid_size(), (1, 2));
+    assert!(soc.noc_translation());
+}
+
+fn err_of(text: &str) -> String {
+    parse(text, "bad.yaml").unwrap_err().to_string()
+}
+
+#[test]
+fn missing_key_is_reported_at_its_parent_mapping() {
+    let text = SMALL.replace("worker_l1_size: 1048576\n", "");
+    let err = err_of(&text);
+    assert!(
+        err.contains("bad.yaml")
+            && err.contains("worker_l1_size")
+            && err.contains("top-level mapping")
+            && err.contains("line 1"),
+        "{err}"
+    );
+    let text = format!(
+        "# a comment first\n{}",
+        SMALL.replace("grid: {x_size: 3, y_size: 2}", "grid: {x_size: 3}")
+    );
+    let err = err_of(&text);
+    assert!(
+        err.contains("`y_size`") && err.contains("`grid` mapping") && err.contains("(line 2)"),
+        "{err}"
+    );
+    let text = SMALL.replace("arch_name: WORMHOLE_B0\n", "");
+    assert!(err_of(&text).contains("`arch_name`"));
+}
+
+#[test]
+fn wrong_type_names_key_and_line() {
+    let text = SMALL.replace("dram_bank_size: 4096", "dram_bank_size: lots");
+    let err = err_of(&text);
+    assert!(err.contains("dram_bank_size") && err.contains("line 9"), "{err}");
+}
+
+#[test]
+fn bad_coordinate_names_key_token_and_line() {
+    let text = SMALL.replace("functional_workers: [1-0, 1-1]", "functional_workers: [1-0, 1-x]");
+    let err = err_of(&text);
+    assert!(
+        err.contains("functional_workers") && err.contains("1-x") && err.contains("line 7"),
+        "{err}"
+    );
+}
+
+#[test]
+fn out_of_grid_coordinate_is_refused() {
+    let text = SMALL.replace("functional_workers: [1-0, 1-1]", "functional_workers: [1-0, 7-1]");
+    let err = err_of(&text);
+    assert!(err.contains("outside the 3x2 grid"), "{err}");
+}
+
+#[test]
+fn overlapping_cores_are_refused() {
+    let text = SMALL.replace("functional_workers: [1-0, 1-1]", "functional_workers: [1-0, 0-0]");
+    let err = err_of(&text);
+    assert!(err.contains("already arc"), "{err}");
+}
+
+#[test]
+fn a_duplicate_core_is_reported_where_it_repeats() {
+    let text = SMALL.replace(
+        "functional_workers: [1-0, 1-1]",
+        "functional_workers:\n  [1-0,\n   1-1,\n   1-0]",
+    );
+    let err = err_of(&text);
+    // The first 1-0 is on line 8, the duplicate on line 10.
+    assert!(err.contains("functional_workers") && err.contains("line 10"), "{err}");
+    // Across keys: the later key's entry is the duplicate.
+    let text = SMALL.replace("eth: []", "eth: [2-1]");
+    let err = err_of(&text);
+    assert!(
+        err.contains("key `dram`") && err.contains("line 5") && err.contains("already ethernet"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dram_views_give_banks_inside_channels() {
+    let text = SMALL.replace(
+        "eth: []",
+        "eth: []\ndram_views: [{channel: 0, eth_endpoint: [0, 0], worker_endpoint: [0, 0], address_offset: 0},\n  {channel: 0, address_offset: 2048}, {channel: 1, address_offset: 0}]\ndram_view_size: 2048",
+    );
+    let soc = parse(&text, "views.yaml").unwrap();
+    assert_eq!(soc.dram_channels().len(), 2);
+    assert_eq!(soc.dram_channels()[0].size, 4096);
+    let banks: Vec<_> = soc.dram_banks().iter().map(|b| (b.channel, b.offset, b.size)).collect();
+    assert_eq!(banks, vec![(0, 0, 2048), (0, 2048, 2048), (1, 0, 2048)]);
+    let bad = text.replace("{channel: 1, address_offset: 0}", "{channel: 2, address_offset: 0}");
+    assert!(err_of(&bad).contains("names channel 2"), "{}", err_of(&bad));
+    let overlap = text.replace("address_offset: 2048", "address_offset: 1024");
+    assert!(err_of(&overlap).contains("overlaps"), "{}", err_of(&overlap));
+    let no_size = text.replace("dram_view_size: 2048", "");
+    assert!(err_of(&no_size).contains("`dram_view_size`"), "{}", err_of(&no_size));
+}
+
+#[test]
+fn harvested_workers_imply_the_tensix_mask() {
+    let text = SMALL.replace(
+        "functional_workers: [1-0, 1-1]",
+        "functional_workers: [1-1]\nharvested_workers: [1-0]",
+    );
+    let soc = parse(&text, "h.yaml").unwrap();
+    assert_eq!(soc.harvesting_mask(), 0b1);
+    assert_eq!(soc.tensix_harvest_lines(), &[0, 1]);
+}
+
+#[test]
+fn unknown_arch_and_garbage_are_errors_not_panics() {
+    let err = err_of(&SMALL.replace("WORMHOLE_B0", "GRAYSKULL"));
+    assert!(err.contains("arch_name") && err.contains("GRAYSKULL"), "{err}");
+    assert!(parse("", "x").is_err());
+    assert!(parse("[1, 2", "x").is_err());
+    assert!(parse("grid: 5", "x").is_err());
+    let bad_offsets = SMALL.replace("eth: []", "eth: []\ndram_address_offsets: [0]");
+    assert!(err_of(&bad_offsets).contains("dram_address_offsets"));
+    let bad_noc1 = SMALL.replace("eth: []", "eth: []\nnoc0_x_to_noc1_x: [0, 1, 2]");
+    assert!(err_of(&bad_noc1).contains("mirroring"), "{}", err_of(&bad_noc1));
+}
