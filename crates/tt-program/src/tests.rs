@@ -70,7 +70,10 @@ fn session_places_reserved_and_system_and_close_releases_them() {
     let f = Fixture::new();
     let rt = f.runtime("sim:wormhole_b0");
     let used = f.used(&rt);
-    assert_eq!(used[MemKind::Reserved.index()], 80 * 0x8000);
+    // The reserved area of each of the 80 Tensix cores, less the firmware at 5 reset pcs,
+    // which is SYSTEM with its exact size.
+    let firmware = crate::firmware().unwrap().image().len() as u64;
+    assert_eq!(used[MemKind::Reserved.index()], 80 * (0x18000 - 5 * firmware));
     let dispatch = builtin_kernel("dispatch").unwrap().placed_bytes();
     let fabric = crate::KernelImage::from_elf(
         "f",
@@ -80,13 +83,16 @@ fn session_places_reserved_and_system_and_close_releases_them() {
     .unwrap()
     .placed_bytes();
     // The dispatch kernel's range is gone from the lockstep kernel region of all 80 cores,
-    // though it sits on 2; the fabric kernel reserves its image on each Ethernet core.
-    assert_eq!(used[MemKind::System.index()], 80 * dispatch + 16 * fabric);
+    // though it sits on 2; the fabric kernel reserves its image on each Ethernet core; the
+    // firmware is its exact size at each of the 5 reset pcs of the 80 Tensix cores.
+    let firmware_bytes = 80 * 5 * firmware;
+    assert_eq!(used[MemKind::System.index()], 80 * dispatch + 16 * fabric + firmware_bytes);
     let payload = f.payload(&rt);
     let fabric_image = include_bytes!("../../../kernels/elf/fabric.elf");
     let fabric_payload =
         crate::KernelImage::from_elf("f", fabric_image, 0x18000).unwrap().image().len() as u64;
-    assert_eq!(payload[MemKind::System.index()], 2 * dispatch + 16 * fabric_payload);
+    let system_payload = 2 * dispatch + 16 * fabric_payload + firmware_bytes;
+    assert_eq!(payload[MemKind::System.index()], system_payload);
     assert_eq!(rt.dispatch_cores().len(), 2);
     assert_eq!(rt.worker_cores().len(), 78);
     for k in [MemKind::Dram, MemKind::L1, MemKind::Cb, MemKind::Kernel] {
@@ -218,10 +224,7 @@ fn run_executes_kernels_and_reports_failures_by_name() {
     assert_eq!(outcomes.len(), 4);
     for o in &outcomes {
         match o {
-            tt_device::LaunchOutcome::Done { exit_code, instret, .. } => {
-                assert_eq!(*exit_code, 0);
-                assert!(*instret >= 2000, "two instructions per iteration: {instret}");
-            }
+            tt_device::LaunchOutcome::Done { exit_code, .. } => assert_eq!(*exit_code, 0),
             other => panic!("{other:?}"),
         }
     }
@@ -242,9 +245,11 @@ fn run_executes_kernels_and_reports_failures_by_name() {
         Processor::DataMovement1,
         &cores[..1],
     );
-    let limits = tt_device::ExecLimits { instruction_budget: 100_000, ..Default::default() };
+    let limits = tt_device::ExecLimits { timeout: std::time::Duration::from_millis(300) };
     let err = runaway.load(&rt).unwrap().run_with(&limits).unwrap_err().to_string();
-    assert!(err.contains("`spin`") && err.to_lowercase().contains("budget"), "{err}");
+    assert!(err.contains("`spin`") && err.contains("did not finish"), "{err}");
+    // The runaway's core was restarted: its firmware takes the next launch.
+    assert_eq!(ok.load(&rt).unwrap().run().unwrap().len(), 4);
     // Failed runs still free exactly what their loads placed.
     assert_eq!(f.used(&rt)[MemKind::Kernel.index()], 0);
 }
@@ -314,5 +319,19 @@ fn example_workloads_compute_the_right_results() {
         assert!(report.bytes > 0 && report.kernel_time > std::time::Duration::ZERO);
     }
     assert_eq!(loads, 3, "each workload reports its peak once, after loading");
+    assert_eq!(f.used(&rt), baseline);
+}
+
+/// Bring-up (at open), loopback and add on a card: the same code paths as the simulator
+/// tests above, through the firmware and L1 messages only.
+#[test]
+#[ignore = "needs a Tenstorrent card (/dev/tenstorrent/0); not validated on hardware"]
+fn workloads_run_on_a_card() {
+    let f = Fixture::new();
+    let rt = f.runtime("/dev/tenstorrent/0");
+    let baseline = f.used(&rt);
+    for run in [crate::workloads::loopback, crate::workloads::add] {
+        assert_eq!(run(&rt, 1, &mut || {}).unwrap().runs, 1);
+    }
     assert_eq!(f.used(&rt), baseline);
 }

@@ -29,6 +29,20 @@ pub enum MmioError {
         /// Size of the window in bytes.
         window_len: usize,
     },
+    /// The access falls in the part of the window below the mapped range (a window over a
+    /// tile's register space, of which the simulator maps only the registers it models).
+    #[error(
+        "access of {len} bytes at offset {offset:#x} is below the mapped part of the window, \
+         which starts at offset {start:#x}: only the modelled registers are mapped"
+    )]
+    Unmapped {
+        /// Offset of the access within the window.
+        offset: usize,
+        /// Length of the access in bytes.
+        len: usize,
+        /// First mapped offset.
+        start: usize,
+    },
     /// A word access at an offset that is not a multiple of the word size.
     #[error("{width}-byte access at offset {offset:#x} is not {width}-byte aligned; device registers and L1 words need aligned access")]
     Misaligned {
@@ -45,6 +59,8 @@ pub enum MmioError {
 #[derive(Debug)]
 pub struct MmioRegion {
     base: NonNull<u8>,
+    /// First accessible offset (0 unless only the top of the window is mapped).
+    start: usize,
     len: usize,
 }
 
@@ -64,7 +80,19 @@ impl MmioRegion {
     /// for as long as this value lives, and nothing may unmap the range before it is dropped.
     pub unsafe fn new(base: NonNull<u8>, len: usize) -> Self {
         debug_assert_eq!(base.as_ptr() as usize % 8, 0, "mapping base must be 8-byte aligned");
-        Self { base, len }
+        Self { base, start: 0, len }
+    }
+
+    /// Wraps a window of which only offsets `start..len` are mapped: accesses below `start`
+    /// are refused like accesses past `len`.
+    ///
+    /// # Safety
+    /// `base` must be 8-byte aligned and `base + start .. base + len` valid for volatile reads
+    /// and writes for as long as this value lives, and nothing may unmap it before it is
+    /// dropped.
+    pub unsafe fn new_partial(base: NonNull<u8>, start: usize, len: usize) -> Self {
+        debug_assert_eq!(base.as_ptr() as usize % 8, 0, "mapping base must be 8-byte aligned");
+        Self { base, start, len }
     }
 
     /// Size of the window in bytes.
@@ -78,6 +106,9 @@ impl MmioRegion {
     }
 
     fn check(&self, offset: usize, len: usize) -> Result<(), MmioError> {
+        if offset < self.start {
+            return Err(MmioError::Unmapped { offset, len, start: self.start });
+        }
         match offset.checked_add(len) {
             Some(end) if end <= self.len => Ok(()),
             _ => Err(MmioError::OutOfWindow { offset, len, window_len: self.len }),
@@ -332,5 +363,19 @@ mod tests {
         );
         assert!(r.write_bytes(usize::MAX, &[1]).is_err());
         assert_eq!(buf, vec![0, 0]);
+    }
+
+    #[test]
+    fn a_partial_window_refuses_offsets_below_its_mapped_part() {
+        let mut buf = vec![0u64; 4];
+        let ptr = NonNull::new(buf.as_mut_ptr().cast::<u8>()).expect("vec pointer is non-null");
+        // SAFETY: the Vec outlives the region.
+        let r = unsafe { MmioRegion::new_partial(ptr, 16, 32) };
+        r.write32(16, 7).unwrap();
+        assert_eq!(r.read32(16).unwrap(), 7);
+        assert_eq!(r.read32(12), Err(MmioError::Unmapped { offset: 12, len: 4, start: 16 }));
+        let mut out = [0u8; 8];
+        assert!(r.read_bytes(12, &mut out).is_err(), "a span starting below the mapped part");
+        assert_eq!(buf[2], 7);
     }
 }
