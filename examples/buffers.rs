@@ -8,14 +8,14 @@
 use tt_accounting::BankType;
 use tt_accounting::MemKind;
 use tt_runtime::alloc::{BufferRequest, Layout, Policy};
-use tt_runtime::program::{InterleavedBuffer, Runtime};
+use tt_runtime::program::{Buffer, Runtime};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rt = Runtime::open_default()?;
     println!("device {}", rt.device().spec());
 
     // DRAM: 16 pages of 2 KiB, page p in bank p % banks.
-    let dram = InterleavedBuffer::dram(&rt, 2048, 16, "example: DRAM buffer")?;
+    let dram = Buffer::dram(&rt, 2048, 16, "example: DRAM buffer")?;
     let data: Vec<u8> = (0..dram.len()).map(|i| (i * 31 % 251) as u8).collect();
     dram.write(&data)?;
     let mut back = vec![0; data.len()];

@@ -8,7 +8,7 @@
 
 use tt_accounting::BankType;
 use tt_runtime::program::workloads::bank_table_on;
-use tt_runtime::program::{builtin_kernel, InterleavedBuffer, Processor, Program, Runtime};
+use tt_runtime::program::{builtin_kernel, Buffer, Processor, Program, Runtime};
 
 const PAGE: u64 = 2048;
 const PAGES_PER_CORE: u64 = 4;
@@ -17,8 +17,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rt = Runtime::open_default()?;
     let cores = rt.worker_cores()[..8].to_vec();
     let pages = PAGES_PER_CORE * cores.len() as u64;
-    let src = InterleavedBuffer::dram(&rt, PAGE, pages, "example: source")?;
-    let dst = InterleavedBuffer::dram(&rt, PAGE, pages, "example: destination")?;
+    let src = Buffer::dram(&rt, PAGE, pages, "example: source")?;
+    let dst = Buffer::dram(&rt, PAGE, pages, "example: destination")?;
     // Each core gets the DRAM bank table in its L1: where page p of a buffer lives.
     let table = bank_table_on(&rt, &cores)?;
     let banks = rt.allocator().bank_count(BankType::Dram) as u64;

@@ -17,7 +17,7 @@ mod program;
 mod runtime;
 pub mod workloads;
 
-pub use buffer::{dram_bank_table, InterleavedBuffer, DRAM_BANK_ENTRY_BYTES};
+pub use buffer::{dram_bank_table, Buffer, DRAM_BANK_ENTRY_BYTES};
 pub use builtin::{builtin_kernel, firmware, BUILTIN_KERNELS};
 pub use elf::{KernelImage, IMAGE_ALIGN};
 pub use error::ProgramError;

@@ -200,7 +200,7 @@ impl Runtime {
     /// # std::env::set_var("TT_SIM_DIR", dir.path());
     /// # std::env::set_var("TT_LEDGER_DIR", dir.path());
     /// let rt = tt_program::Runtime::open_default()?;
-    /// let buffer = tt_program::InterleavedBuffer::dram(&rt, 2048, 4, "doc example")?;
+    /// let buffer = tt_program::Buffer::dram(&rt, 2048, 4, "doc example")?;
     /// buffer.write(&[7; 8192])?;
     /// let mut back = vec![0; 8192];
     /// buffer.read(&mut back)?;

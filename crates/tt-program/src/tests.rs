@@ -284,7 +284,7 @@ fn programs_on_the_same_cores_run_from_several_threads_one_at_a_time() {
 fn interleaved_buffers_round_trip_and_spread_pages_over_banks() {
     let f = Fixture::new();
     let rt = f.runtime("sim:blackhole");
-    let buf = crate::InterleavedBuffer::dram(&rt, 64, 21, "test buffer").unwrap();
+    let buf = crate::Buffer::dram(&rt, 64, 21, "test buffer").unwrap();
     let data: Vec<u8> = (0..buf.len()).map(|i| (i * 7) as u8).collect();
     buf.write(&data).unwrap();
     let mut back = vec![0; data.len()];
@@ -297,7 +297,7 @@ fn interleaved_buffers_round_trip_and_spread_pages_over_banks() {
     // 21 pages over 8 banks: every bank reserves 3 pages' range, 24 in all.
     assert_eq!(f.used(&rt)[MemKind::Dram.index()], 8 * 3 * 64);
     assert_eq!(f.payload(&rt)[MemKind::Dram.index()], 21 * 64);
-    assert!(crate::InterleavedBuffer::dram(&rt, 40, 1, "odd").is_err(), "40 is not 64-aligned");
+    assert!(crate::Buffer::dram(&rt, 40, 1, "odd").is_err(), "40 is not 64-aligned");
     assert!(buf.write(&vec![0; 22 * 64]).is_err());
     drop(buf);
     assert_eq!(f.used(&rt)[MemKind::Dram.index()], 0);
@@ -333,5 +333,47 @@ fn workloads_run_on_a_card() {
     for run in [crate::workloads::loopback, crate::workloads::add] {
         assert_eq!(run(&rt, 1, &mut || {}).unwrap().runs, 1);
     }
+    assert_eq!(f.used(&rt), baseline);
+}
+
+#[test]
+fn one_buffer_type_for_dram_and_l1_interleaved_or_sharded() {
+    use tt_accounting::BankType;
+    let f = Fixture::new();
+    let rt = f.runtime("sim:wormhole_b0:3");
+    let baseline = f.used(&rt);
+    // L1 interleaved: 10 pages of 256 bytes over the 80 cores' L1 banks.
+    let l1 = crate::Buffer::interleaved(&rt, BankType::L1, 256, 10, "l1 pages").unwrap();
+    let data: Vec<u8> = (0..l1.len()).map(|i| (i * 13) as u8).collect();
+    l1.write(&data).unwrap();
+    let mut back = vec![0; data.len()];
+    l1.read(&mut back).unwrap();
+    assert_eq!(back, data);
+    // Page 3 is on L1 bank 3's core, at the buffer's address.
+    let mut page = [0u8; 256];
+    let core = rt.allocator().bank_core(3).unwrap();
+    rt.device().read(core, l1.address(), &mut page).unwrap();
+    assert_eq!(&page[..], &data[3 * 256..4 * 256]);
+    // Sharded over three cores of L1_SMALL: shard i on core i.
+    let cores: Vec<_> = rt.worker_cores().into_iter().take(3).collect();
+    let small = crate::Buffer::sharded(&rt, BankType::L1Small, &cores, 48, "semaphores").unwrap();
+    assert_eq!((small.kind(), small.len(), small.pages()), (MemKind::L1Small, 144, 3));
+    let shards: Vec<u8> = (0..144).map(|i| i as u8).collect();
+    small.write(&shards).unwrap();
+    let mut shard = [0u8; 48];
+    rt.device().read(cores[2], small.address(), &mut shard).unwrap();
+    assert_eq!(&shard[..], &shards[96..]);
+    // Counted where they live: reserved on every core, payload as asked.
+    let (used, payload) = (f.used(&rt), f.payload(&rt));
+    assert_eq!(used[MemKind::L1.index()], 80 * 256);
+    assert_eq!(payload[MemKind::L1.index()], 10 * 256);
+    assert_eq!(used[MemKind::L1Small.index()], 80 * 48);
+    assert_eq!(payload[MemKind::L1Small.index()], 3 * 48);
+    // The kernel region is not a buffer's; misaligned pages are refused.
+    let err = crate::Buffer::interleaved(&rt, BankType::KernelRegion, 64, 1, "k").unwrap_err();
+    assert!(err.to_string().contains("kernel region holds kernels"), "{err}");
+    assert!(crate::Buffer::interleaved(&rt, BankType::L1, 40, 1, "odd").is_err());
+    assert!(small.write(&[0; 145]).is_err(), "more than the buffer holds");
+    drop((l1, small));
     assert_eq!(f.used(&rt), baseline);
 }
