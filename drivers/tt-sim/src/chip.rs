@@ -12,13 +12,16 @@ use tt_soc::{Arch, BoardPreset, ChipUid, NocCoord, SocDescriptor};
 
 use crate::dir::SimDir;
 use crate::exec::memory::ChipMemory;
+use crate::exec::reset::ResetEngine;
+use crate::exec::tile::Tiles;
 use crate::firmware::{self, ArcMessageLoop, FirmwareIdentity};
 use crate::layout::{ChipLayout, HEADER_SIZE};
 use crate::{SimError, SimTlbWindow};
 
 const MAGIC: [u8; 8] = *b"TTSIMCHP";
-/// Version 2 added the board and chip index and the ARC tile's firmware ranges.
-const VERSION: u32 = 2;
+/// Version 2 added the board and chip index and the ARC tile's firmware ranges; version 3 a
+/// tile control page per Tensix and Ethernet tile (soft reset, reset pc overrides).
+const VERSION: u32 = 3;
 
 // Header field offsets (little-endian).
 const OFF_MAGIC: u64 = 0;
@@ -218,6 +221,7 @@ fn open_or_create_chip(
     name: &OsStr,
     kind: SimKind,
     sim_id: u32,
+    soc: &SocDescriptor,
     layout: &ChipLayout,
 ) -> Result<File, SimError> {
     let path = dir.join(name);
@@ -261,7 +265,7 @@ fn open_or_create_chip(
         let stop = STOP_AFTER_SIZING_IN.lock().as_deref() == Some(dir.path());
         #[cfg(not(test))]
         let stop = false;
-        let made = initialise(&file, &temporary_path, kind, sim_id, layout, stop);
+        let made = initialise(&file, &temporary_path, kind, sim_id, soc, layout, stop);
         if stop {
             return Err(SimError::BadChipFile {
                 path: temporary_path,
@@ -297,6 +301,7 @@ fn initialise(
     path: &Path,
     kind: SimKind,
     sim_id: u32,
+    soc: &SocDescriptor,
     layout: &ChipLayout,
     stop_after_sizing: bool,
 ) -> Result<(), SimError> {
@@ -320,7 +325,18 @@ fn initialise(
     header[32..40].copy_from_slice(&layout.file_len().to_le_bytes());
     header[40..44].copy_from_slice(&board.to_le_bytes());
     header[44..48].copy_from_slice(&chip.to_le_bytes());
-    file.write_all_at(&header, OFF_MAGIC).map_err(io("cannot initialise"))
+    file.write_all_at(&header, OFF_MAGIC).map_err(io("cannot initialise"))?;
+    // Every RISC-V core starts held in soft reset; only the host lets one go.
+    let held = tt_soc::tile::SoftReset::ALL_RISCV.bits().to_le_bytes();
+    for y in 0..soc.grid_size().1 {
+        for x in 0..soc.grid_size().0 {
+            if let Some(page) = layout.control_of(NocCoord::new(x, y)) {
+                let at = page + u64::from(tt_soc::tile::SOFT_RESET_OFFSET);
+                file.write_all_at(&held, at).map_err(io("cannot initialise"))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// State shared by a chip and the TLB windows it handed out.
@@ -335,6 +351,8 @@ pub(crate) struct Shared {
     pub(crate) windows_in_use: Mutex<Vec<u32>>,
     /// The whole file mapped for kernel execution, made on the first launch.
     memory: Mutex<Option<Arc<ChipMemory>>>,
+    /// The registers each tile's cores share (NIUs, soft reset, wall clock).
+    pub(crate) tiles: Tiles,
 }
 
 impl Shared {
@@ -362,6 +380,8 @@ pub struct SimChip {
     kind: SimKind,
     sim_id: u32,
     chip_uid: ChipUid,
+    /// Starts and stops cores as their soft-reset bits change; dropped (and joined) last.
+    engine: ResetEngine,
 }
 
 impl std::fmt::Debug for SimChip {
@@ -416,7 +436,7 @@ impl SimChip {
         let path = sim_dir.join(&name);
         let layout = ChipLayout::new(&soc);
         let chip_uid = kind.chip_uid(sim_id);
-        let file = open_or_create_chip(&sim_dir, &name, kind, sim_id, &layout)?;
+        let file = open_or_create_chip(&sim_dir, &name, kind, sim_id, &soc, &layout)?;
         // The firmware publishes its state at every boot, that is, every open.
         let identity = kind.identity(sim_id);
         firmware::publish(&file, &layout, arch, &identity).map_err(|reason| {
@@ -442,20 +462,17 @@ impl SimChip {
         let classes = arch.tlb_classes().len();
         // Registered only now that the chip is fully open; `Shared`'s drop unregisters it.
         OPEN_IN_PROCESS.lock().push(path.clone());
-        Ok(SimChip {
-            _arc_messages: arc_messages,
-            kind,
-            shared: Arc::new(Shared {
-                path,
-                file,
-                soc,
-                layout,
-                windows_in_use: Mutex::new(vec![0; classes]),
-                memory: Mutex::new(None),
-            }),
-            sim_id,
-            chip_uid,
-        })
+        let shared = Arc::new(Shared {
+            path,
+            file,
+            soc,
+            layout,
+            windows_in_use: Mutex::new(vec![0; classes]),
+            memory: Mutex::new(None),
+            tiles: Tiles::new(arch),
+        });
+        let engine = ResetEngine::start(&shared)?;
+        Ok(SimChip { _arc_messages: arc_messages, kind, shared, sim_id, chip_uid, engine })
     }
 
     /// The chip file.
@@ -484,11 +501,16 @@ impl SimChip {
         self.chip_uid
     }
 
+    pub(crate) fn reset_engine(&self) -> &ResetEngine {
+        &self.engine
+    }
+
     /// Reserves a TLB window of `size` bytes (one of the architecture's size classes).
     pub fn allocate_tlb(&self, size: u64) -> Result<SimTlbWindow, SimError> {
         SimTlbWindow::allocate(Arc::clone(&self.shared), size)
     }
 
+    #[cfg(test)]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
