@@ -94,6 +94,68 @@ impl ArcAccess for Device {
     }
 }
 
+/// A descriptor used with a simulated chip may describe no more memory than the chip file
+/// holds (it is laid out from the built-in descriptor): larger L1 or DRAM would address past
+/// the simulated memory.
+fn check_fits_simulated(
+    soc: &SocDescriptor,
+    builtin: &SocDescriptor,
+    file: &std::path::Path,
+    spec: &DeviceSpec,
+) -> Result<(), DeviceError> {
+    let mismatch = |what: &str, found: u64, holds: u64| DeviceError::SocMismatch {
+        device: spec.to_string(),
+        reason: format!(
+            "{} gives {what} {found} bytes, the simulated chip holds {holds}",
+            file.display()
+        ),
+    };
+    if soc.worker_l1_size() > builtin.worker_l1_size() {
+        return Err(mismatch("Tensix L1 of", soc.worker_l1_size(), builtin.worker_l1_size()));
+    }
+    if soc.eth_l1_size() > builtin.eth_l1_size() {
+        return Err(mismatch("Ethernet L1 of", soc.eth_l1_size(), builtin.eth_l1_size()));
+    }
+    let channels = soc.all_dram_channels();
+    let simulated = builtin.all_dram_channels();
+    if channels.len() > simulated.len() {
+        return Err(DeviceError::SocMismatch {
+            device: spec.to_string(),
+            reason: format!(
+                "{} lists {} DRAM channels, the simulated chip has {}",
+                file.display(),
+                channels.len(),
+                simulated.len()
+            ),
+        });
+    }
+    for (channel, held) in channels.iter().zip(simulated) {
+        if channel.size > held.size || channel.endpoints != held.endpoints {
+            return Err(mismatch("a DRAM channel of", channel.size, held.size));
+        }
+    }
+    Ok(())
+}
+
+/// Accepts only a character device as a card: a regular file (`/etc/passwd`), a FIFO or a
+/// directory is refused before it is opened, so it is never opened read-write or waited on.
+fn check_card_path(path: &std::path::Path) -> Result<(), DeviceError> {
+    use std::os::unix::fs::FileTypeExt;
+    let bad = |reason: String| DeviceError::BadSpec {
+        spec: crate::spec::quote(&path.display().to_string()),
+        reason,
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.file_type().is_char_device() => Ok(()),
+        Ok(_) => Err(bad(
+            "it is not a character device; a card is /dev/tenstorrent/<N> (or give sim:<arch|board>)"
+                .into(),
+        )),
+        // Missing: the driver's own open reports it, with what to install.
+        Err(_) => Ok(()),
+    }
+}
+
 impl Device {
     /// Opens the device named by `spec` (`sim:wormhole_b0`, `sim:blackhole:2`,
     /// `/dev/tenstorrent/0`, or a card number).
@@ -147,7 +209,10 @@ impl Device {
                 let arch = kind.arch();
                 Self::assemble(DeviceSpec::Sim { kind, id }, Backend::Sim(chip), arch, uid, options)
             }
-            DeviceSpec::Pcie(path) => Self::from_kmd(KmdDevice::open(&path)?, options),
+            DeviceSpec::Pcie(path) => {
+                check_card_path(&path)?;
+                Self::from_kmd(KmdDevice::open(&path)?, options)
+            }
         }
     }
 
@@ -199,6 +264,9 @@ impl Device {
                             builtin.grid_size().1
                         ),
                     });
+                }
+                if matches!(spec, DeviceSpec::Sim { .. }) {
+                    check_fits_simulated(&soc, &builtin, file, &spec)?;
                 }
                 soc
             }

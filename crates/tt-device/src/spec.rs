@@ -24,6 +24,17 @@ pub enum DeviceSpec {
     Pcie(PathBuf),
 }
 
+/// Characters of a spec quoted in an error message.
+const QUOTE_CHARS: usize = 40;
+
+/// `s`, or its first characters and how long it is: a spec is echoed, never at any length.
+pub(crate) fn quote(s: &str) -> String {
+    match s.char_indices().nth(QUOTE_CHARS) {
+        None => s.to_string(),
+        Some((end, _)) => format!("{}… ({} bytes)", &s[..end], s.len()),
+    }
+}
+
 impl FromStr for DeviceSpec {
     type Err = DeviceError;
 
@@ -31,7 +42,7 @@ impl FromStr for DeviceSpec {
     /// p150a; chip 1 is an n300's second chip), a device path, or a bare card number `N`
     /// meaning `/dev/tenstorrent/N`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = |why: &str| DeviceError::BadSpec { spec: s.to_string(), reason: why.to_string() };
+        let bad = |why: &str| DeviceError::BadSpec { spec: quote(s), reason: why.to_string() };
         if let Some(rest) = s.strip_prefix("sim:") {
             let parts: Vec<&str> = rest.split(':').collect();
             let number = |text: &str, what: &str| {

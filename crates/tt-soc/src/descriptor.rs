@@ -70,10 +70,37 @@ pub struct SocDescriptor {
 }
 
 impl SocDescriptor {
-    /// Reads and parses a SoC descriptor file in tt-umd's YAML format.
+    /// Reads and parses a SoC descriptor file in tt-umd's YAML format. Only a regular file
+    /// of at most [`crate::MAX_DESCRIPTOR_BYTES`] is read: the open does not block (a FIFO
+    /// or a device would otherwise hang the caller) and its type is checked before reading.
     pub fn from_yaml_file(path: &Path) -> Result<Self, SocError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| SocError::Read { path: path.to_path_buf(), source })?;
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let read_error = |source| SocError::Read { path: path.to_path_buf(), source };
+        let refused =
+            |why: String| read_error(std::io::Error::new(std::io::ErrorKind::InvalidInput, why));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(read_error)?;
+        let meta = file.metadata().map_err(read_error)?;
+        if !meta.is_file() {
+            return Err(refused("it is not a regular file (a FIFO, device or directory)".into()));
+        }
+        let limit = crate::MAX_DESCRIPTOR_BYTES as u64;
+        if meta.len() > limit {
+            return Err(refused(format!(
+                "it is {} bytes; a SoC descriptor is at most {limit} bytes",
+                meta.len()
+            )));
+        }
+        let mut bytes = Vec::new();
+        file.take(limit + 1).read_to_end(&mut bytes).map_err(read_error)?;
+        if bytes.len() as u64 > limit {
+            return Err(refused(format!("it grew past {limit} bytes while being read")));
+        }
+        let text = String::from_utf8(bytes).map_err(|_| refused("it is not UTF-8 text".into()))?;
         Self::from_yaml(&text, &path.display().to_string())
     }
 

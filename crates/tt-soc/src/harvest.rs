@@ -99,6 +99,22 @@ impl SocDescriptor {
             mark(&self.all_pcie[b..=b], CoreKind::Pcie, CoreKind::HarvestedPcie);
         }
         out.select_usable();
+        if !out.kinds.contains(&CoreKind::Tensix) {
+            return Err(SocError::BadHarvestMask {
+                arch: self.arch,
+                what: "tensix",
+                mask: masks.tensix,
+                message: "it leaves no usable Tensix core; harvest fewer rows or columns".into(),
+            });
+        }
+        if out.dram_banks.is_empty() {
+            return Err(SocError::BadHarvestMask {
+                arch: self.arch,
+                what: "dram",
+                mask: masks.dram,
+                message: "it leaves no usable DRAM bank; harvest fewer channels".into(),
+            });
+        }
         Ok(out.with_axes())
     }
 

@@ -26,3 +26,4 @@ pub use coord::{ChipUid, CoreKind, LogicalCoord, NocCoord};
 pub use descriptor::{DramBank, DramChannel, SocDescriptor};
 pub use error::SocError;
 pub use harvest::HarvestingMasks;
+pub use yaml::{MAX_DESCRIPTOR_BYTES, MAX_FLOW_NESTING, MAX_GRID_SIDE};

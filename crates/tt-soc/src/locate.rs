@@ -1,5 +1,5 @@
 //! Finding where a key or a list entry sits in descriptor text, so that errors name the line
-//! of the thing that is wrong (serde_yaml only knows positions of values it could read).
+//! of the thing that is wrong (the YAML parser only knows positions of values it could read).
 
 /// Line lookups over one descriptor text; all line numbers are 1-based.
 pub(crate) struct Locator<'a> {

@@ -114,7 +114,7 @@ impl Ctx<'_> {
             return Err(self.invalid(
                 key,
                 line(),
-                format!("`{s}` is not a NOC coordinate; write it as X-Y, e.g. 1-2"),
+                format!("`{}` is not a NOC coordinate; write it as X-Y, e.g. 1-2", quote(s)),
             ));
         };
         if c.x >= grid.0 || c.y >= grid.1 {
@@ -140,10 +140,84 @@ impl Ctx<'_> {
     }
 }
 
+/// Bytes of a descriptor the parser accepts (tt-umd's are about 10 KiB).
+pub const MAX_DESCRIPTOR_BYTES: usize = 1 << 20;
+/// Deepest nesting of flow collections (`[`, `{`) accepted: tt-umd's descriptors nest two
+/// deep; parse time grows with the square of the nesting.
+pub const MAX_FLOW_NESTING: usize = 16;
+/// NOC coordinates are 6 bits wide: no grid side is larger.
+pub const MAX_GRID_SIDE: u16 = 64;
+/// Characters of a value quoted in an error message.
+const QUOTE_CHARS: usize = 40;
+
+/// `s`, or its first characters and how long it is, for error messages.
+pub(crate) fn quote(s: &str) -> String {
+    match s.char_indices().nth(QUOTE_CHARS) {
+        None => s.to_string(),
+        Some((end, _)) => format!("{}… ({} bytes)", &s[..end], s.len()),
+    }
+}
+
+/// A parser message cut to a readable length, keeping its end (where the line and column
+/// are) when a long value is quoted in it.
+fn cut_message(message: &str) -> String {
+    const HEAD: usize = 120;
+    const TAIL: usize = 60;
+    if message.chars().count() <= HEAD + TAIL {
+        return message.to_string();
+    }
+    let head: String = message.chars().take(HEAD).collect();
+    let skip = message.chars().count() - TAIL;
+    let tail: String = message.chars().skip(skip).collect();
+    format!("{head} … {tail}")
+}
+
+/// Refuses text too large or nested too deeply before the YAML parser sees it; the line of
+/// the offending bracket is named. Brackets in comments and quoted strings are not counted.
+fn check_bounds(text: &str, origin: &str) -> Result<(), SocError> {
+    let parse_error = |message: String| SocError::Parse { origin: origin.to_string(), message };
+    if text.len() > MAX_DESCRIPTOR_BYTES {
+        return Err(parse_error(format!(
+            "it is {} bytes; a SoC descriptor is at most {MAX_DESCRIPTOR_BYTES} bytes",
+            text.len()
+        )));
+    }
+    let mut depth = 0usize;
+    for (number, line) in text.lines().enumerate() {
+        let mut quote_char: Option<char> = None;
+        let mut previous = ' ';
+        for c in line.chars() {
+            match (quote_char, c) {
+                (Some(q), c) if c == q => quote_char = None,
+                (Some(_), _) => {}
+                (None, '#') if previous.is_whitespace() => break,
+                // A quote opens a quoted scalar only where a token starts (`it's` is plain).
+                (None, '"' | '\'') if previous.is_whitespace() || "[{,:".contains(previous) => {
+                    quote_char = Some(c)
+                }
+                (None, '[' | '{') => {
+                    depth += 1;
+                    if depth > MAX_FLOW_NESTING {
+                        return Err(parse_error(format!(
+                            "brackets nest more than {MAX_FLOW_NESTING} deep at line {}",
+                            number + 1
+                        )));
+                    }
+                }
+                (None, ']' | '}') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            previous = c;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn parse(text: &str, origin: &str) -> Result<SocDescriptor, SocError> {
-    let raw: RawDescriptor = serde_yaml::from_str(text).map_err(|e| {
-        // serde_yaml names a mistyped key with its line and column.
-        SocError::Parse { origin: origin.to_string(), message: e.to_string() }
+    check_bounds(text, origin)?;
+    let raw: RawDescriptor = serde_norway::from_str(text).map_err(|e| {
+        // The parser names a mistyped key with its line and column.
+        SocError::Parse { origin: origin.to_string(), message: cut_message(&e.to_string()) }
     })?;
     let ctx = Ctx { at: Locator::new(text), origin };
     let grid_raw = raw.grid.as_ref().ok_or_else(|| ctx.missing("grid", None))?;
@@ -161,7 +235,7 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<SocDescriptor, SocError>
         ctx.invalid(
             "arch_name",
             ctx.at.key_line("arch_name"),
-            format!("`{arch_name}` is not supported; use WORMHOLE_B0 or BLACKHOLE"),
+            format!("`{}` is not supported; use WORMHOLE_B0 or BLACKHOLE", quote(arch_name)),
         )
     })?;
     if grid.0 == 0 || grid.1 == 0 {
@@ -169,6 +243,17 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<SocDescriptor, SocError>
             "grid",
             ctx.at.key_line("grid"),
             "grid sizes must be non-zero".into(),
+        ));
+    }
+    // Checked before anything is sized by the grid.
+    if grid.0 > MAX_GRID_SIDE || grid.1 > MAX_GRID_SIDE {
+        return Err(ctx.invalid(
+            "grid",
+            ctx.at.key_line("grid"),
+            format!(
+                "{}x{} is larger than any chip: NOC coordinates are 6 bits, so each side is at most {MAX_GRID_SIDE}",
+                grid.0, grid.1
+            ),
         ));
     }
     for (key, table, size) in [

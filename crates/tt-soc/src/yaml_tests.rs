@@ -145,3 +145,102 @@ fn unknown_arch_and_garbage_are_errors_not_panics() {
     let bad_noc1 = SMALL.replace("eth: []", "eth: []\nnoc0_x_to_noc1_x: [0, 1, 2]");
     assert!(err_of(&bad_noc1).contains("mirroring"), "{}", err_of(&bad_noc1));
 }
+
+// Hostile input: every case is refused quickly, with a short message, before any large
+// allocation.
+
+#[test]
+fn a_huge_grid_is_refused_before_anything_is_sized_by_it() {
+    let text = SMALL.replace("{x_size: 3, y_size: 2}", "{x_size: 65535, y_size: 65535}");
+    let start = std::time::Instant::now();
+    let err = err_of(&text);
+    assert!(err.contains("key `grid`") && err.contains("6 bits"), "{err}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(1), "{:?}", start.elapsed());
+    let text = SMALL.replace("{x_size: 3, y_size: 2}", "{x_size: 64, y_size: 65}");
+    assert!(err_of(&text).contains("at most 64"));
+}
+
+#[test]
+fn deeply_nested_brackets_are_refused_at_once_naming_the_line() {
+    let nested = format!("grid: {{x_size: 3, y_size: 2}}\narc: {}", "[".repeat(100_000));
+    let start = std::time::Instant::now();
+    let err = err_of(&nested);
+    assert!(err.contains("nest more than 16 deep at line 2"), "{err}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(1), "{:?}", start.elapsed());
+    // Brackets inside quoted strings and comments are text, not nesting.
+    let quoted = SMALL.replace(
+        "eth: []\n",
+        &format!("eth: []\n# {}\nsecurity: []  # {}\n", "[".repeat(40), "{".repeat(40)),
+    );
+    parse(&quoted, "q.yaml").expect("brackets in comments do not count");
+}
+
+#[test]
+fn oversized_text_is_refused_and_long_values_are_quoted_by_a_short_prefix() {
+    let huge = format!("{SMALL}# {}\n", "x".repeat(MAX_DESCRIPTOR_BYTES));
+    assert!(err_of(&huge).contains("at most 1048576 bytes"));
+    // A long field under the size limit: the message quotes a prefix and the length.
+    let long = "A".repeat(500_000);
+    for text in [
+        SMALL.replace("arch_name: WORMHOLE_B0", &format!("arch_name: {long}")),
+        SMALL.replace("functional_workers: [1-0, 1-1]", &format!("functional_workers: [{long}]")),
+        SMALL.replace("worker_l1_size: 1048576", &format!("worker_l1_size: {long}")),
+    ] {
+        let err = err_of(&text);
+        assert!(err.len() < 400, "{} bytes: {}…", err.len(), &err[..200]);
+    }
+    let err = err_of(&SMALL.replace("arch_name: WORMHOLE_B0", &format!("arch_name: {long}")));
+    assert!(err.contains("(500000 bytes)") && err.contains("key `arch_name` (line"), "{err}");
+    // The parser's own messages still name the line.
+    let err = err_of(&SMALL.replace("worker_l1_size: 1048576", &format!("worker_l1_size: {long}")));
+    assert!(err.contains("line 8 column"), "{err}");
+}
+
+#[test]
+fn a_descriptor_path_that_is_a_fifo_or_a_directory_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("soc.yaml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let (send, receive) = std::sync::mpsc::channel();
+    let path = fifo.clone();
+    std::thread::spawn(move || {
+        let _ =
+            send.send(SocDescriptor::from_yaml_file(&path).map(|_| ()).map_err(|e| e.to_string()));
+    });
+    let result = receive.recv_timeout(std::time::Duration::from_secs(10)).expect("never blocks");
+    assert!(result.unwrap_err().contains("not a regular file"));
+    let err = SocDescriptor::from_yaml_file(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+    let big = dir.path().join("big.yaml");
+    std::fs::write(&big, vec![b'#'; MAX_DESCRIPTOR_BYTES + 1]).unwrap();
+    let err = SocDescriptor::from_yaml_file(&big).unwrap_err().to_string();
+    assert!(err.contains("at most 1048576 bytes"), "{err}");
+}
+
+#[test]
+fn harvesting_that_leaves_no_tensix_core_or_dram_bank_is_refused() {
+    let wormhole = SocDescriptor::builtin(Arch::WormholeB0);
+    let all_rows = (1u32 << wormhole.tensix_harvest_lines().len()) - 1;
+    let err = wormhole.with_harvesting_masks(HarvestingMasks::tensix(all_rows)).unwrap_err();
+    assert!(err.to_string().contains("every Tensix row"), "{err}");
+    // A descriptor's own harvested rows plus a mask that removes the rest.
+    let small = parse(
+        &SMALL.replace(
+            "functional_workers: [1-0, 1-1]",
+            "functional_workers: [1-0]\nharvested_workers: [1-1]",
+        ),
+        "s.yaml",
+    )
+    .unwrap();
+    for mask in [1, 3] {
+        let err = small.with_harvesting_masks(HarvestingMasks::tensix(mask)).unwrap_err();
+        assert!(err.to_string().contains("Tensix"), "{err}");
+    }
+    let all_channels = (1u32 << wormhole.all_dram_channels().len()) - 1;
+    let masks = HarvestingMasks { tensix: 0, dram: all_channels, eth: 0, pcie: 0 };
+    match wormhole.with_harvesting_masks(masks) {
+        Err(err) => assert!(err.to_string().to_lowercase().contains("dram"), "{err}"),
+        Ok(soc) => panic!("{} DRAM banks left", soc.dram_banks().len()),
+    }
+}

@@ -50,3 +50,17 @@ pub use view::{
     CoreSpread, CoreUsage, DeviceView, IntegrityCounts, KindUsage, LedgerEvent, LedgerOp,
     LiveRecord, ProcessView,
 };
+
+/// Entry points for the fuzz targets in fuzz/ (built with `--cfg fuzzing` only).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Reads a foreign segment file as the ledger reader does (pread copy, then decode).
+    pub fn read_segment_file(
+        file: &std::fs::File,
+    ) -> Result<crate::view::ProcessView, crate::error::TrackError> {
+        let path = std::path::Path::new("<fuzz>");
+        let copied = crate::segment::mapped::CopiedSegment::read(file, path)?;
+        Ok(crate::view::decode_parts(copied.parts(), 1, None, false))
+    }
+}

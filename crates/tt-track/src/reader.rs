@@ -18,9 +18,11 @@ use crate::error::TrackError;
 use crate::liveness::lock_holder;
 use crate::segment::dir::{check_owned_regular, LedgerDir};
 use crate::segment::layout::SCHEMA_VERSION;
-use crate::segment::mapped::MappedSegment;
+use crate::segment::mapped::CopiedSegment;
 use crate::segment::writer::{own_segment, SEGMENT_SUFFIX};
-use crate::view::{decode_process, CoreUsage, DeviceView, IntegrityCounts, ProcessView};
+use crate::view::{
+    decode_parts, decode_process, CoreUsage, DeviceView, IntegrityCounts, ProcessView,
+};
 
 /// Sums of one kind on one device over all live processes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -282,9 +284,10 @@ fn read_segment(dir: &LedgerDir, name: &OsStr) -> Result<SegmentState, TrackErro
         }
         return Ok(SegmentState::Dead);
     };
-    let mapped = MappedSegment::open(&file, &path)?;
+    // Copied with pread, never mapped: a segment truncated under us is an error for it alone.
+    let copied = CopiedSegment::read(&file, &path)?;
     let pid = u32::try_from(holder).unwrap_or(0);
-    Ok(SegmentState::Live(decode_process(mapped.layout(), pid, Some(path), false)))
+    Ok(SegmentState::Live(decode_parts(copied.parts(), pid, Some(path), false)))
 }
 
 /// Adds per-core figures of `from` into `into`, core by core.

@@ -12,9 +12,9 @@ use crate::devices::DeviceCapacity;
 use crate::record::AllocId;
 use crate::segment::layout::{
     load_coord, load_string, DeviceRecord, HealthRecord, KindCounters, LiveEntry, RingEntry,
-    SegmentLayout, ENTRY_BUSY, FLAG_FILE_CUT, FLAG_OWNER_CUT, LIVE_TABLE_CAPACITY,
-    MAX_ETHERNET_CORES, MAX_TENSIX_CORES, OP_PLACE, OP_RELEASE, RING_CAPACITY, SLOT_EMPTY,
-    SLOT_OPEN,
+    SegmentHeader, SegmentLayout, ENTRY_BUSY, FLAG_FILE_CUT, FLAG_OWNER_CUT, LIVE_TABLE_CAPACITY,
+    MAX_DEVICES, MAX_ETHERNET_CORES, MAX_TENSIX_CORES, OP_PLACE, OP_RELEASE, RING_CAPACITY,
+    SLOT_EMPTY, SLOT_OPEN,
 };
 
 /// Usage of one memory kind on one device by one process. "Used" is reserved: every byte
@@ -297,6 +297,28 @@ impl ProcessView {
     }
 }
 
+/// The parts of a segment a reader decodes: the writer's own mapping, or a reader's private
+/// copy of another process's segment (see `segment::mapped`), where each live table may be
+/// cut short at the device's high-water mark.
+pub(crate) struct SegmentParts<'a> {
+    pub header: &'a SegmentHeader,
+    pub devices: &'a [DeviceRecord; MAX_DEVICES],
+    pub rings: &'a [[RingEntry; RING_CAPACITY]; MAX_DEVICES],
+    pub live: [&'a [LiveEntry]; MAX_DEVICES],
+}
+
+impl<'a> SegmentParts<'a> {
+    /// The parts of a whole mapped segment.
+    pub(crate) fn of(layout: &'a SegmentLayout) -> SegmentParts<'a> {
+        SegmentParts {
+            header: &layout.header,
+            devices: &layout.devices,
+            rings: &layout.rings,
+            live: std::array::from_fn(|i| &layout.live[i][..]),
+        }
+    }
+}
+
 /// Decodes a mapped segment into an owned view attributed to `pid`.
 pub(crate) fn decode_process(
     layout: &SegmentLayout,
@@ -304,11 +326,21 @@ pub(crate) fn decode_process(
     segment: Option<PathBuf>,
     is_self: bool,
 ) -> ProcessView {
-    let header = &layout.header;
-    let devices = layout
+    decode_parts(SegmentParts::of(layout), pid, segment, is_self)
+}
+
+/// Decodes the parts of a segment into an owned view attributed to `pid`.
+pub(crate) fn decode_parts(
+    parts: SegmentParts<'_>,
+    pid: u32,
+    segment: Option<PathBuf>,
+    is_self: bool,
+) -> ProcessView {
+    let header = parts.header;
+    let devices = parts
         .devices
         .iter()
-        .zip(layout.rings.iter().zip(layout.live.iter()))
+        .zip(parts.rings.iter().zip(parts.live.iter()))
         .filter_map(|(device, (ring, live))| decode_device(device, ring, live))
         .collect();
     ProcessView {

@@ -12,6 +12,7 @@ use tt_program::{builtin_kernel, Processor, Program, Runtime};
 use tt_track::{KindUsage, ProcessView, Tracker};
 
 use crate::mem;
+use crate::UsageError;
 
 /// A small deterministic generator (splitmix64): workloads repeat exactly run to run.
 struct Rng(u64);
@@ -232,7 +233,17 @@ pub fn run(
         Some(spec) => Device::open_with(spec, options),
         None => Device::open_default_with(options),
     }
-    .context("opening the device")?;
+    .map_err(|e| match e {
+        // A spec that names no device (or a file that is no card) is a usage error: exit 2.
+        tt_device::DeviceError::BadSpec { .. } => anyhow::Error::new(UsageError(e.to_string())),
+        other => anyhow::Error::new(other).context("opening the device"),
+    })?;
+    if device.soc().tensix_cores().is_empty() {
+        bail!(
+            "the device has no usable Tensix core with this descriptor and harvesting; \
+             harvest fewer rows or columns"
+        );
+    }
     let session = Runtime::with_device(device, tracker).context("starting the device session")?;
     let uid = session.device().chip_uid();
     // The peak row is the ledger's own high-water mark over the workload, not a sample.

@@ -181,7 +181,7 @@ fn exit_codes_and_one_line_errors() {
     let usage = env.ttctl(&["frobnicate"]);
     assert_eq!(usage.status.code(), Some(2));
     let bad = env.ttctl(&["run", "buffers", "--device", "sim:grayskull"]);
-    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(bad.status.code(), Some(2), "a spec that names no device is a usage error");
     let err = String::from_utf8_lossy(&bad.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("sim:grayskull") && err.contains("sim:wormhole_b0"), "{err}");

@@ -1,14 +1,16 @@
 //! Opening, creating and locking a simulated chip file.
 
-use std::fs::{File, OpenOptions};
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use tt_soc::{Arch, BoardPreset, ChipUid, NocCoord, SocDescriptor};
 
+use crate::dir::SimDir;
 use crate::exec::memory::ChipMemory;
 use crate::exec::reset::ResetEngine;
 use crate::exec::tile::Tiles;
@@ -146,16 +148,195 @@ fn arch_code(arch: Arch) -> u32 {
     }
 }
 
-/// The directory simulated chip files live in: `$TT_SIM_DIR`, else `/dev/shm/tt-sim-<uid>`
-/// (shared memory, so the file's pages are the chip), else the temp directory.
+/// The per-user runtime directory the system provides (owned by the user, mode 0700).
+const RUNTIME_DIR_ENV: &str = "XDG_RUNTIME_DIR";
+
+/// The directory simulated chip files live in: `$TT_SIM_DIR`, else the per-user runtime
+/// directory (`$XDG_RUNTIME_DIR/tt-sim`, private to the user, so no other user can take the
+/// name first), else `/dev/shm/tt-sim-<euid>` (shared memory, so the file's pages are the
+/// chip), else the temp directory. Whichever it is, it is used only if it is a directory of
+/// this user that no one else may enter (see `SimDir`).
 pub fn default_sim_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("TT_SIM_DIR") {
-        return PathBuf::from(dir);
+    match std::env::var_os("TT_SIM_DIR") {
+        Some(dir) if !dir.is_empty() => return PathBuf::from(dir),
+        _ => {}
     }
-    let uid = nix::unistd::getuid();
+    if let Some(runtime) = std::env::var_os(RUNTIME_DIR_ENV).map(PathBuf::from) {
+        if runtime.is_absolute() && runtime.is_dir() {
+            return runtime.join("tt-sim");
+        }
+    }
     let shm = Path::new("/dev/shm");
     let base = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
-    base.join(format!("tt-sim-{uid}"))
+    base.join(format!("tt-sim-{}", crate::dir::effective_uid()))
+}
+
+/// A temporary chip file older than this whose lock nobody holds was left by a process that
+/// died while creating it.
+const ABANDONED_TEMPORARY_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Distinguishes temporary names of chips created by several threads of one process.
+static TEMPORARY_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// In tests: the directory in which chip creation stops after sizing the file, as if the
+/// process had been killed between `ftruncate` and writing the header.
+#[cfg(test)]
+pub(crate) static STOP_AFTER_SIZING_IN: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+fn is_temporary_of(name: &OsStr, chip_name: &OsStr) -> bool {
+    let (Some(name), Some(chip)) = (name.to_str(), chip_name.to_str()) else { return false };
+    name.strip_prefix('.')
+        .and_then(|rest| rest.strip_prefix(chip))
+        .is_some_and(|rest| rest.starts_with('.') && rest.ends_with(".tmp"))
+}
+
+/// Removes temporary files of `chip_name` left by creators that died (old and unlocked).
+fn sweep_abandoned_temporaries(dir: &SimDir, chip_name: &OsStr) {
+    let Ok(entries) = dir.entries() else { return };
+    for name in entries.iter().filter(|n| is_temporary_of(n, chip_name)) {
+        let Ok(stat) = dir.stat(name) else { continue };
+        if crate::dir::check_owned_regular(&stat).is_err() {
+            continue;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let modified = u64::try_from(stat.st_mtime).unwrap_or(u64::MAX);
+        if now.saturating_sub(modified) < ABANDONED_TEMPORARY_AGE.as_secs() {
+            continue;
+        }
+        let Ok(file) = dir.open_owned_file(name, false) else { continue };
+        if crate::listing::holder_lock_free(&file) {
+            let _ = dir.remove(name);
+        }
+    }
+}
+
+/// Opens the chip file `name` of `dir` and takes its lock, or creates it: under a temporary
+/// name, created with O_EXCL, locked, sized and given its header, then renamed into place
+/// without replacing anything, so a chip file is never seen half made (a creator killed
+/// midway leaves only a temporary file, swept later).
+fn open_or_create_chip(
+    dir: &SimDir,
+    name: &OsStr,
+    kind: SimKind,
+    sim_id: u32,
+    soc: &SocDescriptor,
+    layout: &ChipLayout,
+) -> Result<File, SimError> {
+    let path = dir.join(name);
+    let io = |what, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| SimError::Io { what, path, source }
+    };
+    for _ in 0..3 {
+        match dir.open_owned_file(name, true) {
+            Ok(file) => {
+                lock_exclusive(&file, &path)?;
+                // From here on this process owns the chip: no one else writes it.
+                let len = file.metadata().map_err(io("cannot stat", &path))?.len();
+                validate_header(&file, &path, kind, sim_id, layout.file_len(), len)?;
+                return Ok(file);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(SimError::UnsafeChipFile { path, reason: e.to_string() })
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(SimError::UnsafeChipFile {
+                    path,
+                    reason: "it is a symlink, which is never followed".to_owned(),
+                })
+            }
+            Err(e) => return Err(io("cannot open simulated chip file", &path)(e)),
+        }
+        sweep_abandoned_temporaries(dir, name);
+        let serial = TEMPORARY_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let temporary = OsString::from(format!(
+            ".{}.{}-{serial}.tmp",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let temporary_path = dir.join(&temporary);
+        let file = dir
+            .create_new(&temporary)
+            .map_err(io("cannot create simulated chip file", &temporary_path))?;
+        #[cfg(test)]
+        let stop = STOP_AFTER_SIZING_IN.lock().as_deref() == Some(dir.path());
+        #[cfg(not(test))]
+        let stop = false;
+        let made = initialise(&file, &temporary_path, kind, sim_id, soc, layout, stop);
+        if stop {
+            return Err(SimError::BadChipFile {
+                path: temporary_path,
+                reason: "creation stopped after sizing (test)".to_owned(),
+            });
+        }
+        if let Err(e) = made.and_then(|()| lock_exclusive(&file, &path)) {
+            let _ = dir.remove(&temporary);
+            return Err(e);
+        }
+        match dir.rename_new(&temporary, name) {
+            Ok(()) => return Ok(file),
+            // Another process made the chip first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let _ = dir.remove(&temporary);
+            }
+            Err(e) => {
+                let _ = dir.remove(&temporary);
+                return Err(io("cannot rename into place the simulated chip file", &path)(e));
+            }
+        }
+    }
+    Err(SimError::Io {
+        what: "cannot settle (created and removed concurrently) the simulated chip file",
+        path,
+        source: std::io::ErrorKind::Interrupted.into(),
+    })
+}
+
+/// Sizes a new chip file (sparse: pages appear when first written) and writes its header.
+fn initialise(
+    file: &File,
+    path: &Path,
+    kind: SimKind,
+    sim_id: u32,
+    soc: &SocDescriptor,
+    layout: &ChipLayout,
+    stop_after_sizing: bool,
+) -> Result<(), SimError> {
+    let io = |what| {
+        let path = path.to_path_buf();
+        move |source| SimError::Io { what, path, source }
+    };
+    file.set_len(layout.file_len()).map_err(io("cannot size"))?;
+    if stop_after_sizing {
+        return Ok(());
+    }
+    let (board, chip) = kind.code();
+    let mut header = [0u8; 48];
+    header[..8].copy_from_slice(&MAGIC);
+    header[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    header[12..16].copy_from_slice(&arch_code(kind.arch()).to_le_bytes());
+    header[16..20].copy_from_slice(&sim_id.to_le_bytes());
+    // The creator holds the chip from the moment it is renamed into place: say so at once.
+    header[20..24].copy_from_slice(&(std::process::id() as i32).to_le_bytes());
+    header[24..32].copy_from_slice(&kind.chip_uid(sim_id).0.to_le_bytes());
+    header[32..40].copy_from_slice(&layout.file_len().to_le_bytes());
+    header[40..44].copy_from_slice(&board.to_le_bytes());
+    header[44..48].copy_from_slice(&chip.to_le_bytes());
+    file.write_all_at(&header, OFF_MAGIC).map_err(io("cannot initialise"))?;
+    // Every RISC-V core starts held in soft reset; only the host lets one go.
+    let held = tt_soc::tile::SoftReset::ALL_RISCV.bits().to_le_bytes();
+    for y in 0..soc.grid_size().1 {
+        for x in 0..soc.grid_size().0 {
+            if let Some(page) = layout.control_of(NocCoord::new(x, y)) {
+                let at = page + u64::from(tt_soc::tile::SOFT_RESET_OFFSET);
+                file.write_all_at(&held, at).map_err(io("cannot initialise"))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// State shared by a chip and the TLB windows it handed out.
@@ -250,52 +431,12 @@ impl SimChip {
             let path = path.to_path_buf();
             move |source| SimError::Io { what, path, source }
         };
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(io("cannot create simulator directory", dir))?;
-        let path = dir.join(kind.file_name(sim_id));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io("cannot open simulated chip file", &path))?;
-        lock_exclusive(&file, &path)?;
-        // From here on this process owns the chip: no one else initialises or writes it.
+        let sim_dir = SimDir::open_or_create(dir)?;
+        let name = OsString::from(kind.file_name(sim_id));
+        let path = sim_dir.join(&name);
         let layout = ChipLayout::new(&soc);
         let chip_uid = kind.chip_uid(sim_id);
-        let len = file.metadata().map_err(io("cannot stat", &path))?.len();
-        if len == 0 {
-            // A sparse file: set_len allocates nothing, pages appear when first written.
-            file.set_len(layout.file_len()).map_err(io("cannot size", &path))?;
-            let (board, chip) = kind.code();
-            let mut header = [0u8; 48];
-            header[..8].copy_from_slice(&MAGIC);
-            header[8..12].copy_from_slice(&VERSION.to_le_bytes());
-            header[12..16].copy_from_slice(&arch_code(arch).to_le_bytes());
-            header[16..20].copy_from_slice(&sim_id.to_le_bytes());
-            header[24..32].copy_from_slice(&chip_uid.0.to_le_bytes());
-            header[32..40].copy_from_slice(&layout.file_len().to_le_bytes());
-            header[40..44].copy_from_slice(&board.to_le_bytes());
-            header[44..48].copy_from_slice(&chip.to_le_bytes());
-            file.write_all_at(&header, OFF_MAGIC).map_err(io("cannot initialise", &path))?;
-            // Every RISC-V core starts held in soft reset; only the host lets one go.
-            let held = tt_soc::tile::SoftReset::ALL_RISCV.bits().to_le_bytes();
-            for y in 0..soc.grid_size().1 {
-                for x in 0..soc.grid_size().0 {
-                    if let Some(page) = layout.control_of(NocCoord::new(x, y)) {
-                        let at = page + u64::from(tt_soc::tile::SOFT_RESET_OFFSET);
-                        file.write_all_at(&held, at).map_err(io("cannot initialise", &path))?;
-                    }
-                }
-            }
-        } else {
-            validate_header(&file, &path, kind, sim_id, layout.file_len(), len)?;
-        }
+        let file = open_or_create_chip(&sim_dir, &name, kind, sim_id, &soc, &layout)?;
         // The firmware publishes its state at every boot, that is, every open.
         let identity = kind.identity(sim_id);
         firmware::publish(&file, &layout, arch, &identity).map_err(|reason| {
@@ -455,13 +596,29 @@ fn validate_header(
     expected_len: u64,
     actual_len: u64,
 ) -> Result<(), SimError> {
-    let arch = kind.arch();
     let bad = |reason: String| SimError::BadChipFile { path: path.to_path_buf(), reason };
     let mut h = [0u8; HEADER_SIZE as usize];
     if actual_len < HEADER_SIZE {
         return Err(bad(format!("it is {actual_len} bytes, shorter than its header")));
     }
     file.read_exact_at(&mut h, 0).map_err(|e| bad(format!("cannot read its header: {e}")))?;
+    check_header(&h, path, kind, sim_id, expected_len, actual_len)
+}
+
+/// Checks a chip file's header bytes against what `kind`/`sim_id` needs.
+pub(crate) fn check_header(
+    h: &[u8],
+    path: &Path,
+    kind: SimKind,
+    sim_id: u32,
+    expected_len: u64,
+    actual_len: u64,
+) -> Result<(), SimError> {
+    let arch = kind.arch();
+    let bad = |reason: String| SimError::BadChipFile { path: path.to_path_buf(), reason };
+    if h.len() < 48 {
+        return Err(bad(format!("its header is {} bytes, shorter than 48", h.len())));
+    }
     let u32_at = |off: u64| {
         let o = off as usize;
         u32::from_le_bytes([h[o], h[o + 1], h[o + 2], h[o + 3]])
@@ -509,4 +666,23 @@ fn validate_header(
         return Err(bad(format!("its chip id is {:#x}, expected {uid:#x}", u64_at(OFF_CHIP_UID))));
     }
     Ok(())
+}
+
+/// Entry points for the fuzz targets in fuzz/ (built with `--cfg fuzzing` only).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    /// Checks `header` as the first bytes of a chip file of `kind`/`sim_id` whose length is
+    /// `actual_len`, as opening an existing chip does.
+    pub fn check_chip_header(
+        header: &[u8],
+        kind: SimKind,
+        sim_id: u32,
+        actual_len: u64,
+    ) -> Result<(), SimError> {
+        let layout = ChipLayout::new(&kind.soc()?);
+        check_header(header, Path::new("<fuzz>"), kind, sim_id, layout.file_len(), actual_len)
+    }
 }

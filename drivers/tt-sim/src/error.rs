@@ -21,6 +21,23 @@ pub enum SimError {
         /// This process's pid.
         pid: i32,
     },
+    /// The simulator directory is not a private directory of this user.
+    #[error("simulator directory {path} cannot be trusted: it is {found}; remove it (or point TT_SIM_DIR at a directory of yours) and retry")]
+    UnsafeSimDir {
+        /// The directory.
+        path: PathBuf,
+        /// What it is instead.
+        found: String,
+    },
+    /// A chip file that is not a regular file of this user (a symlink, a FIFO, a device, or
+    /// another user's file): never opened, read or written.
+    #[error("simulated chip file {path} is refused: {reason}; remove it and retry")]
+    UnsafeChipFile {
+        /// The file.
+        path: PathBuf,
+        /// Why it is refused.
+        reason: String,
+    },
     /// A file or directory operation failed.
     #[error("{what} {path}: {source}")]
     Io {

@@ -24,6 +24,7 @@
 //! kernels through firmware it places at the reset pcs, by L1 writes alone.
 
 mod chip;
+mod dir;
 mod error;
 mod exec;
 mod firmware;
@@ -31,6 +32,9 @@ mod layout;
 mod listing;
 mod tlb;
 
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub use chip::fuzzing;
 pub use chip::{default_sim_dir, SimChip, SimKind};
 pub use error::SimError;
 pub use exec::cause_name;
@@ -42,3 +46,5 @@ pub use tlb::SimTlbWindow;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hostile;

@@ -1,5 +1,6 @@
 //! Finding simulated chips on disk without opening (and so without taking) them.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
@@ -7,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use tt_soc::{Arch, BoardPreset, ChipUid};
 
+use crate::dir::{check_owned_regular, SimDir};
 use crate::{SimError, SimKind};
 
 /// A simulated chip file found on disk.
@@ -45,25 +47,33 @@ fn parse_name(name: &str) -> Option<(SimKind, u32)> {
 }
 
 /// Lists the chip files in `dir` (empty when the directory does not exist), sorted by
-/// architecture and id. Files whose names are not chip names are skipped.
+/// architecture and id. Files whose names are not chip names are skipped, and so is every
+/// entry that is not a regular file of this user (a symlink, a FIFO, another user's file):
+/// it is never opened, so it can neither block the listing nor lie in it. A directory that
+/// is not a private directory of this user is refused.
 pub fn list_chips(dir: &Path) -> Result<Vec<SimChipInfo>, SimError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(SimError::Io {
-                what: "cannot list simulator directory",
-                path: dir.to_path_buf(),
-                source,
-            })
-        }
-    };
+    let Some(sim_dir) = SimDir::open_existing(dir)? else { return Ok(Vec::new()) };
+    let entries = sim_dir.entries().map_err(|source| SimError::Io {
+        what: "cannot list simulator directory",
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut chips = Vec::new();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
+    for name in entries {
         let Some((kind, sim_id)) = name.to_str().and_then(parse_name) else { continue };
-        let path = entry.path();
-        let Ok(file) = File::open(&path) else { continue };
+        let path = sim_dir.join(&name);
+        // stat first (no open of a FIFO or device at all), then check the opened file again.
+        let checked = sim_dir
+            .stat(&name)
+            .and_then(|stat| check_owned_regular(&stat))
+            .and_then(|()| sim_dir.open_owned_file(&name, false));
+        let file = match checked {
+            Ok(file) => file,
+            Err(reason) => {
+                tracing::warn!(path = %path.display(), %reason, "skipping simulated chip entry");
+                continue;
+            }
+        };
         let resident_bytes = file.metadata().map(|m| {
             use std::os::unix::fs::MetadataExt;
             m.blocks() * 512
@@ -82,6 +92,13 @@ pub fn list_chips(dir: &Path) -> Result<Vec<SimChipInfo>, SimError> {
     Ok(chips)
 }
 
+/// True when no one holds the chip lock of `file`.
+pub(crate) fn holder_lock_free(file: &File) -> bool {
+    let mut flock = crate::chip::whole_file_write_lock();
+    nix::fcntl::fcntl(file.as_raw_fd(), nix::fcntl::FcntlArg::F_OFD_GETLK(&mut flock)).is_ok()
+        && flock.l_type == libc::F_UNLCK as libc::c_short
+}
+
 /// The pid holding the chip's lock, or `None` when it is free. Asks the kernel (F_OFD_GETLK)
 /// whether the lock is held, then reads the pid the holder recorded in the header.
 fn holder_of(file: &File) -> Option<i32> {
@@ -95,18 +112,32 @@ fn holder_of(file: &File) -> Option<i32> {
     Some(i32::from_le_bytes(pid))
 }
 
-/// Removes the chip file of `kind`/`sim_id` in `dir`, refusing while a process holds it.
+/// Removes the chip file of `kind`/`sim_id` in `dir`, refusing while a process holds it. Only
+/// a regular file of this user is opened to ask; anything else under the name (a symlink, a
+/// FIFO, another user's file) is refused, never followed, opened or removed.
 pub fn remove_chip(dir: &Path, kind: SimKind, sim_id: u32) -> Result<PathBuf, SimError> {
-    let path = dir.join(kind.file_name(sim_id));
-    let file = File::open(&path).map_err(|source| SimError::Io {
+    let name = OsString::from(kind.file_name(sim_id));
+    let missing = |path: PathBuf| SimError::Io {
         what: "no simulated chip file",
-        path: path.clone(),
-        source,
-    })?;
+        path,
+        source: std::io::ErrorKind::NotFound.into(),
+    };
+    let Some(sim_dir) = SimDir::open_existing(dir)? else {
+        return Err(missing(dir.join(&name)));
+    };
+    let path = sim_dir.join(&name);
+    let refused = |reason: String| SimError::UnsafeChipFile { path: path.clone(), reason };
+    let stat = match sim_dir.stat(&name) {
+        Ok(stat) => stat,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing(path)),
+        Err(source) => return Err(SimError::Io { what: "cannot stat", path, source }),
+    };
+    check_owned_regular(&stat).map_err(|e| refused(e.to_string()))?;
+    let file = sim_dir.open_owned_file(&name, false).map_err(|e| refused(e.to_string()))?;
     if let Some(pid) = holder_of(&file) {
         return Err(SimError::Busy { path, pid });
     }
-    std::fs::remove_file(&path).map_err(|source| SimError::Io {
+    sim_dir.remove(&name).map_err(|source| SimError::Io {
         what: "cannot remove",
         path: path.clone(),
         source,

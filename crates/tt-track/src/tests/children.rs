@@ -61,6 +61,7 @@ fn child_process_entry() {
         "forger" => forge_pid(&dir),
         "corrupt-holder" => hold_corrupt_files(&dir),
         "global" => use_global(),
+        "truncator" => truncate_own_segment(&dir),
         other => {
             eprintln!("unknown child role {other}");
             std::process::exit(2);
@@ -197,6 +198,37 @@ fn hold_corrupt_files(dir: &Path) {
     say(&format!("READY {}", std::process::id()));
     wait_for_parent();
     drop(held);
+}
+
+/// Bytes of its segment the truncator restores after each truncation (header, device records
+/// and rings, and the first live entries).
+const TRUNCATOR_KEEPS: usize = 256 * 1024;
+
+/// A live process that keeps truncating its own segment and putting it back, as a buggy or
+/// hostile process of the same user could: readers must get an error for this segment only.
+fn truncate_own_segment(dir: &Path) {
+    use std::os::unix::fs::FileExt;
+    let tracker = Tracker::with_ledger_dir(dir).expect("child tracker");
+    let chip = register(&tracker, 0xD0);
+    let _record = tracker
+        .record_place(chip, MemKind::Dram, &spans(1, 4096), "shrinking", here())
+        .expect("place");
+    let path = tracker.segment_path().expect("published");
+    // Opened once and never closed: closing any descriptor of the file would drop our lock.
+    let file = OpenOptions::new().read(true).write(true).open(path).expect("open own segment");
+    let mut saved = vec![0u8; TRUNCATOR_KEEPS];
+    file.read_exact_at(&mut saved, 0).expect("save segment");
+    say(&format!("READY {}", std::process::id()));
+    // Nothing in this process touches its mapping from here on (it would fault too).
+    let sizes = [0u64, 64, 128, 4096, 100_000, 200_000];
+    loop {
+        for &size in &sizes {
+            file.set_len(size).expect("truncate");
+            file.set_len(SEGMENT_BYTES as u64).expect("extend");
+            file.write_all_at(&saved[HEADER_BYTES..], HEADER_BYTES as u64).expect("restore");
+            file.write_all_at(&saved[..HEADER_BYTES], 0).expect("restore header");
+        }
+    }
 }
 
 fn use_global() {

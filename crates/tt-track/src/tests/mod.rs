@@ -6,6 +6,7 @@ mod children;
 mod exactness;
 mod hostile;
 mod processes;
+mod shrinking;
 mod tracker_tests;
 
 use std::panic::Location;
