@@ -156,7 +156,10 @@ pub(crate) fn count_place(
     );
     let reserved_now = bump(&writer.reserved_now, event.reserved, Ordering::Relaxed);
     raise(&device.peak_reserved, reserved_now);
-    bump(&device.payload_by_class[event.class as usize], event.payload, Ordering::Relaxed);
+    // DRAM and Tensix payloads follow from the kinds; only Ethernet's must be kept apart.
+    if event.class == BankClass::Ethernet {
+        bump(&device.payload_by_class[BankClass::Ethernet as usize], event.payload, Ordering::Relaxed);
+    }
     share_cores(device, event.class, event.share, true);
     push_event(&layout.rings[slot], device, OP_PLACE, event);
     list_live(&layout.live[slot], writer, device, event, listing)
@@ -238,7 +241,9 @@ pub(crate) fn count_release(
     bump(&counters.released_payload, event.payload, Ordering::Release);
     bump(&counters.released_count, 1, Ordering::Release);
     drop_by(&writer.reserved_now, event.reserved);
-    drop_by(&device.payload_by_class[event.class as usize], event.payload);
+    if event.class == BankClass::Ethernet {
+        drop_by(&device.payload_by_class[BankClass::Ethernet as usize], event.payload);
+    }
     share_cores(device, event.class, event.share, false);
     push_event(&layout.rings[slot], device, OP_RELEASE, event);
     Released::Counted
@@ -318,7 +323,11 @@ fn push_event(
 
 /// Takes a free live-table entry: the most recently freed one, else one never used.
 #[inline]
-fn take_entry(table: &[LiveEntry; LIVE_TABLE_CAPACITY], writer: &DeviceWriter) -> Option<usize> {
+fn take_entry(
+    table: &[LiveEntry; LIVE_TABLE_CAPACITY],
+    writer: &DeviceWriter,
+    device: &DeviceRecord,
+) -> Option<usize> {
     let head = writer.free_head.load(Ordering::Relaxed);
     if let Some(entry) = table.get(head as usize) {
         let next = u32::try_from(entry.next_free.load(Ordering::Relaxed)).unwrap_or(NO_FREE_ENTRY);
@@ -328,6 +337,9 @@ fn take_entry(table: &[LiveEntry; LIVE_TABLE_CAPACITY], writer: &DeviceWriter) -
     let unused = writer.next_unused.load(Ordering::Relaxed);
     if (unused as usize) < LIVE_TABLE_CAPACITY {
         writer.next_unused.store(unused + 1, Ordering::Relaxed);
+        // The high-water mark only grows, so readers never skip a listed entry; one still
+        // being filled in reads as busy and is skipped until its id is stored.
+        device.live_table_high_water.store(u64::from(unused) + 1, Ordering::Release);
         return Some(unused as usize);
     }
     None
@@ -341,7 +353,7 @@ fn list_live(
     event: &Counted<'_>,
     listing: &Listing<'_>,
 ) -> u32 {
-    let Some(index) = take_entry(table, writer) else {
+    let Some(index) = take_entry(table, writer, device) else {
         bump(&device.live_table_overflow, 1, Ordering::Relaxed);
         return NO_TABLE_ENTRY;
     };
@@ -367,11 +379,6 @@ fn list_live(
     store_bytes(&entry.owner, owner.as_bytes());
     store_bytes(&entry.file, file.as_bytes());
     entry.alloc_id.store(event.id.get(), Ordering::Release);
-    // The high-water mark only grows, so readers never skip a listed entry.
-    let high_water = u64::from(writer.next_unused.load(Ordering::Relaxed));
-    if device.live_table_high_water.load(Ordering::Relaxed) < high_water {
-        device.live_table_high_water.store(high_water, Ordering::Release);
-    }
     // LIVE_TABLE_CAPACITY is 32,768, so indices fit in a u32.
     index as u32
 }

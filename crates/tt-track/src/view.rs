@@ -408,7 +408,7 @@ fn decode_device(
             inherited_uses: load(&device.inherited_uses),
             impossible_figures: impossible_figures(&kinds, &capacity),
         },
-        payload_by_class: std::array::from_fn(|i| load(&device.payload_by_class[i])),
+        payload_by_class: payload_by_class(&kinds, load(&device.payload_by_class[2])),
         tensix_cores,
         ethernet_cores,
         health: device.health.iter().enumerate().filter_map(decode_health).collect(),
@@ -418,6 +418,18 @@ fn decode_device(
         live_records,
         live_records_not_listed: load(&device.live_table_overflow),
     })
+}
+
+/// Payload now per bank class: DRAM holds the DRAM and TRACE kinds, Ethernet cores what the
+/// writer counted apart, and Tensix cores the rest of the L1 kinds.
+fn payload_by_class(kinds: &[KindUsage; MemKind::COUNT], ethernet: u64) -> [u64; 3] {
+    let sum = |l1: bool| {
+        MemKind::ALL
+            .iter()
+            .filter(|k| k.is_l1() == l1)
+            .fold(0u64, |s, k| s.saturating_add(kinds[k.index()].payload_bytes))
+    };
+    [sum(false), sum(true).saturating_sub(ethernet), ethernet]
 }
 
 /// Figures a writer cannot produce: a release of more than was placed, or more DRAM or L1 in
