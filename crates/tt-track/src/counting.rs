@@ -158,7 +158,11 @@ pub(crate) fn count_place(
     raise(&device.peak_reserved, reserved_now);
     // DRAM and Tensix payloads follow from the kinds; only Ethernet's must be kept apart.
     if event.class == BankClass::Ethernet {
-        bump(&device.payload_by_class[BankClass::Ethernet as usize], event.payload, Ordering::Relaxed);
+        bump(
+            &device.payload_by_class[BankClass::Ethernet as usize],
+            event.payload,
+            Ordering::Relaxed,
+        );
     }
     share_cores(device, event.class, event.share, true);
     push_event(&layout.rings[slot], device, OP_PLACE, event);

@@ -482,3 +482,39 @@ proptest! {
         }
     }
 }
+
+/// Records may outlive their tracker: the slot's anchor, ledger and segment live until the
+/// last of them is released, wherever that happens, and then go.
+#[test]
+fn records_outliving_their_tracker_stay_counted_until_released_on_any_thread() {
+    let (dir, tracker) = ledger();
+    let ledger_dir = dir.path().join("ledger");
+    let device = register(&tracker, 0x51);
+    let records: Vec<_> = (0..3)
+        .map(|i| {
+            tracker
+                .record_place(device, MemKind::Dram, &spans(2, 100 + i), "outlives", here())
+                .expect("place")
+        })
+        .collect();
+    let observed = Arc::new(GraphCapture::new());
+    tracker.subscribe(observed.clone());
+    let segment = tracker.segment_path().expect("published");
+    drop(tracker);
+    let snapshot = read_ledger(&ledger_dir).expect("read");
+    let dev = snapshot.device(ChipUid(0x51)).expect("still counted");
+    assert_eq!(dev.kind(MemKind::Dram).used_bytes, 2 * (100 + 101 + 102));
+    let mut records = records.into_iter();
+    let first = records.next().expect("one");
+    std::thread::spawn(move || drop(first)).join().expect("released on another thread");
+    let rest: Vec<_> = records.collect();
+    let snapshot = read_ledger(&ledger_dir).expect("read");
+    assert_eq!(
+        snapshot.device(ChipUid(0x51)).expect("counted").kind(MemKind::Dram).used_bytes,
+        2 * (101 + 102)
+    );
+    drop(rest);
+    assert!(!segment.exists(), "the last release lets the segment go");
+    assert!(read_ledger(&ledger_dir).expect("read").processes.is_empty());
+    assert_eq!(observed.events().len(), 3, "observers hear releases after the tracker is gone");
+}
