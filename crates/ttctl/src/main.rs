@@ -23,7 +23,9 @@ mod leaks;
 mod mem;
 mod mem_json;
 mod mem_text;
+mod metrics;
 mod run;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -100,6 +102,13 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Serve the memory figures over HTTP: `/metrics` for Prometheus, `/api/v1/mem` with the
+    /// `mem --json` document. Reads the ledger at each request; never opens a device.
+    Serve {
+        /// Address to listen on; loopback unless you name another (`0.0.0.0:9464` for all).
+        #[arg(long, value_name = "ADDR", default_value = serve::DEFAULT_LISTEN)]
+        listen: std::net::SocketAddr,
+    },
     /// Manage simulated chip files.
     Sim {
         #[command(subcommand)]
@@ -144,6 +153,7 @@ fn main() -> ExitCode {
             run::run(&workload, device.as_deref(), &options, iterations, json)
         }
         Command::Leaks { json, all } => leaks::leaks(json, all),
+        Command::Serve { listen } => serve::serve(listen),
         Command::Mem { json, watch, device, pid, cores } => {
             mem::mem(json, watch, &mem::Filter { device, pid, cores })
         }
