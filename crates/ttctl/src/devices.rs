@@ -1,7 +1,7 @@
 //! `ttctl devices` and `ttctl sim`.
 
 use anyhow::{bail, Context, Result};
-use serde_json::json;
+use serde::Serialize;
 use tt_device::{Device, DeviceSpec, SimKind};
 use tt_soc::{Arch, HarvestingMasks, SocDescriptor};
 
@@ -48,6 +48,78 @@ impl DeviceRow {
     /// L1 bytes over every usable Tensix core.
     fn l1_bytes(&self) -> u64 {
         self.tensix as u64 * self.l1_bytes_per_core
+    }
+}
+
+/// `ttctl devices --json` (schema_version 1).
+#[derive(Serialize)]
+struct DevicesDocument {
+    schema_version: u32,
+    devices: Vec<DeviceJson>,
+}
+
+/// Grid size in cores.
+#[derive(Serialize)]
+struct Grid {
+    x: u16,
+    y: u16,
+}
+
+/// Harvesting masks in tt-umd's convention.
+#[derive(Serialize)]
+struct Harvesting {
+    tensix: u32,
+    dram: u32,
+    eth: u32,
+    pcie: u32,
+}
+
+/// Capacity in bytes.
+#[derive(Serialize)]
+struct Capacity {
+    dram: u64,
+    l1: u64,
+    l1_per_core: u64,
+}
+
+/// One device of `devices --json`.
+#[derive(Serialize)]
+struct DeviceJson {
+    spec: String,
+    backend: &'static str,
+    arch: &'static str,
+    board: Option<String>,
+    chip_uid: String,
+    grid: Grid,
+    harvesting: Harvesting,
+    tensix_cores: usize,
+    capacity: Capacity,
+    state: String,
+}
+
+impl From<&DeviceRow> for DeviceJson {
+    fn from(r: &DeviceRow) -> DeviceJson {
+        DeviceJson {
+            spec: r.spec.clone(),
+            backend: r.backend,
+            arch: r.arch.name(),
+            board: r.board.clone(),
+            chip_uid: r.chip_uid.clone(),
+            grid: Grid { x: r.grid.0, y: r.grid.1 },
+            harvesting: Harvesting {
+                tensix: r.harvesting.tensix,
+                dram: r.harvesting.dram,
+                eth: r.harvesting.eth,
+                pcie: r.harvesting.pcie,
+            },
+            tensix_cores: r.tensix,
+            capacity: Capacity {
+                dram: r.dram_bytes,
+                l1: r.l1_bytes(),
+                l1_per_core: r.l1_bytes_per_core,
+            },
+            state: r.state.clone(),
+        }
     }
 }
 
@@ -106,36 +178,11 @@ fn human(bytes: u64) -> String {
 pub fn devices(json_out: bool) -> Result<()> {
     let rows = rows()?;
     if json_out {
-        let list: Vec<_> = rows
-            .iter()
-            .map(|r| {
-                json!({
-                    "spec": r.spec,
-                    "backend": r.backend,
-                    "arch": r.arch.name(),
-                    "board": r.board,
-                    "chip_uid": r.chip_uid,
-                    "grid": {"x": r.grid.0, "y": r.grid.1},
-                    "harvesting": {
-                        "tensix": r.harvesting.tensix,
-                        "dram": r.harvesting.dram,
-                        "eth": r.harvesting.eth,
-                        "pcie": r.harvesting.pcie,
-                    },
-                    "tensix_cores": r.tensix,
-                    "capacity": {
-                        "dram": r.dram_bytes,
-                        "l1": r.l1_bytes(),
-                        "l1_per_core": r.l1_bytes_per_core,
-                    },
-                    "state": r.state,
-                })
-            })
-            .collect();
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"schema_version": 1, "devices": list}))?
-        )?;
+        let document = DevicesDocument {
+            schema_version: 1,
+            devices: rows.iter().map(DeviceJson::from).collect(),
+        };
+        outln!("{}", serde_json::to_string_pretty(&document)?)?;
         return Ok(());
     }
     if rows.is_empty() {

@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use serde_json::{json, Value};
 use tt_accounting::{BankType, MemKind};
 use tt_alloc::{Allocation, BufferRequest, Layout, Policy};
 use tt_device::{Device, DramBankId};
@@ -12,6 +11,7 @@ use tt_program::{builtin_kernel, Processor, Program, Runtime};
 use tt_track::{KindUsage, ProcessView, Tracker};
 
 use crate::mem;
+use crate::mem_json::PerKind;
 
 /// A small deterministic generator (splitmix64): workloads repeat exactly run to run.
 struct Rng(u64);
@@ -44,10 +44,24 @@ fn per_kind(
     out
 }
 
-fn usage_json(u: &[u64; MemKind::COUNT]) -> Value {
-    let map: serde_json::Map<String, Value> =
-        MemKind::ALL.iter().map(|k| (k.name().to_string(), json!(u[k.index()]))).collect();
-    Value::Object(map)
+/// `ttctl run --json` (schema_version 2).
+#[derive(serde::Serialize)]
+struct RunReport<'a> {
+    schema_version: u32,
+    workload: &'a str,
+    device: String,
+    chip_uid: String,
+    iterations: u32,
+    units: u64,
+    bytes: u64,
+    seconds: f64,
+    kernel_seconds: Option<f64>,
+    bytes_per_second: Option<f64>,
+    before: PerKind,
+    peak: PerKind,
+    peak_total: u64,
+    after: PerKind,
+    returned_to_baseline: bool,
 }
 
 /// Writes a recognisable pattern into every page of `buf` and reads one page back.
@@ -315,23 +329,23 @@ pub fn run(
     let peak_total = view.as_ref().and_then(|v| v.device(uid)).map_or(0, |d| d.peak_used_bytes);
     let returned = after == before;
     if json_out {
-        let out = json!({
-            "schema_version": 2,
-            "workload": workload,
-            "device": session.device().spec().to_string(),
-            "chip_uid": uid.to_string(),
-            "iterations": iterations,
-            "units": made,
-            "bytes": written,
-            "seconds": elapsed.as_secs_f64(),
-            "kernel_seconds": kernel_time.map(|t| t.as_secs_f64()),
-            "bytes_per_second": throughput,
-            "before": usage_json(&before),
-            "peak": usage_json(&peak),
-            "peak_total": peak_total,
-            "after": usage_json(&after),
-            "returned_to_baseline": returned,
-        });
+        let out = RunReport {
+            schema_version: 2,
+            workload,
+            device: session.device().spec().to_string(),
+            chip_uid: uid.to_string(),
+            iterations,
+            units: made,
+            bytes: written,
+            seconds: elapsed.as_secs_f64(),
+            kernel_seconds: kernel_time.map(|t| t.as_secs_f64()),
+            bytes_per_second: throughput,
+            before: PerKind(before),
+            peak: PerKind(peak),
+            peak_total,
+            after: PerKind(after),
+            returned_to_baseline: returned,
+        };
         outln!("{}", serde_json::to_string_pretty(&out)?)?;
     } else {
         outln!(
