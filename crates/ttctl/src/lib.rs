@@ -28,6 +28,10 @@ pub mod mem_text;
 pub mod metrics;
 pub mod run;
 pub mod serve;
+pub mod top;
+#[cfg(test)]
+mod top_tests;
+pub mod top_view;
 
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 

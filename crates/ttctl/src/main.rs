@@ -101,6 +101,14 @@ enum Command {
         #[arg(long, value_name = "ADDR", default_value = serve::DEFAULT_LISTEN)]
         listen: std::net::SocketAddr,
     },
+    /// Full-screen view of this host's devices: a bar per memory kind, the core grid by L1
+    /// fill, used bytes over the last minutes, largest free blocks, processes. Keys: ←/→
+    /// switch device, s sorts processes, q quits.
+    Top {
+        /// Seconds between ledger reads (0.1 to 86400).
+        #[arg(long, value_name = "SECS", default_value_t = 1.0, value_parser = parse_period)]
+        interval: f64,
+    },
     /// Print a shell completion script, e.g. `ttctl completions bash >
     /// /etc/bash_completion.d/ttctl`.
     Completions {
@@ -164,6 +172,7 @@ fn main() -> ExitCode {
         Command::Serve { listen } => serve::serve(listen),
         Command::Completions { shell } => completions(shell),
         Command::Man => man(),
+        Command::Top { interval } => ttctl::top::top(std::time::Duration::from_secs_f64(interval)),
         Command::Mem { json, watch, device, pid, cores } => {
             mem::mem(json, watch, &mem::Filter { device, pid, cores })
         }
