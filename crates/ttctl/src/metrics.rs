@@ -7,9 +7,12 @@
 //! kind 0) once the exporter has seen it, which is exact: nothing can be placed on a chip
 //! that nobody holds.
 
-use anyhow::{Context, Result};
-use prometheus::core::Collector;
-use prometheus::{Encoder, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use anyhow::{bail, Context, Result};
+use prometheus::proto::{Counter, Gauge, LabelPair, Metric, MetricFamily, MetricType};
+use prometheus::{Encoder, TextEncoder};
 use tt_accounting::{BankClass, BankType, MemKind};
 use tt_device::DeviceSpec;
 use tt_sim::SimKind;
@@ -55,36 +58,124 @@ pub fn idle(seen: &DeviceTotals) -> DeviceTotals {
     }
 }
 
-/// The metric families of one scrape, registered in one registry.
+/// One metric family being filled: its samples in the order they were set. Built directly
+/// rather than through the crate's registry and metric vectors, whose per-series hashing and
+/// locking would be paid afresh at every scrape for series that live one scrape.
+struct Family {
+    name: &'static str,
+    help: &'static str,
+    kind: MetricType,
+    labels: Vec<&'static str>,
+    samples: RefCell<Vec<Metric>>,
+}
+
+impl Family {
+    fn sample(&self, values: &[&str], value: f64) -> Result<()> {
+        if values.len() != self.labels.len() {
+            bail!("{} takes {} labels, given {}", self.name, self.labels.len(), values.len());
+        }
+        let pairs = self
+            .labels
+            .iter()
+            .zip(values)
+            .map(|(name, value)| {
+                let mut pair = LabelPair::default();
+                pair.set_name((*name).to_owned());
+                pair.set_value((*value).to_owned());
+                pair
+            })
+            .collect();
+        let mut metric = Metric::from_label(pairs);
+        match self.kind {
+            MetricType::COUNTER => {
+                let mut counter = Counter::default();
+                counter.set_value(value);
+                metric.set_counter(counter);
+            }
+            _ => {
+                let mut gauge = Gauge::default();
+                gauge.set_value(value);
+                metric.set_gauge(gauge);
+            }
+        }
+        self.samples.borrow_mut().push(metric);
+        Ok(())
+    }
+}
+
+/// The metric families of one scrape, in the order they are made.
+#[derive(Default)]
 struct Families {
-    registry: Registry,
+    made: RefCell<Vec<Rc<Family>>>,
 }
 
 impl Families {
-    fn register<C: Collector + Clone + 'static>(&self, collector: C) -> Result<C> {
-        self.registry.register(Box::new(collector.clone())).context("registering a metric")?;
-        Ok(collector)
+    fn family(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        kind: MetricType,
+        labels: &[&'static str],
+    ) -> Rc<Family> {
+        let family = Rc::new(Family {
+            name,
+            help,
+            kind,
+            labels: labels.to_vec(),
+            samples: RefCell::new(Vec::new()),
+        });
+        self.made.borrow_mut().push(Rc::clone(&family));
+        family
     }
 
-    fn gauge(&self, name: &str, help: &str, labels: &[&str]) -> Result<IntGaugeVec> {
-        self.register(IntGaugeVec::new(Opts::new(name, help), labels)?)
+    fn gauge(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[&'static str],
+    ) -> Result<Rc<Family>> {
+        Ok(self.family(name, help, MetricType::GAUGE, labels))
     }
 
-    fn counter(&self, name: &str, help: &str, labels: &[&str]) -> Result<IntCounterVec> {
-        self.register(IntCounterVec::new(Opts::new(name, help), labels)?)
+    fn counter(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[&'static str],
+    ) -> Result<Rc<Family>> {
+        Ok(self.family(name, help, MetricType::COUNTER, labels))
+    }
+
+    /// The families that have samples, sorted by name as Prometheus's own exporters write
+    /// them.
+    fn gather(&self) -> Vec<MetricFamily> {
+        let mut families: Vec<MetricFamily> = self
+            .made
+            .borrow()
+            .iter()
+            .filter(|f| !f.samples.borrow().is_empty())
+            .map(|f| {
+                let mut family = MetricFamily::default();
+                family.set_name(f.name.to_owned());
+                family.set_help(f.help.to_owned());
+                family.set_field_type(f.kind);
+                family.set_metric(f.samples.take());
+                family
+            })
+            .collect();
+        families.sort_by(|a, b| a.name().cmp(b.name()));
+        families
     }
 }
 
-/// Sets one gauge series; figures past `i64::MAX` (none a chip can hold) are clamped.
-fn set(gauge: &IntGaugeVec, labels: &[&str], value: u64) -> Result<()> {
-    gauge.get_metric_with_label_values(labels)?.set(i64::try_from(value).unwrap_or(i64::MAX));
-    Ok(())
+/// Sets one gauge series; figures are exact in a float up to 2^53 bytes (8 PiB).
+fn set(gauge: &Family, labels: &[&str], value: u64) -> Result<()> {
+    gauge.sample(labels, value as f64)
 }
 
 /// Sets one counter series to the ledger's count.
-fn count(counter: &IntCounterVec, labels: &[&str], value: u64) -> Result<()> {
-    counter.get_metric_with_label_values(labels)?.inc_by(value);
-    Ok(())
+fn count(counter: &Family, labels: &[&str], value: u64) -> Result<()> {
+    counter.sample(labels, value as f64)
 }
 
 fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
@@ -93,26 +184,26 @@ fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
 
 /// Families per device (labels `chip_uid`, `arch`, `board`, plus the one each names).
 struct DeviceFamilies {
-    capacity: IntGaugeVec,
-    pool_used: IntGaugeVec,
-    pool_free: IntGaugeVec,
-    pool_payload: IntGaugeVec,
-    used: IntGaugeVec,
-    payload: IntGaugeVec,
-    peak: IntGaugeVec,
-    peak_all: IntGaugeVec,
-    live: IntGaugeVec,
-    placed: IntCounterVec,
-    released: IntCounterVec,
-    core_min: IntGaugeVec,
-    core_max: IntGaugeVec,
-    core_capacity: IntGaugeVec,
-    alloc_free: IntGaugeVec,
-    alloc_largest: IntGaugeVec,
-    alloc_largest_interleaved: IntGaugeVec,
-    alloc_free_blocks: IntGaugeVec,
-    integrity: IntCounterVec,
-    processes: IntGaugeVec,
+    capacity: Rc<Family>,
+    pool_used: Rc<Family>,
+    pool_free: Rc<Family>,
+    pool_payload: Rc<Family>,
+    used: Rc<Family>,
+    payload: Rc<Family>,
+    peak: Rc<Family>,
+    peak_all: Rc<Family>,
+    live: Rc<Family>,
+    placed: Rc<Family>,
+    released: Rc<Family>,
+    core_min: Rc<Family>,
+    core_max: Rc<Family>,
+    core_capacity: Rc<Family>,
+    alloc_free: Rc<Family>,
+    alloc_largest: Rc<Family>,
+    alloc_largest_interleaved: Rc<Family>,
+    alloc_free_blocks: Rc<Family>,
+    integrity: Rc<Family>,
+    processes: Rc<Family>,
 }
 
 impl DeviceFamilies {
@@ -223,10 +314,10 @@ impl DeviceFamilies {
 
 /// Families per process and device (labels `chip_uid`, `arch`, `board`, `pid`, `command`).
 struct ProcessFamilies {
-    used: IntGaugeVec,
-    payload: IntGaugeVec,
-    peak: IntGaugeVec,
-    integrity: IntCounterVec,
+    used: Rc<Family>,
+    payload: Rc<Family>,
+    peak: Rc<Family>,
+    integrity: Rc<Family>,
 }
 
 const PROCESS: [&str; 5] = ["chip_uid", "arch", "board", "pid", "command"];
@@ -282,7 +373,7 @@ impl ProcessFamilies {
 /// The exposition of `snapshot` in the Prometheus text format, with `idle` chips (seen
 /// before, held by no live process now; see [`idle`]) shown at 0.
 pub fn render(snapshot: &LedgerSnapshot, idle: &[DeviceTotals]) -> Result<String> {
-    let families = Families { registry: Registry::new() };
+    let families = Families::default();
     let devices = DeviceFamilies::new(&families)?;
     let processes = ProcessFamilies::new(&families)?;
     let ledger_processes =
@@ -305,7 +396,7 @@ pub fn render(snapshot: &LedgerSnapshot, idle: &[DeviceTotals]) -> Result<String
     set(&skipped, &[], snapshot.skipped.len() as u64)?;
     set(&schema, &[], u64::from(MEM_SCHEMA_VERSION))?;
     let mut text = Vec::new();
-    TextEncoder::new().encode(&families.registry.gather(), &mut text)?;
+    TextEncoder::new().encode(&families.gather(), &mut text)?;
     String::from_utf8(text).context("the exposition is not UTF-8")
 }
 
