@@ -26,6 +26,8 @@ pub mod mem;
 pub mod mem_json;
 pub mod mem_text;
 pub mod metrics;
+pub mod plot;
+pub mod record;
 pub mod run;
 pub mod serve;
 pub mod top;

@@ -109,6 +109,29 @@ enum Command {
         #[arg(long, value_name = "SECS", default_value_t = 1.0, value_parser = parse_period)]
         interval: f64,
     },
+    /// Record memory over time as JSON lines: a sample of every device per period, each
+    /// placement with its owner when first seen and when gone, and the processes' event
+    /// rings (so short-lived placements are kept). Ctrl-C stops. `ttctl plot` draws it.
+    Record {
+        /// Write to FILE instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+        /// Seconds between samples (0.1 to 86400).
+        #[arg(long, value_name = "SECS", default_value_t = 0.5, value_parser = parse_period)]
+        interval: f64,
+        /// Stop after SECS seconds (default: at Ctrl-C).
+        #[arg(long, value_name = "SECS", value_parser = parse_period)]
+        duration: Option<f64>,
+    },
+    /// Draw a `ttctl record` file: used bytes per kind over time, one chart per device, peaks
+    /// marked; then print what held L1 at each device's L1 peak.
+    Plot {
+        /// The file `ttctl record -o` wrote.
+        file: std::path::PathBuf,
+        /// The picture to write; `.svg` or `.png`.
+        #[arg(short, long, value_name = "FILE", default_value = "usage.svg")]
+        output: std::path::PathBuf,
+    },
     /// Print a shell completion script, e.g. `ttctl completions bash >
     /// /etc/bash_completion.d/ttctl`.
     Completions {
@@ -172,6 +195,12 @@ fn main() -> ExitCode {
         Command::Serve { listen } => serve::serve(listen),
         Command::Completions { shell } => completions(shell),
         Command::Man => man(),
+        Command::Plot { file, output } => ttctl::plot::plot(&file, &output),
+        Command::Record { output, interval, duration } => ttctl::record::record(
+            output.as_deref(),
+            std::time::Duration::from_secs_f64(interval),
+            duration.map(std::time::Duration::from_secs_f64),
+        ),
         Command::Top { interval } => ttctl::top::top(std::time::Duration::from_secs_f64(interval)),
         Command::Mem { json, watch, device, pid, cores } => {
             mem::mem(json, watch, &mem::Filter { device, pid, cores })

@@ -38,6 +38,14 @@ impl Serialize for PerKind {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for PerKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let by_name = std::collections::BTreeMap::<String, u64>::deserialize(deserializer)?;
+        // A kind a later version adds is ignored; one missing reads 0.
+        Ok(PerKind::of(|kind| by_name.get(kind.name()).copied().unwrap_or(0)))
+    }
+}
+
 /// A memory pool against its capacity.
 #[derive(Debug, Serialize)]
 pub struct Pool {

@@ -10,25 +10,8 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{wait_for, Env, Running};
+use common::{assert_valid, wait_for, Env, Running};
 use serde_json::Value;
-
-/// Fails with every violation when `document` is not a valid `$defs/<name>`.
-pub fn assert_valid(name: &str, document: &Value) {
-    let text = include_str!("../schema/ttctl.schema.json");
-    let mut schema: Value = serde_json::from_str(text).unwrap();
-    schema["$ref"] = Value::from(format!("#/$defs/{name}"));
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(document)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{name} does not match the schema:\n{}\n{document:#}",
-        errors.join("\n")
-    );
-}
 
 fn json(out: &std::process::Output) -> Value {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::Duration;
 
+use serde_json::Value;
+
 /// A ledger and a simulator directory of the test's own.
 pub struct Env {
     pub ledger: tempfile::TempDir,
@@ -113,4 +115,21 @@ pub fn first_line(child: &mut Child) -> String {
     let mut line = String::new();
     std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
     line
+}
+
+/// Fails with every violation when `document` is not a valid `$defs/<name>`.
+pub fn assert_valid(name: &str, document: &Value) {
+    let text = include_str!("../../schema/ttctl.schema.json");
+    let mut schema: Value = serde_json::from_str(text).unwrap();
+    schema["$ref"] = Value::from(format!("#/$defs/{name}"));
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(document)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{name} does not match the schema:\n{}\n{document:#}",
+        errors.join("\n")
+    );
 }
