@@ -5,6 +5,8 @@ use serde::Serialize;
 use tt_device::{Device, DeviceSpec, SimKind};
 use tt_soc::{Arch, HarvestingMasks, SocDescriptor};
 
+use crate::mem::human;
+
 /// One row of the device list.
 struct DeviceRow {
     spec: String,
@@ -162,18 +164,6 @@ fn rows() -> Result<Vec<DeviceRow>> {
     Ok(rows)
 }
 
-/// Bytes in GiB or MiB with one decimal, for the table.
-fn human(bytes: u64) -> String {
-    const GIB: f64 = (1u64 << 30) as f64;
-    const MIB: f64 = (1u64 << 20) as f64;
-    let b = bytes as f64;
-    if b >= GIB {
-        format!("{:.1}G", b / GIB)
-    } else {
-        format!("{:.1}M", b / MIB)
-    }
-}
-
 /// `ttctl devices [--json]`.
 pub fn devices(json_out: bool) -> Result<()> {
     let rows = rows()?;
@@ -194,8 +184,7 @@ pub fn devices(json_out: bool) -> Result<()> {
         outln!("`ttctl run programs` opens the default device (a simulated wormhole_b0 without a card)")?;
         return Ok(());
     }
-    outln!(
-        "{:<22} {:<7} {:<12} {:<6} {:<20} {:>6} {:>7} {:<24} {:>6} {:>6}  STATE",
+    let mut table = crate::table::with_header(&[
         "DEVICE",
         "BACKEND",
         "ARCH",
@@ -205,25 +194,26 @@ pub fn devices(json_out: bool) -> Result<()> {
         "TENSIX",
         "HARVESTING (tt-umd)",
         "DRAM",
-        "L1"
-    )?;
+        "L1",
+        "STATE",
+    ]);
     for r in rows {
         let h = r.harvesting;
-        outln!(
-            "{:<22} {:<7} {:<12} {:<6} {:<20} {:>6} {:>7} {:<24} {:>6} {:>6}  {}",
-            r.spec,
-            r.backend,
-            r.arch.name(),
-            r.board.as_deref().unwrap_or("-"),
-            r.chip_uid,
+        table.add_row(vec![
+            r.spec.clone(),
+            r.backend.to_owned(),
+            r.arch.name().to_owned(),
+            r.board.clone().unwrap_or_else(|| "-".to_owned()),
+            r.chip_uid.clone(),
             format!("{}x{}", r.grid.0, r.grid.1),
-            r.tensix,
+            r.tensix.to_string(),
             format!("t{} d{} e{} p{}", h.tensix, h.dram, h.eth, h.pcie),
             human(r.dram_bytes),
             human(r.l1_bytes()),
-            r.state
-        )?;
+            r.state.clone(),
+        ]);
     }
+    outln!("{table}")?;
     Ok(())
 }
 

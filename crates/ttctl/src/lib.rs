@@ -30,6 +30,7 @@ pub mod plot;
 pub mod record;
 pub mod run;
 pub mod serve;
+pub mod table;
 pub mod top;
 #[cfg(test)]
 mod top_tests;

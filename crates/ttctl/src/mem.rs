@@ -115,20 +115,9 @@ pub fn backend_of(uid: ChipUid) -> &'static str {
     }
 }
 
-/// Bytes in a short human form (binary units).
+/// Bytes in a short human form (binary units, one decimal: `0 B`, `1.5 KiB`, `12.0 GiB`).
 pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    bytesize::ByteSize::b(bytes).display().iec().to_string()
 }
 
 /// Reads every ledger directory a monitor should (see [`tt_track::ledger_dirs_to_read`]).
