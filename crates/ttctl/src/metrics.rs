@@ -128,13 +128,8 @@ impl Families {
         family
     }
 
-    fn gauge(
-        &self,
-        name: &'static str,
-        help: &'static str,
-        labels: &[&'static str],
-    ) -> Result<Rc<Family>> {
-        Ok(self.family(name, help, MetricType::GAUGE, labels))
+    fn gauge(&self, name: &'static str, help: &'static str, labels: &[&'static str]) -> Rc<Family> {
+        self.family(name, help, MetricType::GAUGE, labels)
     }
 
     fn counter(
@@ -142,8 +137,8 @@ impl Families {
         name: &'static str,
         help: &'static str,
         labels: &[&'static str],
-    ) -> Result<Rc<Family>> {
-        Ok(self.family(name, help, MetricType::COUNTER, labels))
+    ) -> Rc<Family> {
+        self.family(name, help, MetricType::COUNTER, labels)
     }
 
     /// The families that have samples, sorted by name as Prometheus's own exporters write
@@ -207,33 +202,33 @@ struct DeviceFamilies {
 }
 
 impl DeviceFamilies {
-    fn new(f: &Families) -> Result<Self> {
+    fn new(f: &Families) -> Self {
         let pool = with(&DEVICE, &["pool"]);
         let kind = with(&DEVICE, &["kind"]);
         let core_kind = with(&DEVICE, &["core_kind"]);
         let bank = with(&DEVICE, &["bank_type"]);
-        Ok(Self {
-            capacity: f.gauge("tt_device_capacity_bytes", "Capacity of a memory pool (dram, l1 = usable Tensix L1, ethernet_l1).", &pool)?,
-            pool_used: f.gauge("tt_device_pool_used_bytes", "Reserved bytes of a memory pool over all live processes.", &pool)?,
-            pool_free: f.gauge("tt_device_pool_free_bytes", "Capacity minus reserved bytes of a memory pool.", &pool)?,
-            pool_payload: f.gauge("tt_device_pool_payload_bytes", "Bytes the owners asked for in a memory pool.", &pool)?,
-            used: f.gauge("tt_device_used_bytes", "Reserved bytes per memory kind over all live processes (kinds are disjoint).", &kind)?,
-            payload: f.gauge("tt_device_payload_bytes", "Bytes the owners asked for, per memory kind.", &kind)?,
-            peak: f.gauge("tt_device_peak_used_bytes", "High-water mark of reserved bytes per kind since each live process started or reset its peaks, summed over processes.", &kind)?,
-            peak_all: f.gauge("tt_device_peak_used_all_kinds_bytes", "High-water mark of reserved bytes of all kinds together, summed over live processes.", &DEVICE)?,
-            live: f.gauge("tt_device_live_placements", "Placements not yet released, per kind.", &kind)?,
-            placed: f.counter("tt_device_placements_total", "Placements made by the live processes, per kind (falls when a process exits: a counter reset).", &kind)?,
-            released: f.counter("tt_device_releases_total", "Releases made by the live processes, per kind (falls when a process exits: a counter reset).", &kind)?,
-            core_min: f.gauge("tt_device_core_l1_min_used_bytes", "Reserved L1 of the emptiest core (core_kind tensix or ethernet).", &core_kind)?,
-            core_max: f.gauge("tt_device_core_l1_max_used_bytes", "Reserved L1 of the fullest core (core_kind tensix or ethernet).", &core_kind)?,
-            core_capacity: f.gauge("tt_device_core_l1_capacity_bytes", "L1 bytes of one core (core_kind tensix or ethernet).", &core_kind)?,
-            alloc_free: f.gauge("tt_device_allocator_free_bytes", "Free bytes of a bank type over all its banks, as the allocator holding the chip sees them.", &bank)?,
-            alloc_largest: f.gauge("tt_device_allocator_largest_free_block_bytes", "Largest block the allocator would hand out in one bank of the type.", &bank)?,
-            alloc_largest_interleaved: f.gauge("tt_device_allocator_largest_interleaved_bytes", "Largest interleaved buffer the allocator would hand out (largest block times banks).", &bank)?,
-            alloc_free_blocks: f.gauge("tt_device_allocator_free_blocks", "Free blocks of a bank type (fragmentation: many small blocks).", &bank)?,
-            integrity: f.counter("tt_device_integrity_errors_total", "Integrity errors the trackers of live processes counted, per error.", &with(&DEVICE, &["error"]))?,
-            processes: f.gauge("tt_device_processes", "Live processes that hold or registered the chip.", &DEVICE)?,
-        })
+        Self {
+            capacity: f.gauge("tt_device_capacity_bytes", "Capacity of a memory pool (dram, l1 = usable Tensix L1, ethernet_l1).", &pool),
+            pool_used: f.gauge("tt_device_pool_used_bytes", "Reserved bytes of a memory pool over all live processes.", &pool),
+            pool_free: f.gauge("tt_device_pool_free_bytes", "Capacity minus reserved bytes of a memory pool.", &pool),
+            pool_payload: f.gauge("tt_device_pool_payload_bytes", "Bytes the owners asked for in a memory pool.", &pool),
+            used: f.gauge("tt_device_used_bytes", "Reserved bytes per memory kind over all live processes (kinds are disjoint).", &kind),
+            payload: f.gauge("tt_device_payload_bytes", "Bytes the owners asked for, per memory kind.", &kind),
+            peak: f.gauge("tt_device_peak_used_bytes", "High-water mark of reserved bytes per kind since each live process started or reset its peaks, summed over processes.", &kind),
+            peak_all: f.gauge("tt_device_peak_used_all_kinds_bytes", "High-water mark of reserved bytes of all kinds together, summed over live processes.", &DEVICE),
+            live: f.gauge("tt_device_live_placements", "Placements not yet released, per kind.", &kind),
+            placed: f.counter("tt_device_placements_total", "Placements made by the live processes, per kind (falls when a process exits: a counter reset).", &kind),
+            released: f.counter("tt_device_releases_total", "Releases made by the live processes, per kind (falls when a process exits: a counter reset).", &kind),
+            core_min: f.gauge("tt_device_core_l1_min_used_bytes", "Reserved L1 of the emptiest core (core_kind tensix or ethernet).", &core_kind),
+            core_max: f.gauge("tt_device_core_l1_max_used_bytes", "Reserved L1 of the fullest core (core_kind tensix or ethernet).", &core_kind),
+            core_capacity: f.gauge("tt_device_core_l1_capacity_bytes", "L1 bytes of one core (core_kind tensix or ethernet).", &core_kind),
+            alloc_free: f.gauge("tt_device_allocator_free_bytes", "Free bytes of a bank type over all its banks, as the allocator holding the chip sees them.", &bank),
+            alloc_largest: f.gauge("tt_device_allocator_largest_free_block_bytes", "Largest block the allocator would hand out in one bank of the type.", &bank),
+            alloc_largest_interleaved: f.gauge("tt_device_allocator_largest_interleaved_bytes", "Largest interleaved buffer the allocator would hand out (largest block times banks).", &bank),
+            alloc_free_blocks: f.gauge("tt_device_allocator_free_blocks", "Free blocks of a bank type (fragmentation: many small blocks).", &bank),
+            integrity: f.counter("tt_device_integrity_errors_total", "Integrity errors the trackers of live processes counted, per error.", &with(&DEVICE, &["error"])),
+            processes: f.gauge("tt_device_processes", "Live processes that hold or registered the chip.", &DEVICE),
+        }
     }
 
     fn fill(&self, dev: &DeviceTotals) -> Result<()> {
@@ -323,30 +318,30 @@ struct ProcessFamilies {
 const PROCESS: [&str; 5] = ["chip_uid", "arch", "board", "pid", "command"];
 
 impl ProcessFamilies {
-    fn new(f: &Families) -> Result<Self> {
+    fn new(f: &Families) -> Self {
         let kind = with(&PROCESS, &["kind"]);
-        Ok(Self {
+        Self {
             used: f.gauge(
                 "tt_process_used_bytes",
                 "Reserved bytes one process holds on a chip, per kind.",
                 &kind,
-            )?,
+            ),
             payload: f.gauge(
                 "tt_process_payload_bytes",
                 "Bytes one process asked for on a chip, per kind.",
                 &kind,
-            )?,
+            ),
             peak: f.gauge(
                 "tt_process_peak_used_bytes",
                 "High-water mark of one process's reserved bytes on a chip, per kind.",
                 &kind,
-            )?,
+            ),
             integrity: f.counter(
                 "tt_process_integrity_errors_total",
                 "Integrity errors one process's tracker counted on a chip.",
                 &PROCESS,
-            )?,
-        })
+            ),
+        }
     }
 
     fn fill(&self, snapshot: &LedgerSnapshot) -> Result<()> {
@@ -374,20 +369,20 @@ impl ProcessFamilies {
 /// before, held by no live process now; see [`idle`]) shown at 0.
 pub fn render(snapshot: &LedgerSnapshot, idle: &[DeviceTotals]) -> Result<String> {
     let families = Families::default();
-    let devices = DeviceFamilies::new(&families)?;
-    let processes = ProcessFamilies::new(&families)?;
+    let devices = DeviceFamilies::new(&families);
+    let processes = ProcessFamilies::new(&families);
     let ledger_processes =
-        families.gauge("tt_ledger_processes", "Live processes in the ledger.", &[])?;
+        families.gauge("tt_ledger_processes", "Live processes in the ledger.", &[]);
     let skipped = families.gauge(
         "tt_ledger_skipped_segments",
         "Ledger segments that could not be read (`ttctl mem` says why).",
         &[],
-    )?;
+    );
     let schema = families.gauge(
         "tt_ledger_schema_version",
         "Version of the figures' schema (the `schema_version` of `mem --json`).",
         &[],
-    )?;
+    );
     for dev in snapshot.devices.iter().chain(idle) {
         devices.fill(dev)?;
     }
