@@ -19,7 +19,7 @@ fn json(out: &std::process::Output) -> Value {
 }
 
 #[test]
-fn mem_devices_and_run_json_match_the_schema() {
+fn mem_leaks_devices_and_run_json_match_the_schema() {
     let env = Env::new();
     let device = "sim:n150:43";
     let workload = Running(
@@ -34,8 +34,11 @@ fn mem_devices_and_run_json_match_the_schema() {
         (kernel > 0 && !mem["devices"][0]["allocator"]["dram"].is_null()).then_some(mem)
     })
     .expect("the workload never showed in mem --json");
+    let leaks = json(&env.command(&["leaks", "--json", "--all"]).output().unwrap());
     drop(workload);
     assert_valid("mem", &live);
+    assert!(!leaks["processes"][0]["devices"][0]["live_records"].as_array().unwrap().is_empty());
+    assert_valid("leaks", &leaks);
 
     let empty = json(&env.command(&["mem", "--json"]).output().unwrap());
     assert_valid("mem", &empty);
