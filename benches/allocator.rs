@@ -1,455 +1,490 @@
-//! Allocator benchmark: tt-alloc's range engine against the `offset-allocator` crate (an O(1)
-//! two-level bitmap allocator) and a naive first-fit sorted free list, on two deterministic
-//! traces replayed identically against each contender in the same run.
+//! Allocator benchmark: tt-alloc's range engine, as its callers use it, against the
+//! offset-allocator crate, an exact best-fit reference and a naive first-fit list, on
+//! workloads shaped to find weak spots, all in the same run.
 //!
-//! Reports criterion's figures, then a summary from a same-run timing loop: ns per
-//! allocate+free pair, the ratios tt-alloc/offset-allocator and naive/tt-alloc, and the
-//! largest free block left after the churn (before the final frees).
+//! - Pressure traces (L1 and DRAM banks, 8 fixed seeds each) drive demand near and past
+//!   capacity, so allocations fail and placement quality shows: failed count and bytes per
+//!   seed and summed, and the largest block each allocator can actually hand out when the
+//!   churn ends. Seed 0 is also timed: full replays, order rotated every round, each
+//!   segment of the trace at its best over the rounds (the machine may be shared).
+//! - Growth traces hold 1k to 100k live blocks in a 32 GiB bank and churn, for two size
+//!   distributions, to show how the cost per pair grows with the live count. Criterion
+//!   samples the 100k case (an iteration is a burst of 25k pairs); the summary times every
+//!   case in 1024-pair segments over rotated rounds and keeps the median segment.
+//!
+//! Every target of the allocator work is printed with its ratio and whether it is met.
+//! `ALLOCATOR_BENCH_SUMMARY_ONLY=1` skips criterion's sampling; `ALLOCATOR_BENCH_ONLY=l1,dram,growth`
+//! picks parts.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+#[path = "allocator/contenders.rs"]
+mod contenders;
+#[path = "allocator/traces.rs"]
+mod traces;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use contenders::{
+    largest_allocatable, Contender, NaiveFirstFit, OffsetAlloc, ReferenceBestFit, TtAlloc,
+    TtAllocByAddress,
+};
 use criterion::Criterion;
-use tt_alloc::{Policy, RangeAllocator, RangeHandle};
+use traces::{Event, GrowthSizes, GrowthTrace, PressureSpec, PressureTrace, DRAM, L1, MIB};
 
-const KIB: u64 = 1024;
-const MIB: u64 = 1024 * KIB;
-const GIB: u64 = 1024 * MIB;
+const SEEDS: u64 = 8;
+/// Timed rounds per contender (pressure traces: full replays).
+const ROUNDS: usize = 5;
+/// A pressure replay is timed in segments of this many events; the machine may be shared,
+/// so each segment keeps its best time over the rounds (the work of a segment is the same in
+/// every round) and the replay's time is the sum of those.
+const SEGMENT: usize = 8192;
 
-/// SplitMix64: a tiny, well-mixed, seedable generator, so traces are identical everywhere.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform in [lo, hi).
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next_u64() % (hi - lo)
-    }
-
-    /// Log-uniform in [lo, hi).
-    fn log_uniform(&mut self, lo: u64, hi: u64) -> u64 {
-        let (a, b) = ((lo as f64).ln(), (hi as f64).ln());
-        ((a + (b - a) * self.unit()).exp() as u64).clamp(lo, hi - 1)
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Event {
-    Alloc { id: u32, size: u64 },
-    Free { id: u32 },
-}
-
-/// Size classes of a trace: (probability, min, max, lifetime range in allocation steps).
-struct SizeClass {
-    weight: f64,
-    min: u64,
-    max: u64,
-    lifetime: (u64, u64),
-}
-
-struct TraceSpec {
-    name: &'static str,
-    seed: u64,
-    capacity: u64,
-    alignment: u64,
-    allocations: u32,
-    max_live: usize,
-    /// Live bytes never exceed this share of the capacity in the generated trace.
-    budget: f64,
-    classes: Vec<SizeClass>,
-}
-
-struct Trace {
-    name: &'static str,
-    capacity: u64,
-    events: Vec<Event>,
-    /// Events before this index are the churn; the rest free what is still live.
-    churn_end: usize,
-    pairs: usize,
-    peak_live: usize,
-    live_at_churn_end: usize,
-}
-
-fn generate(spec: &TraceSpec) -> Trace {
-    let mut rng = SplitMix64(spec.seed);
-    let budget = (spec.capacity as f64 * spec.budget) as u64;
-    let mut deaths: BinaryHeap<Reverse<(u64, u32)>> = BinaryHeap::new();
-    let mut sizes = Vec::with_capacity(spec.allocations as usize);
-    let mut events = Vec::with_capacity(2 * spec.allocations as usize);
-    let (mut live_bytes, mut peak_live) = (0u64, 0usize);
-    let free_next = |deaths: &mut BinaryHeap<Reverse<(u64, u32)>>,
-                     events: &mut Vec<Event>,
-                     sizes: &[u64],
-                     live_bytes: &mut u64| {
-        let Some(Reverse((_, id))) = deaths.pop() else { return false };
-        events.push(Event::Free { id });
-        *live_bytes -= sizes[id as usize];
-        true
-    };
-    for id in 0..spec.allocations {
-        let step = u64::from(id);
-        while deaths.peek().is_some_and(|Reverse((death, _))| *death <= step) {
-            free_next(&mut deaths, &mut events, &sizes, &mut live_bytes);
-        }
-        let mut pick = rng.unit();
-        let class = spec
-            .classes
-            .iter()
-            .find(|c| {
-                pick -= c.weight;
-                pick < 0.0
-            })
-            .unwrap_or(&spec.classes[0]);
-        let size = rng.log_uniform(class.min, class.max).div_ceil(spec.alignment) * spec.alignment;
-        while deaths.len() >= spec.max_live || live_bytes + size > budget {
-            if !free_next(&mut deaths, &mut events, &sizes, &mut live_bytes) {
-                break;
-            }
-        }
-        sizes.push(size);
-        events.push(Event::Alloc { id, size });
-        live_bytes += size;
-        deaths.push(Reverse((step + rng.range(class.lifetime.0, class.lifetime.1), id)));
-        peak_live = peak_live.max(deaths.len());
-    }
-    let churn_end = events.len();
-    let live_at_churn_end = deaths.len();
-    while free_next(&mut deaths, &mut events, &sizes, &mut live_bytes) {}
-    Trace {
-        name: spec.name,
-        capacity: spec.capacity,
-        events,
-        churn_end,
-        pairs: spec.allocations as usize,
-        peak_live,
-        live_at_churn_end,
-    }
-}
-
-fn l1_trace() -> Trace {
-    generate(&TraceSpec {
-        name: "l1 (1.5 MiB, 1-64 KiB, <=200 live)",
-        seed: 0x4c31_5f74_7261_6365,
-        capacity: 1536 * KIB,
-        alignment: 16,
-        allocations: 50_000,
-        max_live: 200,
-        budget: 0.75,
-        classes: vec![
-            SizeClass { weight: 0.75, min: KIB, max: 4 * KIB, lifetime: (1, 400) },
-            SizeClass { weight: 0.20, min: 4 * KIB, max: 16 * KIB, lifetime: (1, 200) },
-            SizeClass { weight: 0.05, min: 16 * KIB, max: 64 * KIB + 1, lifetime: (1, 2_000) },
-        ],
-    })
-}
-
-fn dram_trace() -> Trace {
-    generate(&TraceSpec {
-        name: "dram (1 GiB, 2 KiB-64 MiB, <=10000 live)",
-        seed: 0x4452_414d_5f74_7263,
-        capacity: GIB,
-        alignment: 32,
-        allocations: 60_000,
-        max_live: 10_000,
-        budget: 0.85,
-        classes: vec![
-            SizeClass { weight: 0.90, min: 2 * KIB, max: 64 * KIB, lifetime: (1, 40_000) },
-            SizeClass { weight: 0.09, min: 64 * KIB, max: 4 * MIB, lifetime: (1, 2_000) },
-            SizeClass { weight: 0.01, min: 4 * MIB, max: 64 * MIB + 1, lifetime: (1, 200) },
-        ],
-    })
-}
-
-/// One allocator under test.
-trait Contender {
-    const NAME: &'static str;
-    type Handle: Copy;
-    fn new(capacity: u64) -> Self;
-    fn allocate(&mut self, size: u64) -> Option<Self::Handle>;
-    fn free(&mut self, handle: Self::Handle);
-    fn largest_free_block(&self, live: &[Option<Self::Handle>]) -> u64;
-}
-
-/// Requests of at least this many bytes are placed top-down by the tt-alloc contender.
-const LARGE_FROM: u64 = 256 << 10;
-
-struct TtAlloc(RangeAllocator);
-
-impl Contender for TtAlloc {
-    const NAME: &'static str = "tt-alloc";
-    type Handle = RangeHandle;
-    fn new(capacity: u64) -> Self {
-        TtAlloc(RangeAllocator::new(0, capacity, 32))
-    }
-    fn allocate(&mut self, size: u64) -> Option<RangeHandle> {
-        // Best fit either way; large blocks go to the top of their hole and small ones to the
-        // bottom, so long runs of small blocks do not split the space large ones need (the
-        // per-request bottom-up/top-down choice tt-metal's allocator also offers).
-        let policy = if size >= LARGE_FROM { Policy::TopDown } else { Policy::BestFitBottomUp };
-        self.0.allocate_handle(size, 0, policy).ok()
-    }
-    fn free(&mut self, handle: RangeHandle) {
-        let freed = self.0.free_handle(handle);
-        debug_assert!(freed.is_ok());
-    }
-    fn largest_free_block(&self, _live: &[Option<RangeHandle>]) -> u64 {
-        self.0.stats().largest_free.map_or(0, |b| b.size)
-    }
-}
-
-struct OffsetAlloc(offset_allocator::Allocator, u64);
-
-impl Contender for OffsetAlloc {
-    const NAME: &'static str = "offset-allocator";
-    type Handle = offset_allocator::Allocation;
-    fn new(capacity: u64) -> Self {
-        let capacity = u32::try_from(capacity).unwrap_or(u32::MAX);
-        OffsetAlloc(
-            offset_allocator::Allocator::with_max_allocs(capacity, 1 << 17),
-            capacity.into(),
-        )
-    }
-    fn allocate(&mut self, size: u64) -> Option<Self::Handle> {
-        self.0.allocate(u32::try_from(size).ok()?)
-    }
-    fn free(&mut self, handle: Self::Handle) {
-        self.0.free(handle);
-    }
-    /// Its own report rounds the largest region down to a size bin, so compute the exact
-    /// figure from the live allocations: the largest gap between them.
-    fn largest_free_block(&self, live: &[Option<Self::Handle>]) -> u64 {
-        let mut used: Vec<(u64, u64)> = live
-            .iter()
-            .flatten()
-            .map(|a| (u64::from(a.offset), u64::from(self.0.allocation_size(*a))))
-            .collect();
-        used.sort_unstable();
-        let (mut cursor, mut largest) = (0u64, 0u64);
-        for (offset, size) in used {
-            largest = largest.max(offset.saturating_sub(cursor));
-            cursor = cursor.max(offset + size);
-        }
-        largest.max(self.1.saturating_sub(cursor))
-    }
-}
-
-/// The classic design: free ranges in a Vec sorted by address, first fit by linear scan,
-/// coalescing on free.
-struct NaiveFirstFit {
-    free: Vec<(u64, u64)>,
-    sizes: std::collections::HashMap<u64, u64>,
-}
-
-impl Contender for NaiveFirstFit {
-    const NAME: &'static str = "naive first-fit list";
-    type Handle = u64;
-    fn new(capacity: u64) -> Self {
-        NaiveFirstFit { free: vec![(0, capacity)], sizes: std::collections::HashMap::new() }
-    }
-    fn allocate(&mut self, size: u64) -> Option<u64> {
-        let i = self.free.iter().position(|&(_, s)| s >= size)?;
-        let (addr, hole) = self.free[i];
-        if hole == size {
-            self.free.remove(i);
-        } else {
-            self.free[i] = (addr + size, hole - size);
-        }
-        self.sizes.insert(addr, size);
-        Some(addr)
-    }
-    fn free(&mut self, addr: u64) {
-        let Some(size) = self.sizes.remove(&addr) else { return };
-        let i = self.free.partition_point(|&(a, _)| a < addr);
-        let joins_prev = i > 0 && self.free[i - 1].0 + self.free[i - 1].1 == addr;
-        let joins_next = i < self.free.len() && addr + size == self.free[i].0;
-        match (joins_prev, joins_next) {
-            (true, true) => {
-                self.free[i - 1].1 += size + self.free[i].1;
-                self.free.remove(i);
-            }
-            (true, false) => self.free[i - 1].1 += size,
-            (false, true) => self.free[i] = (addr, size + self.free[i].1),
-            (false, false) => self.free.insert(i, (addr, size)),
-        }
-    }
-    fn largest_free_block(&self, _live: &[Option<u64>]) -> u64 {
-        self.free.iter().map(|&(_, s)| s).max().unwrap_or(0)
-    }
-}
-
-/// What one replay observed.
-struct Replay {
+/// What one replay of a pressure trace left behind.
+#[derive(Clone, Copy, Default)]
+struct Quality {
     failed: usize,
-    largest_free_after_churn: u64,
+    failed_bytes: u64,
+    /// The largest free block when the churn ends, and the largest the allocator could
+    /// actually hand out then.
+    largest_gap: u64,
+    largest_allocatable: u64,
 }
 
-/// Replays `trace` on `a`, which must be empty, and leaves it empty again.
-fn replay<C: Contender>(a: &mut C, trace: &Trace, handles: &mut [Option<C::Handle>]) -> Replay {
-    let mut failed = 0;
-    let mut largest_free_after_churn = 0;
-    for (i, event) in trace.events.iter().enumerate() {
-        if i == trace.churn_end {
-            largest_free_after_churn = a.largest_free_block(handles);
+fn apply<C: Contender>(a: &mut C, event: Event, handles: &mut [Option<C::Handle>]) -> bool {
+    match event {
+        Event::Alloc { id, size } => {
+            let handle = a.allocate(size);
+            handles[id as usize] = black_box(handle);
+            handle.is_some()
         }
-        match *event {
-            Event::Alloc { id, size } => {
-                let handle = a.allocate(size);
-                failed += usize::from(handle.is_none());
-                handles[id as usize] = black_box(handle);
+        Event::Free { id } => {
+            if let Some(handle) = handles[id as usize].take() {
+                a.free(handle);
             }
-            Event::Free { id } => {
-                if let Some(handle) = handles[id as usize].take() {
-                    a.free(handle);
-                }
-            }
-        }
-    }
-    Replay { failed, largest_free_after_churn }
-}
-
-/// Time-only replay for the measurement loops.
-fn replay_timed<C: Contender>(a: &mut C, trace: &Trace, handles: &mut [Option<C::Handle>]) {
-    for event in &trace.events {
-        match *event {
-            Event::Alloc { id, size } => handles[id as usize] = black_box(a.allocate(size)),
-            Event::Free { id } => {
-                if let Some(handle) = handles[id as usize].take() {
-                    a.free(handle);
-                }
-            }
+            true
         }
     }
 }
 
-struct Figures {
-    ns_per_pair: f64,
-    failed: usize,
-    largest_free_after_churn: u64,
+/// Replays `trace` on `a` (empty, and left empty) and records the failures and the largest
+/// block at the end of the churn.
+fn replay_for_quality<C: Contender>(a: &mut C, trace: &PressureTrace) -> Quality {
+    let mut handles = vec![None; trace.allocations];
+    let mut q = Quality::default();
+    let (churn, drain) = trace.events.split_at(trace.churn_end);
+    for &event in churn {
+        if !apply(a, event, &mut handles) {
+            if let Event::Alloc { size, .. } = event {
+                q.failed += 1;
+                q.failed_bytes += size;
+            }
+        }
+    }
+    q.largest_gap = a.largest_free_block(&handles, trace.capacity);
+    q.largest_allocatable = largest_allocatable(a, trace.capacity, trace.alignment);
+    for &event in drain {
+        apply(a, event, &mut handles);
+    }
+    q
 }
 
-/// One contender's state for the measurement loops.
-struct Runner<C: Contender> {
+/// A contender kept warm between timed rounds.
+trait Timed {
+    fn name(&self) -> &'static str;
+    fn round(&mut self);
+    /// ns per allocation of a pressure trace, or per pair of a growth trace.
+    fn ns_per_unit(&self) -> f64;
+}
+
+struct PressureRunner<'t, C: Contender> {
+    trace: &'t PressureTrace,
     allocator: C,
     handles: Vec<Option<C::Handle>>,
-    outcome: Replay,
-    best: Duration,
+    /// Best time of each segment of the trace.
+    segments: Vec<Duration>,
 }
 
-impl<C: Contender> Runner<C> {
-    /// A fresh contender whose first replay warms its storage and records outcomes.
-    fn new(trace: &Trace) -> Self {
-        let mut allocator = C::new(trace.capacity);
-        let mut handles = vec![None; trace.pairs];
-        let outcome = replay(&mut allocator, trace, &mut handles);
-        Runner { allocator, handles, outcome, best: Duration::MAX }
-    }
-
-    fn criterion(&mut self, c: &mut Criterion, trace: &Trace, group: &str) {
-        // ALLOCATOR_BENCH_SUMMARY_ONLY=1 skips criterion's sampling (quick iterations).
-        if std::env::var_os("ALLOCATOR_BENCH_SUMMARY_ONLY").is_some() {
-            return;
-        }
-        let (allocator, handles) = (&mut self.allocator, &mut self.handles);
-        c.benchmark_group(group).sample_size(10).bench_function(C::NAME, |b| {
-            b.iter(|| replay_timed(allocator, trace, handles));
-        });
-    }
-
-    fn timed_round(&mut self, trace: &Trace) {
-        let start = Instant::now();
-        replay_timed(&mut self.allocator, trace, &mut self.handles);
-        self.best = self.best.min(start.elapsed());
-    }
-
-    fn figures(&self, trace: &Trace) -> Figures {
-        Figures {
-            ns_per_pair: self.best.as_nanos() as f64 / trace.pairs as f64,
-            failed: self.outcome.failed,
-            largest_free_after_churn: self.outcome.largest_free_after_churn,
-        }
+impl<'t, C: Contender> PressureRunner<'t, C> {
+    fn boxed(trace: &'t PressureTrace) -> Box<dyn Timed + 't> {
+        let allocator = C::new(trace.capacity, trace.alignment);
+        let handles = vec![None; trace.allocations];
+        let segments = vec![Duration::MAX; trace.events.len().div_ceil(SEGMENT)];
+        Box::new(PressureRunner { trace, allocator, handles, segments })
     }
 }
 
-/// Criterion groups for the three contenders on one trace, then the same-run timing loop:
-/// rounds alternate between contenders (so background load hits all alike) and each keeps
-/// its best full replay.
-fn measure(c: &mut Criterion, trace: &Trace) -> [Figures; 3] {
-    let group = format!("allocator/{}", trace.name.split(' ').next().unwrap_or("trace"));
-    let mut tt = Runner::<TtAlloc>::new(trace);
-    let mut offset = Runner::<OffsetAlloc>::new(trace);
-    let mut naive = Runner::<NaiveFirstFit>::new(trace);
-    tt.criterion(c, trace, &group);
-    offset.criterion(c, trace, &group);
-    naive.criterion(c, trace, &group);
-    let deadline = Instant::now() + Duration::from_secs(4);
-    for round in 0..25 {
-        tt.timed_round(trace);
-        offset.timed_round(trace);
-        naive.timed_round(trace);
-        if round >= 4 && Instant::now() > deadline {
-            break;
+impl<C: Contender> Timed for PressureRunner<'_, C> {
+    fn name(&self) -> &'static str {
+        C::NAME
+    }
+    fn round(&mut self) {
+        for (segment, best) in self.trace.events.chunks(SEGMENT).zip(&mut self.segments) {
+            let start = Instant::now();
+            for &event in segment {
+                apply(&mut self.allocator, event, &mut self.handles);
+            }
+            *best = (*best).min(start.elapsed());
         }
     }
-    [tt.figures(trace), offset.figures(trace), naive.figures(trace)]
+    fn ns_per_unit(&self) -> f64 {
+        self.segments.iter().sum::<Duration>().as_nanos() as f64 / self.trace.allocations as f64
+    }
 }
 
-fn mib(bytes: u64) -> String {
-    format!("{:.2} MiB", bytes as f64 / MIB as f64)
+struct GrowthRunner<'t, C: Contender> {
+    trace: &'t GrowthTrace,
+    allocator: C,
+    slots: Vec<C::Handle>,
+    cursor: usize,
+    pairs_per_round: usize,
+    /// ns per pair of every timed segment so far.
+    samples: Vec<f64>,
+}
+
+/// Pairs per timed segment of a growth round: short enough that most segments run between
+/// two preemptions on a shared machine.
+const GROWTH_SEGMENT: usize = 1024;
+
+impl<'t, C: Contender> GrowthRunner<'t, C> {
+    /// Fills the bank and churns once through the warm-up part of the trace.
+    fn new(trace: &'t GrowthTrace, warm_up: usize, pairs_per_round: usize) -> Self {
+        let mut allocator = C::new(trace.capacity, trace.alignment);
+        let slots = trace
+            .fill
+            .iter()
+            .map(|&size| allocator.allocate(size).expect("the growth bank never fills"))
+            .collect();
+        let mut runner = GrowthRunner {
+            trace,
+            allocator,
+            slots,
+            cursor: 0,
+            pairs_per_round,
+            samples: Vec::new(),
+        };
+        runner.churn(warm_up, false);
+        runner
+    }
+
+    /// At least `pairs` frees and allocations, in whole bursts from the cursor on (wrapping
+    /// at the end of the trace). With `timed`, each segment's frees and allocations are
+    /// timed and its ns per pair kept.
+    fn churn(&mut self, pairs: usize, timed: bool) {
+        let burst = self.trace.burst;
+        let mut free_times = Vec::with_capacity(burst.div_ceil(GROWTH_SEGMENT));
+        for _ in 0..pairs.div_ceil(burst) {
+            let chunk = &self.trace.churn[self.cursor..self.cursor + burst];
+            self.cursor = (self.cursor + burst) % self.trace.churn.len();
+            free_times.clear();
+            for segment in chunk.chunks(GROWTH_SEGMENT) {
+                let start = Instant::now();
+                for &(slot, _) in segment {
+                    self.allocator.free(self.slots[slot as usize]);
+                }
+                free_times.push(start.elapsed());
+            }
+            for (segment, freed) in chunk.chunks(GROWTH_SEGMENT).zip(&free_times) {
+                let start = Instant::now();
+                for &(slot, size) in segment {
+                    let handle =
+                        self.allocator.allocate(size).expect("the growth bank never fills");
+                    self.slots[slot as usize] = black_box(handle);
+                }
+                if timed {
+                    let ns = (*freed + start.elapsed()).as_nanos() as f64;
+                    self.samples.push(ns / segment.len() as f64);
+                }
+            }
+        }
+    }
+}
+
+impl<C: Contender> Timed for GrowthRunner<'_, C> {
+    fn name(&self) -> &'static str {
+        C::NAME
+    }
+    fn round(&mut self) {
+        self.churn(self.pairs_per_round, true);
+    }
+    /// The median segment: preempted segments are outliers, and unlike a minimum it is
+    /// not biased towards the allocator whose cost varies most between segments.
+    fn ns_per_unit(&self) -> f64 {
+        let mut sorted = self.samples.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
+    }
+}
+
+/// Runs `rounds` rounds, each contender once per round, the order rotated by one every
+/// round so that no contender always runs first (cold) or right after a particular other.
+fn rotate_rounds(runners: &mut [Box<dyn Timed + '_>], rounds: usize) {
+    for round in 0..rounds {
+        for i in 0..runners.len() {
+            runners[(round + i) % runners.len()].round();
+        }
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "NOT met"
+    }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / MIB as f64
+}
+
+/// Quality of one contender on every seed of a trace.
+fn quality_over_seeds<C: Contender>(traces: &[PressureTrace]) -> Vec<Quality> {
+    traces.iter().map(|t| replay_for_quality(&mut C::new(t.capacity, t.alignment), t)).collect()
+}
+
+struct PressureFigures {
+    /// ns per allocation event of seed 0, by contender name.
+    timing: Vec<(&'static str, f64)>,
+    /// Per contender name, one entry per seed.
+    quality: Vec<(&'static str, Vec<Quality>)>,
+}
+
+fn pressure(spec: &PressureSpec, seed_base: u64) -> PressureFigures {
+    let traces: Vec<PressureTrace> =
+        (0..SEEDS).map(|s| spec.generate(seed_base.wrapping_add(s))).collect();
+    let t0 = &traces[0];
+    let mut runners: Vec<Box<dyn Timed + '_>> = vec![
+        PressureRunner::<TtAlloc>::boxed(t0),
+        PressureRunner::<TtAllocByAddress>::boxed(t0),
+        PressureRunner::<OffsetAlloc>::boxed(t0),
+        PressureRunner::<ReferenceBestFit>::boxed(t0),
+        PressureRunner::<NaiveFirstFit>::boxed(t0),
+    ];
+    rotate_rounds(&mut runners, ROUNDS);
+    let timing: Vec<_> = runners.iter().map(|r| (r.name(), r.ns_per_unit())).collect();
+    let quality = vec![
+        (TtAlloc::NAME, quality_over_seeds::<TtAlloc>(&traces)),
+        (OffsetAlloc::NAME, quality_over_seeds::<OffsetAlloc>(&traces)),
+        (ReferenceBestFit::NAME, quality_over_seeds::<ReferenceBestFit>(&traces)),
+        (NaiveFirstFit::NAME, quality_over_seeds::<NaiveFirstFit>(&traces)),
+    ];
+    print_pressure(spec, &traces, &timing, &quality);
+    PressureFigures { timing, quality }
+}
+
+fn print_pressure(
+    spec: &PressureSpec,
+    traces: &[PressureTrace],
+    timing: &[(&'static str, f64)],
+    quality: &[(&'static str, Vec<Quality>)],
+) {
+    let demand = |f: fn(&PressureTrace) -> f64| {
+        let v: Vec<f64> = traces.iter().map(f).collect();
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(0.0, f64::max);
+        let avg = v.iter().sum::<f64>() / v.len() as f64;
+        format!("{lo:.2}-{hi:.2}x (average {avg:.2}x)")
+    };
+    println!(
+        "\n--- {} trace: {:.1} MiB bank, align {}, {} allocations per seed; demand over the \
+         seeds: mean {} and peak {} of capacity",
+        spec.name,
+        mib(spec.capacity),
+        spec.alignment,
+        spec.allocations,
+        demand(|t| t.mean_demand),
+        demand(|t| t.peak_demand),
+    );
+    let offset = timing.iter().find(|t| t.0 == OffsetAlloc::NAME).map_or(f64::NAN, |t| t.1);
+    println!(
+        "  seed 0, {ROUNDS} rotated full replays, each {SEGMENT}-event segment at its best \
+         (failed allocations included):"
+    );
+    for &(name, ns) in timing {
+        println!("    {name:<22} {ns:>9.1} ns/pair   {:>6.2}x offset-allocator", ns / offset);
+    }
+    println!("  per seed: failed allocations / failed MiB / largest free block MiB / largest it hands out MiB");
+    for (name, per_seed) in quality {
+        let cells: Vec<String> = per_seed
+            .iter()
+            .map(|q| {
+                format!(
+                    "{}/{:.1}/{:.2}/{:.2}",
+                    q.failed,
+                    mib(q.failed_bytes),
+                    mib(q.largest_gap),
+                    mib(q.largest_allocatable)
+                )
+            })
+            .collect();
+        let failed: usize = per_seed.iter().map(|q| q.failed).sum();
+        let bytes: u64 = per_seed.iter().map(|q| q.failed_bytes).sum();
+        println!("    {name:<22} {}", cells.join("  "));
+        println!("    {:<22} sum over {SEEDS} seeds: {failed} failed, {:.1} MiB", "", mib(bytes));
+    }
+}
+
+struct GrowthFigures {
+    sizes: GrowthSizes,
+    /// (live blocks, ns/pair per contender name).
+    rows: Vec<(usize, Vec<(&'static str, f64)>)>,
+}
+
+const GROWTH_LIVE: [usize; 4] = [1_000, 10_000, 30_000, 100_000];
+/// Pairs per growth round (whole bursts, so more at 100k live), and rounds.
+const GROWTH_PAIRS: usize = 20_000;
+const GROWTH_ROUNDS: usize = 15;
+
+fn growth(c: &mut Criterion, sizes: GrowthSizes, seed: u64) -> GrowthFigures {
+    let mut rows = Vec::new();
+    for live in GROWTH_LIVE {
+        let trace =
+            GrowthTrace::generate(sizes, live, 2 * live + (GROWTH_ROUNDS + 1) * GROWTH_PAIRS, seed);
+        let warm_up = 2 * live;
+        let mut tt = GrowthRunner::<TtAlloc>::new(&trace, warm_up, GROWTH_PAIRS);
+        let mut by_addr = GrowthRunner::<TtAllocByAddress>::new(&trace, warm_up, GROWTH_PAIRS);
+        let mut offset = GrowthRunner::<OffsetAlloc>::new(&trace, warm_up, GROWTH_PAIRS);
+        let mut reference = GrowthRunner::<ReferenceBestFit>::new(&trace, warm_up, GROWTH_PAIRS);
+        if live == 100_000 && std::env::var_os("ALLOCATOR_BENCH_SUMMARY_ONLY").is_none() {
+            let mut group =
+                c.benchmark_group(format!("allocator/growth 100k live, {}", sizes.name()));
+            group.sample_size(10).measurement_time(Duration::from_secs(1));
+            group.warm_up_time(Duration::from_millis(200));
+            group.throughput(criterion::Throughput::Elements(trace.burst as u64));
+            criterion_churn(&mut group, &mut tt);
+            criterion_churn(&mut group, &mut by_addr);
+            criterion_churn(&mut group, &mut offset);
+            criterion_churn(&mut group, &mut reference);
+            group.finish();
+        }
+        let mut runners: Vec<Box<dyn Timed + '_>> =
+            vec![Box::new(tt), Box::new(by_addr), Box::new(offset), Box::new(reference)];
+        rotate_rounds(&mut runners, GROWTH_ROUNDS);
+        rows.push((live, runners.iter().map(|r| (r.name(), r.ns_per_unit())).collect()));
+    }
+    GrowthFigures { sizes, rows }
+}
+
+/// One criterion benchmark at the runner's steady state, an iteration being one burst
+/// (its pairs are the throughput elements, so criterion also reports pairs per second).
+fn criterion_churn<C: Contender>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runner: &mut GrowthRunner<'_, C>,
+) {
+    let burst = runner.trace.burst;
+    group.bench_function(C::NAME, |b| {
+        b.iter_custom(|bursts| {
+            let start = Instant::now();
+            runner.churn(bursts as usize * burst, false);
+            start.elapsed()
+        })
+    });
+}
+
+fn ns_of(row: &[(&'static str, f64)], name: &str) -> f64 {
+    row.iter().find(|r| r.0 == name).map_or(f64::NAN, |r| r.1)
+}
+
+fn failed_bytes(q: &[(&'static str, Vec<Quality>)], name: &str) -> u64 {
+    q.iter().find(|r| r.0 == name).map_or(0, |r| r.1.iter().map(|s| s.failed_bytes).sum())
+}
+
+fn print_targets(pressure: &[(&PressureSpec, PressureFigures)], growth: &[GrowthFigures]) {
+    println!("\n=== targets (same-run ratios) ===");
+    for (spec, f) in pressure {
+        let ratio = ns_of(&f.timing, TtAlloc::NAME) / ns_of(&f.timing, OffsetAlloc::NAME);
+        println!(
+            "  {:<4} cost tt-alloc / offset-allocator             {ratio:>6.2}  target <= 1.3: {}",
+            spec.name,
+            verdict(ratio <= 1.3)
+        );
+        let by_address = ns_of(&f.timing, TtAllocByAddress::NAME) / ns_of(&f.timing, TtAlloc::NAME);
+        println!(
+            "  {:<4} cost free by address / free by handle        {by_address:>6.2}",
+            spec.name
+        );
+        let tt = failed_bytes(&f.quality, TtAlloc::NAME) as f64;
+        let best_fit = failed_bytes(&f.quality, ReferenceBestFit::NAME) as f64;
+        let first_fit = failed_bytes(&f.quality, NaiveFirstFit::NAME) as f64;
+        let q = tt / best_fit.max(1.0);
+        println!(
+            "  {:<4} failed bytes tt-alloc / best-fit reference {q:>6.3}  target <= 1.05: {}",
+            spec.name,
+            verdict(tt <= 1.05 * best_fit)
+        );
+        let better = best_fit.min(first_fit);
+        println!(
+            "  {:<4} failed bytes tt-alloc / min(first, best fit) {:>6.3}  stretch <= 1: {}",
+            spec.name,
+            tt / better.max(1.0),
+            verdict(tt <= better)
+        );
+        let tt_quality = f.quality.iter().find(|r| r.0 == TtAlloc::NAME);
+        let hands_out_largest =
+            tt_quality.is_some_and(|r| r.1.iter().all(|q| q.largest_allocatable == q.largest_gap));
+        println!(
+            "  {:<4} tt-alloc hands out its largest free block on every seed:     {}",
+            spec.name,
+            verdict(hands_out_largest)
+        );
+    }
+    for g in growth {
+        let first = &g.rows[0];
+        let last = &g.rows[g.rows.len() - 1];
+        println!("  growth, {}: ns/pair (x offset-allocator)", g.sizes.name());
+        for (live, row) in &g.rows {
+            let offset = ns_of(row, OffsetAlloc::NAME);
+            let cells: Vec<String> = row
+                .iter()
+                .map(|(name, ns)| format!("{name} {ns:.1} ({:.2}x)", ns / offset))
+                .collect();
+            println!("    {live:>6} live: {}", cells.join(", "));
+        }
+        let at_last = ns_of(&last.1, TtAlloc::NAME) / ns_of(&last.1, OffsetAlloc::NAME);
+        println!(
+            "    at {} live tt-alloc / offset-allocator          {at_last:>6.2}  target <= 2.5: {}",
+            last.0,
+            verdict(at_last <= 2.5)
+        );
+        let growth_of = |name| ns_of(&last.1, name) / ns_of(&first.1, name);
+        let tt_growth = growth_of(TtAlloc::NAME);
+        println!(
+            "    tt-alloc growth {} -> {} live                 {tt_growth:>6.2}  target <= 3: {}",
+            first.0,
+            last.0,
+            verdict(tt_growth <= 3.0)
+        );
+        println!(
+            "    offset-allocator growth {} -> {} live         {:>6.2}",
+            first.0,
+            last.0,
+            growth_of(OffsetAlloc::NAME)
+        );
+    }
+}
+
+/// Whether `part` runs: `ALLOCATOR_BENCH_ONLY=l1,growth` runs only those parts.
+fn selected(part: &str) -> bool {
+    std::env::var("ALLOCATOR_BENCH_ONLY").map_or(true, |only| only.split(',').any(|p| p == part))
 }
 
 fn main() {
-    let mut c = Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .configure_from_args();
-    let traces = [l1_trace(), dram_trace()];
-    let mut summary = Vec::new();
-    for trace in &traces {
-        let [tt, offset, naive] = measure(&mut c, trace);
-        summary.push((trace, tt, offset, naive));
+    let mut c = Criterion::default().configure_from_args();
+    let started = Instant::now();
+    let mut pressure_figures = Vec::new();
+    for (part, spec, seed) in
+        [("l1", &L1, 0x4c31_5f74_7261_6365), ("dram", &DRAM, 0x4452_414d_5f74_7263)]
+    {
+        if selected(part) {
+            pressure_figures.push((spec, pressure(spec, seed)));
+        }
+    }
+    let mut growth_figures = Vec::new();
+    if selected("growth") {
+        growth_figures.push(growth(&mut c, GrowthSizes::LogUniform, 0x6772_6f77_7468_0001));
+        growth_figures.push(growth(&mut c, GrowthSizes::Repeated, 0x6772_6f77_7468_0002));
     }
     c.final_summary();
-
-    println!(
-        "\n=== allocator summary (best of same-run full replays; ns per allocate+free pair) ==="
-    );
-    for (trace, tt, offset, naive) in &summary {
-        println!(
-            "\n{}: {} pairs, peak {} live, {} live after churn",
-            trace.name, trace.pairs, trace.peak_live, trace.live_at_churn_end
-        );
-        for (name, f) in
-            [(TtAlloc::NAME, tt), (OffsetAlloc::NAME, offset), (NaiveFirstFit::NAME, naive)]
-        {
-            println!(
-                "  {name:<22} {:>9.1} ns/pair   largest free block after churn {:>12}   failed allocations {}",
-                f.ns_per_pair,
-                mib(f.largest_free_after_churn),
-                f.failed
-            );
-        }
-        println!(
-            "  ratio tt-alloc/offset-allocator = {:.2} (target <= 1.5)   naive/tt-alloc = {:.1} (target >= 5 on dram)",
-            tt.ns_per_pair / offset.ns_per_pair,
-            naive.ns_per_pair / tt.ns_per_pair
-        );
-        println!(
-            "  largest free block tt-alloc / offset-allocator = {:.4} (target >= 1)",
-            tt.largest_free_after_churn as f64 / offset.largest_free_after_churn.max(1) as f64
-        );
-    }
+    print_targets(&pressure_figures, &growth_figures);
+    println!("  (whole run {:.0} s)", started.elapsed().as_secs_f64());
 }

@@ -1,7 +1,7 @@
 //! Kernel execution on the simulated card: the RV32IM interpreter's speed on a tight loop
-//! (`loop: addi t0, t0, 1; bne t0, t1, loop`), launched through `SimChip::launch` on one
-//! worker thread, beside the same loop in host Rust in the same run. Prints simulated
-//! instructions per second and the host/simulator ratio (target: >= 100 M instr/s).
+//! (`loop: addi t0, t0, 1; bne t0, t1, loop`) run by RISCV B from its reset pc after the host
+//! releases it from soft reset, beside the same loop in host Rust in the same run. Prints
+//! simulated instructions per second and the host/simulator ratio (target: >= 100 M instr/s).
 
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
@@ -11,18 +11,19 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tt_program::workloads;
-use tt_sim::{ExecConfig, HartOutcome, Launch, SimChip};
-use tt_soc::kernel_abi::{GO_START, MAILBOX_ENTRY, MAILBOX_GO, MAILBOX_LAUNCH};
-use tt_soc::l1_map::MAILBOX_BASE;
+use tt_sim::SimChip;
+use tt_soc::tile::{SoftReset, SOFT_RESET_OFFSET, TILE_CONTROL_BASE};
 use tt_soc::{Arch, NocCoord};
 
-/// Loop iterations per launch: two instructions each, about 20 ms of simulation.
+/// Loop iterations per run: two instructions each, about 10 ms of simulation.
 const ITERATIONS: u32 = 1_000_000;
 const CORE: NocCoord = NocCoord::new(1, 1);
-const ENTRY: u32 = 0x8000;
+/// Where the loop reports it finished (it stores the iteration count there).
+const DONE: u32 = 0x20000;
 
-/// `li t1, ITERATIONS; loop: addi t0, t0, 1; bne t0, t1, loop; ret`, hand-encoded RV32I.
-fn loop_kernel(iterations: u32) -> [u32; 5] {
+/// `li t1, ITERATIONS; loop: addi t0, t0, 1; bne t0, t1, loop; lui t2, DONE; sw t1, 0(t2);
+/// j .`, hand-encoded RV32I, placed at RISCV B's reset pc 0. Registers start at zero.
+fn loop_kernel(iterations: u32) -> [u32; 7] {
     let low = ((iterations & 0xfff) as i32) << 20 >> 20;
     let high = iterations.wrapping_sub(low as u32) & 0xffff_f000;
     [
@@ -30,42 +31,55 @@ fn loop_kernel(iterations: u32) -> [u32; 5] {
         ((low as u32) & 0xfff) << 20 | 6 << 15 | 6 << 7 | 0x13, // addi t1, t1, low
         1 << 20 | 5 << 15 | 5 << 7 | 0x13,                      // addi t0, t0, 1
         0xfe62_9ee3,                                            // bne t0, t1, -4
-        0x0000_8067,                                            // jalr x0, 0(ra)
+        DONE | 7 << 7 | 0x37,                                   // lui t2, DONE
+        6 << 20 | 7 << 15 | 2 << 12 | 0x23,                     // sw t1, 0(t2)
+        0x0000_006f,                                            // jal x0, 0
     ]
+}
+
+/// Instructions the loop retires up to its store: li (2), the loop (2 per iteration), lui
+/// and sw.
+fn instructions(iterations: u32) -> u64 {
+    2 + 2 * u64::from(iterations) + 2
 }
 
 struct Loaded {
     _dir: tempfile::TempDir,
     chip: SimChip,
-    window: tt_sim::SimTlbWindow,
+    l1: tt_sim::SimTlbWindow,
+    registers: tt_sim::SimTlbWindow,
 }
 
 fn load() -> Loaded {
     let dir = tempfile::tempdir().expect("temp dir for the simulated chip");
     let chip = SimChip::open_in(dir.path(), Arch::WormholeB0, 0).expect("open simulated chip");
-    let mut window = chip.allocate_tlb(2 << 20).expect("TLB window");
-    window.configure(CORE, 0).expect("window on the worker's L1");
-    let l1 = window.region().expect("configured window");
+    let mut l1 = chip.allocate_tlb(2 << 20).expect("TLB window");
+    l1.configure(CORE, 0).expect("window on the worker's L1");
+    let region = l1.region().expect("configured window");
     for (i, word) in loop_kernel(ITERATIONS).iter().enumerate() {
-        l1.write32(ENTRY as usize + i * 4, *word).expect("write kernel");
+        region.write32(i * 4, *word).expect("write kernel");
     }
-    l1.write32((MAILBOX_BASE + MAILBOX_ENTRY) as usize, ENTRY).expect("mailbox");
-    l1.write32((MAILBOX_BASE + MAILBOX_LAUNCH) as usize, 0).expect("mailbox");
-    Loaded { _dir: dir, chip, window }
+    let mut registers = chip.allocate_tlb(2 << 20).expect("TLB window");
+    let reset = u64::from(TILE_CONTROL_BASE + SOFT_RESET_OFFSET);
+    registers.configure(CORE, reset & !((2 << 20) - 1)).expect("window on the registers");
+    Loaded { _dir: dir, chip, l1, registers }
 }
 
-/// Launches the loop once and returns the instructions it retired.
-fn run_once(loaded: &Loaded, config: &ExecConfig) -> u64 {
-    let l1 = loaded.window.region().expect("configured window");
-    l1.write32((MAILBOX_BASE + MAILBOX_GO) as usize, GO_START).expect("arm mailbox");
-    let launch = [Launch { core: CORE, processor: 0 }];
-    let outcomes = loaded.chip.launch(&launch, config).expect("launch").wait().expect("wait");
-    let outcome = outcomes.into_iter().next().expect("one outcome per launch");
-    outcome.clone().into_result().expect("loop kernel finished");
-    match outcome {
-        HartOutcome::Done { instret, .. } => instret,
-        HartOutcome::Error { .. } => 0,
+/// Releases RISCV B from reset, waits for the loop's store, and holds it in reset again.
+fn run_once(loaded: &Loaded) -> u64 {
+    let l1 = loaded.l1.region().expect("configured window");
+    let registers = loaded.registers.region().expect("configured window");
+    let reset = ((TILE_CONTROL_BASE + SOFT_RESET_OFFSET) % (2 << 20)) as usize;
+    l1.write32(DONE as usize, 0).expect("clear the done word");
+    registers.write32(reset, (SoftReset::ALL_RISCV - SoftReset::RISCV_B).bits()).expect("release");
+    loaded.chip.apply_soft_reset();
+    // Poll gently: a spinning host thread would take a CPU from the simulated core.
+    while l1.read32(DONE as usize).expect("poll") != ITERATIONS {
+        std::thread::sleep(Duration::from_micros(20));
     }
+    registers.write32(reset, SoftReset::ALL_RISCV.bits()).expect("hold");
+    loaded.chip.apply_soft_reset();
+    instructions(ITERATIONS)
 }
 
 /// The same loop on the host: two operations (add, compare-and-branch) per iteration.
@@ -92,20 +106,19 @@ fn median(mut f: impl FnMut(), runs: usize) -> Duration {
 
 fn bench(c: &mut Criterion) {
     let loaded = load();
-    let config = ExecConfig { threads: 1, ..ExecConfig::default() };
-    let instructions = run_once(&loaded, &config);
+    let instructions = run_once(&loaded);
     let host_operations = 2 * u64::from(ITERATIONS);
 
     let mut group = c.benchmark_group("sim_exec/tight_loop");
     group.throughput(Throughput::Elements(instructions));
-    group.bench_function("simulated", |b| b.iter(|| run_once(&loaded, &config)));
+    group.bench_function("simulated", |b| b.iter(|| run_once(&loaded)));
     group.bench_function("host_rust", |b| b.iter(|| host_loop(black_box(ITERATIONS))));
     group.finish();
 
     // Same-run ratio: each side timed back to back.
     let simulated = median(
         || {
-            black_box(run_once(&loaded, &config));
+            black_box(run_once(&loaded));
         },
         31,
     );
@@ -117,7 +130,7 @@ fn bench(c: &mut Criterion) {
     );
     let sim_rate = instructions as f64 / simulated.as_secs_f64() / 1e6;
     let host_rate = host_operations as f64 / host.as_secs_f64() / 1e6;
-    println!("\nsim_exec summary (simulated wormhole_b0, one worker thread, same run):");
+    println!("\nsim_exec summary (simulated wormhole_b0, one core out of reset, same run):");
     println!(
         "  simulated: {instructions} instructions in {simulated:.2?} = {sim_rate:.0} M instr/s (target >= 100)"
     );

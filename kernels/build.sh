@@ -1,15 +1,28 @@
 #!/usr/bin/env bash
-# Builds every kernels/src/*.c into <out>/<name>.elf (default out: kernels/elf).
+# Builds kernels into <out>/<name>.elf with the flags of every committed kernel.
+#
+#   kernels/build.sh                       every kernels/src/*.c into kernels/elf
+#   kernels/build.sh <out>                 every kernels/src/*.c into <out>
+#   kernels/build.sh <out> path/to/k.c ... your own kernels (anywhere) into <out>
 #
 # The output is deterministic: the same sources and the same compiler give the same bytes
 # (no build id, no timestamps, no paths, no .comment). The committed ELF files are what the
-# runtime and CI use; this script is only needed after changing a kernel or the header.
-#
-# Usage: kernels/build.sh [output-directory]
+# runtime and CI use; this script is only needed after changing a kernel or the header, or
+# to build a kernel of your own (it includes tt_kernel.h from kernels/include).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${1:-$here/elf}"
+shift || true
+# Your own sources, made absolute before the script moves into kernels/.
+user_sources=()
+for src in "$@"; do
+    if [ ! -f "$src" ]; then
+        echo "error: no such kernel source: $src" >&2
+        exit 1
+    fi
+    user_sources+=("$(cd "$(dirname "$src")" && pwd)/$(basename "$src")")
+done
 cc="${TT_KERNEL_CC:-riscv64-unknown-elf-gcc}"
 
 if ! command -v "$cc" >/dev/null 2>&1; then
@@ -42,7 +55,11 @@ ldflags=(
 # Compile from inside kernels/ with relative paths so no absolute path can reach the output.
 cd "$here"
 shopt -s nullglob
-sources=(src/*.c)
+if [ "${#user_sources[@]}" -gt 0 ]; then
+    sources=("${user_sources[@]}")
+else
+    sources=(src/*.c)
+fi
 if [ "${#sources[@]}" -eq 0 ]; then
     echo "error: no kernel sources in $here/src" >&2
     exit 1
@@ -57,7 +74,10 @@ for src in "${sources[@]}"; do
 done
 
 # Which compiler made these bytes: the up-to-date test compares bytes only when the
-# installed compiler is the same one.
+# installed compiler is the same one. Only for the committed kernels.
+if [ "${#user_sources[@]}" -gt 0 ]; then
+    exit 0
+fi
 {
     "$cc" --version | head -n 1
     "${cc%gcc}ld" --version 2>/dev/null | head -n 1 || true

@@ -190,3 +190,34 @@ fn committed_elfs_match_sources_when_compiler_present() {
         "kernels/elf is stale for {stale:?}: run kernels/build.sh and commit kernels/elf"
     );
 }
+
+/// Every compiler and linker flag of `kernels/build.sh` is listed in `kernels/README.md`, so
+/// a user building a kernel by hand uses the same ones.
+#[test]
+fn readme_lists_the_build_flags() {
+    let dir = kernels_dir();
+    let script = std::fs::read_to_string(dir.join("build.sh")).unwrap();
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    let mut flags = Vec::new();
+    for block in ["cflags=(", "ldflags=("] {
+        let start = script.find(block).unwrap() + block.len();
+        let body = &script[start..start + script[start..].find(')').unwrap()];
+        for line in body.lines() {
+            let code = line.split('#').next().unwrap_or("");
+            flags.extend(code.split_whitespace().map(|f| f.trim_matches('"').to_string()));
+        }
+    }
+    assert!(flags.len() > 15, "{flags:?}");
+    for flag in flags {
+        if flag.contains('$') {
+            continue; // the path map names the checkout, not a flag to copy
+        }
+        // The README writes linker flags without their `-Wl,` prefix, each `-z` setting as
+        // "4-byte page alignment", and `-T link.ld` as "linked with `link.ld`".
+        let bare = flag.trim_start_matches("-Wl,");
+        let listed = readme.contains(bare)
+            || (bare.starts_with("-z,") && readme.contains("4-byte page alignment"))
+            || (bare == "-T" && readme.contains("linked with `link.ld`"));
+        assert!(listed, "kernels/README.md does not list build.sh's flag {flag}");
+    }
+}

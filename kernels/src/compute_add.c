@@ -18,27 +18,30 @@
  */
 #include "tt_kernel.h"
 
-int kernel_main(const struct tt_launch *launch)
+int kernel_main(void)
 {
-    int err = tt_launch_check(launch, 8, 3, 0);
+    int err = tt_launch_check(8, 3, 0);
     if (err != TT_EXIT_OK)
         return err;
-    uint32_t page_size = tt_arg(launch, 3);
-    uint32_t count = tt_arg(launch, 5);
-    if (page_size == 0 || page_size % 4 != 0 || page_size > tt_cb(launch, 0)->page_size ||
-        page_size > tt_cb(launch, 1)->page_size || page_size > tt_cb(launch, 2)->page_size)
+    uint32_t page_size = get_arg_val(3);
+    uint32_t count = get_arg_val(5);
+    if (page_size == 0 || page_size % 4 != 0 || page_size > tt_cb(0)->page_size ||
+        page_size > tt_cb(1)->page_size || page_size > tt_cb(2)->page_size)
         return TT_EXIT_BAD_ARG;
     uint32_t words = page_size / 4;
 
     for (uint32_t i = 0; i < count; i++) {
-        const volatile uint32_t *a = (const volatile uint32_t *)tt_cb_wait_front(launch, 0, 1);
-        const volatile uint32_t *b = (const volatile uint32_t *)tt_cb_wait_front(launch, 1, 1);
-        volatile uint32_t *c = (volatile uint32_t *)tt_cb_reserve_back(launch, 2, 1);
+        cb_wait_front(0, 1);
+        cb_wait_front(1, 1);
+        cb_reserve_back(2, 1);
+        const volatile uint32_t *a = (const volatile uint32_t *)get_read_ptr(0);
+        const volatile uint32_t *b = (const volatile uint32_t *)get_read_ptr(1);
+        volatile uint32_t *c = (volatile uint32_t *)get_write_ptr(2);
         for (uint32_t w = 0; w < words; w++)
             c[w] = a[w] + b[w];
-        tt_cb_push_back(launch, 2, 1);
-        tt_cb_pop_front(launch, 0, 1);
-        tt_cb_pop_front(launch, 1, 1);
+        cb_push_back(2, 1);
+        cb_pop_front(0, 1);
+        cb_pop_front(1, 1);
     }
     return TT_EXIT_OK;
 }

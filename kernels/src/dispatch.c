@@ -13,7 +13,7 @@
  *   TT_SYS_CMD_NOC_ATOMIC_ADD add `value` to the word at (x, y, addr)
  *   TT_SYS_CMD_STOP           acknowledge (done + 1, cmd = NONE) and return 0
  *   anything else             status = TT_SYS_STATUS_BAD_CMD, acknowledged, keeps running
- * A command's status is the NOC status (0 ok); a failed NOC command does not stop the kernel.
+ * A command's status is 0 when done; a request the NoC refuses stops the core.
  *
  * Runtime args:
  *   0: L1 address of the control block (struct tt_sys_ctrl, TT_SYS_CTRL_BYTES, word aligned;
@@ -24,12 +24,12 @@
  */
 #include "tt_kernel.h"
 
-int kernel_main(const struct tt_launch *launch)
+int kernel_main(void)
 {
-    int err = tt_launch_check(launch, 1, 0, 0);
+    int err = tt_launch_check(1, 0, 0);
     if (err != TT_EXIT_OK)
         return err;
-    uint32_t ctrl_addr = tt_arg(launch, 0);
+    uint32_t ctrl_addr = get_arg_val(0);
     if (ctrl_addr == 0 || ctrl_addr % 4 != 0)
         return TT_EXIT_BAD_ARG;
     volatile struct tt_sys_ctrl *ctrl = (volatile struct tt_sys_ctrl *)ctrl_addr;
@@ -38,19 +38,18 @@ int kernel_main(const struct tt_launch *launch)
         uint32_t cmd = ctrl->cmd;
         if (cmd == TT_SYS_CMD_NONE)
             continue;
-        uint64_t addr = ((uint64_t)ctrl->addr_hi << 32) | ctrl->addr_lo;
-        uint32_t status;
+        uint64_t addr = get_noc_addr(ctrl->x, ctrl->y, 0) + (((uint64_t)ctrl->addr_hi << 32) | ctrl->addr_lo);
+        uint32_t status = 0;
         if (cmd == TT_SYS_CMD_STOP) {
-            status = 0;
         } else if (cmd == TT_SYS_CMD_NOC_READ) {
-            status = tt_noc_read(ctrl->x, ctrl->y, addr, ctrl->local, ctrl->len);
-            tt_noc_barrier();
+            noc_async_read(addr, ctrl->local, ctrl->len);
+            noc_async_read_barrier();
         } else if (cmd == TT_SYS_CMD_NOC_WRITE) {
-            status = tt_noc_write(ctrl->x, ctrl->y, addr, ctrl->local, ctrl->len);
-            tt_noc_barrier();
+            noc_async_write(ctrl->local, addr, ctrl->len);
+            noc_async_write_barrier();
         } else if (cmd == TT_SYS_CMD_NOC_ATOMIC_ADD) {
-            status = tt_noc_atomic_add(ctrl->x, ctrl->y, addr, ctrl->value);
-            tt_noc_barrier();
+            noc_semaphore_inc(addr, ctrl->value);
+            noc_async_atomic_barrier();
         } else {
             status = TT_SYS_STATUS_BAD_CMD;
         }

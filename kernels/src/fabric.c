@@ -24,14 +24,14 @@
 
 static int bad_addr(uint32_t a) { return a == 0 || a % 4 != 0; }
 
-int kernel_main(const struct tt_launch *launch)
+int kernel_main(void)
 {
-    int err = tt_launch_check(launch, 3, 0, 0);
+    int err = tt_launch_check(3, 0, 0);
     if (err != TT_EXIT_OK)
         return err;
-    uint32_t ctrl_addr = tt_arg(launch, 0);
-    uint32_t rx_addr = tt_arg(launch, 1);
-    uint32_t tx_addr = tt_arg(launch, 2);
+    uint32_t ctrl_addr = get_arg_val(0);
+    uint32_t rx_addr = get_arg_val(1);
+    uint32_t tx_addr = get_arg_val(2);
     if (bad_addr(ctrl_addr) || bad_addr(rx_addr) || bad_addr(tx_addr))
         return TT_EXIT_BAD_ARG;
     volatile struct tt_sys_ctrl *ctrl = (volatile struct tt_sys_ctrl *)ctrl_addr;

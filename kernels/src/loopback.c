@@ -16,43 +16,36 @@
  *   memory: this kernel is its only user and never reserves or pushes).
  * Semaphores: none.
  * Exit code: 0 success; 1 bad launch block; 2 fewer than 7 args; 3 no CB 0 and no arg 7;
- *   5 bad page size / bank count; 6 a NOC read or write failed.
+ *   5 bad page size / bank count.
  */
 #include "tt_kernel.h"
 
-int kernel_main(const struct tt_launch *launch)
+int kernel_main(void)
 {
-    int err = tt_launch_check(launch, 7, 0, 0);
+    int err = tt_launch_check(7, 0, 0);
     if (err != TT_EXIT_OK)
         return err;
-    uint32_t src_base = tt_arg(launch, 0);
-    uint32_t dst_base = tt_arg(launch, 1);
-    uint32_t page_size = tt_arg(launch, 2);
-    uint32_t first = tt_arg(launch, 3);
-    uint32_t count = tt_arg(launch, 4);
-    const volatile struct tt_dram_bank *banks = tt_dram_banks(launch, 5);
-    uint32_t num_banks = tt_arg(launch, 6);
-    uint32_t scratch = tt_num_args(launch) > 7 ? tt_arg(launch, 7) : 0;
-    if (page_size == 0 || page_size % 4 != 0 || num_banks == 0)
+    uint32_t page_size = get_arg_val(2);
+    uint32_t first = get_arg_val(3);
+    uint32_t count = get_arg_val(4);
+    uint32_t scratch = get_num_args() > 7 ? get_arg_val(7) : 0;
+    if (page_size == 0 || page_size % 4 != 0 || get_arg_val(6) == 0)
         return TT_EXIT_BAD_ARG;
     if (scratch == 0) {
-        if (launch->num_cbs < 1)
+        if (tt_this_launch->num_cbs < 1)
             return TT_EXIT_MISSING_CBS;
-        if (page_size > tt_cb(launch, 0)->page_size)
+        if (page_size > tt_cb(0)->page_size)
             return TT_EXIT_BAD_ARG;
-        scratch = tt_cb(launch, 0)->base;
+        scratch = tt_cb(0)->base;
     }
+    struct InterleavedAddrGen src = tt_interleaved(5, 6, get_arg_val(0), page_size);
+    struct InterleavedAddrGen dst = tt_interleaved(5, 6, get_arg_val(1), page_size);
 
     for (uint32_t i = 0; i < count; i++) {
-        uint32_t page = first + i;
-        uint32_t status = tt_dram_read_page(banks, num_banks, src_base, page_size, page, scratch);
-        tt_noc_barrier();
-        if (status != 0)
-            return TT_EXIT_NOC_ERROR;
-        status = tt_dram_write_page(banks, num_banks, dst_base, page_size, page, scratch);
-        tt_noc_barrier();
-        if (status != 0)
-            return TT_EXIT_NOC_ERROR;
+        noc_async_read_page(first + i, &src, scratch);
+        noc_async_read_barrier();
+        noc_async_write_page(first + i, &dst, scratch);
+        noc_async_write_barrier();
     }
     return TT_EXIT_OK;
 }

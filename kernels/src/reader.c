@@ -17,37 +17,32 @@
  * Circular buffers: 0 = A pages (produced here), 1 = B pages (produced here).
  * Semaphores: none.
  * Exit code: 0 success; 1 bad launch block; 2 fewer than 8 args; 3 fewer than 2 CBs;
- *   5 bad page size / bank count; 6 a NOC read failed.
+ *   5 bad page size / bank count.
  */
 #include "tt_kernel.h"
 
-int kernel_main(const struct tt_launch *launch)
+int kernel_main(void)
 {
-    int err = tt_launch_check(launch, 8, 2, 0);
+    int err = tt_launch_check(8, 2, 0);
     if (err != TT_EXIT_OK)
         return err;
-    uint32_t a_base = tt_arg(launch, 0);
-    uint32_t b_base = tt_arg(launch, 1);
-    uint32_t page_size = tt_arg(launch, 3);
-    uint32_t first = tt_arg(launch, 4);
-    uint32_t count = tt_arg(launch, 5);
-    const volatile struct tt_dram_bank *banks = tt_dram_banks(launch, 6);
-    uint32_t num_banks = tt_arg(launch, 7);
-    if (page_size == 0 || page_size % 4 != 0 || num_banks == 0 ||
-        page_size > tt_cb(launch, 0)->page_size || page_size > tt_cb(launch, 1)->page_size)
+    uint32_t page_size = get_arg_val(3);
+    uint32_t first = get_arg_val(4);
+    uint32_t count = get_arg_val(5);
+    if (page_size == 0 || page_size % 4 != 0 || get_arg_val(7) == 0 ||
+        page_size > tt_cb(0)->page_size || page_size > tt_cb(1)->page_size)
         return TT_EXIT_BAD_ARG;
+    struct InterleavedAddrGen a = tt_interleaved(6, 7, get_arg_val(0), page_size);
+    struct InterleavedAddrGen b = tt_interleaved(6, 7, get_arg_val(1), page_size);
 
     for (uint32_t i = 0; i < count; i++) {
-        uint32_t page = first + i;
-        uint32_t a = tt_cb_reserve_back(launch, 0, 1);
-        uint32_t b = tt_cb_reserve_back(launch, 1, 1);
-        uint32_t status = tt_dram_read_page(banks, num_banks, a_base, page_size, page, a);
-        status |= tt_dram_read_page(banks, num_banks, b_base, page_size, page, b);
-        tt_noc_barrier();
-        if (status != 0)
-            return TT_EXIT_NOC_ERROR;
-        tt_cb_push_back(launch, 0, 1);
-        tt_cb_push_back(launch, 1, 1);
+        cb_reserve_back(0, 1);
+        cb_reserve_back(1, 1);
+        noc_async_read_page(first + i, &a, get_write_ptr(0));
+        noc_async_read_page(first + i, &b, get_write_ptr(1));
+        noc_async_read_barrier();
+        cb_push_back(0, 1);
+        cb_push_back(1, 1);
     }
     return TT_EXIT_OK;
 }

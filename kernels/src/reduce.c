@@ -4,7 +4,7 @@
  * Every core sums the words of its pages [first, first + count), reading one page at a time
  * into CB 0. Core index 0 is the root; every other core then NOC-writes its partial sum into
  * the root's L1 slot `partials + 4 * index` and, once that write has completed, adds 1 to the
- * root's semaphore 0 (tt_sem_inc_remote). The root stores its own partial in slot 0, waits
+ * root's semaphore 0 (noc_semaphore_inc). The root stores its own partial in slot 0, waits
  * until semaphore 0 reaches num_cores - 1, adds the num_cores slots and writes the total (4
  * bytes) to page 0 of the interleaved output buffer, i.e. bank 0 at bank.offset + out base.
  *
@@ -28,67 +28,56 @@
  * Semaphores: 0 = on the root, the number of partials that have arrived (the host sets it
  *   to 0 before launch); at least one semaphore on every core.
  * Exit code: 0 success; 1 bad launch block; 2 fewer than 12 args; 3 no CB 0; 4 no sem 0;
- *   5 bad page size / bank count / core count / index / slot address; 6 a NOC command failed.
+ *   5 bad page size / bank count / core count / index / slot address.
  */
 #include "tt_kernel.h"
 
-int kernel_main(const struct tt_launch *launch)
+int kernel_main(void)
 {
-    int err = tt_launch_check(launch, 12, 1, 1);
+    int err = tt_launch_check(12, 1, 1);
     if (err != TT_EXIT_OK)
         return err;
-    uint32_t in_base = tt_arg(launch, 0);
-    uint32_t page_size = tt_arg(launch, 1);
-    uint32_t first = tt_arg(launch, 2);
-    uint32_t count = tt_arg(launch, 3);
-    const volatile struct tt_dram_bank *banks = tt_dram_banks(launch, 4);
-    uint32_t num_banks = tt_arg(launch, 5);
-    uint32_t root_x = tt_arg(launch, 6);
-    uint32_t root_y = tt_arg(launch, 7);
-    uint32_t num_cores = tt_arg(launch, 8);
-    uint32_t index = tt_arg(launch, 9);
-    uint32_t partials = tt_arg(launch, 10);
-    uint32_t out_base = tt_arg(launch, 11);
-    if (page_size == 0 || page_size % 4 != 0 || num_banks == 0 || num_cores == 0 ||
-        index >= num_cores || partials % 4 != 0 || page_size > tt_cb(launch, 0)->page_size)
+    uint32_t page_size = get_arg_val(1);
+    uint32_t first = get_arg_val(2);
+    uint32_t count = get_arg_val(3);
+    uint32_t root_x = get_arg_val(6);
+    uint32_t root_y = get_arg_val(7);
+    uint32_t num_cores = get_arg_val(8);
+    uint32_t index = get_arg_val(9);
+    uint32_t partials = get_arg_val(10);
+    if (page_size == 0 || page_size % 4 != 0 || get_arg_val(5) == 0 || num_cores == 0 ||
+        index >= num_cores || partials % 4 != 0 || page_size > tt_cb(0)->page_size)
         return TT_EXIT_BAD_ARG;
-    uint32_t scratch = tt_cb(launch, 0)->base;
+    struct InterleavedAddrGen in = tt_interleaved(4, 5, get_arg_val(0), page_size);
+    uint32_t scratch = tt_cb(0)->base;
     volatile uint32_t *words = (volatile uint32_t *)scratch;
 
     uint32_t sum = 0;
     for (uint32_t i = 0; i < count; i++) {
-        uint32_t status = tt_dram_read_page(banks, num_banks, in_base, page_size, first + i, scratch);
-        tt_noc_barrier();
-        if (status != 0)
-            return TT_EXIT_NOC_ERROR;
+        noc_async_read_page(first + i, &in, scratch);
+        noc_async_read_barrier();
         for (uint32_t w = 0; w < page_size / 4; w++)
             sum += words[w];
     }
 
     if (index != 0) {
         words[0] = sum;
-        uint32_t status = tt_noc_write(root_x, root_y, partials + 4 * index, scratch, 4);
-        tt_noc_barrier();
-        if (status != 0)
-            return TT_EXIT_NOC_ERROR;
-        if (tt_sem_inc_remote(launch, 0, root_x, root_y, 1) != 0)
-            return TT_EXIT_NOC_ERROR;
-        tt_noc_barrier();
+        noc_async_write(scratch, get_noc_addr(root_x, root_y, partials + 4 * index), 4);
+        noc_async_write_barrier();
+        noc_semaphore_inc(get_noc_addr(root_x, root_y, get_semaphore(0)), 1);
+        noc_async_atomic_barrier();
         return TT_EXIT_OK;
     }
 
     volatile uint32_t *slots = (volatile uint32_t *)partials;
     slots[0] = sum;
-    tt_sem_wait(launch, 0, num_cores - 1);
+    noc_semaphore_wait_min((volatile uint32_t *)get_semaphore(0), num_cores - 1);
     uint32_t total = 0;
     for (uint32_t c = 0; c < num_cores; c++)
         total += slots[c];
     words[0] = total;
-    uint32_t x, y;
-    uint64_t addr = tt_dram_page_addr(banks, num_banks, out_base, page_size, 0, &x, &y);
-    uint32_t status = tt_noc_write(x, y, addr, scratch, 4);
-    tt_noc_barrier();
-    if (status != 0)
-        return TT_EXIT_NOC_ERROR;
+    struct InterleavedAddrGen out = tt_interleaved(4, 5, get_arg_val(11), 4);
+    noc_async_write(scratch, interleaved_addr_gen_get_noc_addr(&out, 0, 0), 4);
+    noc_async_write_barrier();
     return TT_EXIT_OK;
 }

@@ -1,15 +1,14 @@
 /*
- * spin.c: a runaway kernel that never returns (for instruction-budget tests: the simulator
- * must stop it with cause BUDGET_EXHAUSTED).
+ * spin.c: a runaway kernel that never returns (for timeout tests: the host reports it and
+ * puts its core back in reset, which restarts the firmware).
  *
  * Runtime args: none. Circular buffers: none. Semaphores: none.
  * Exit code: none, it never exits.
  */
 #include "tt_kernel.h"
 
-int kernel_main(const struct tt_launch *launch)
+int kernel_main(void)
 {
-    (void)launch;
     for (;;)
         __asm__ volatile("");
 }

@@ -11,12 +11,12 @@
  */
 #include "tt_kernel.h"
 
-int kernel_main(const struct tt_launch *launch)
+int kernel_main(void)
 {
-    int err = tt_launch_check(launch, 1, 0, 0);
+    int err = tt_launch_check(1, 0, 0);
     if (err != TT_EXIT_OK)
         return err;
-    uint32_t n = tt_arg(launch, 0);
+    uint32_t n = get_arg_val(0);
     if (n == 0)
         return TT_EXIT_OK;
     uint32_t i = 0;

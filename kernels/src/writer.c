@@ -20,28 +20,24 @@
  */
 #include "tt_kernel.h"
 
-int kernel_main(const struct tt_launch *launch)
+int kernel_main(void)
 {
-    int err = tt_launch_check(launch, 8, 3, 0);
+    int err = tt_launch_check(8, 3, 0);
     if (err != TT_EXIT_OK)
         return err;
-    uint32_t c_base = tt_arg(launch, 2);
-    uint32_t page_size = tt_arg(launch, 3);
-    uint32_t first = tt_arg(launch, 4);
-    uint32_t count = tt_arg(launch, 5);
-    const volatile struct tt_dram_bank *banks = tt_dram_banks(launch, 6);
-    uint32_t num_banks = tt_arg(launch, 7);
-    if (page_size == 0 || page_size % 4 != 0 || num_banks == 0 ||
-        page_size > tt_cb(launch, 2)->page_size)
+    uint32_t page_size = get_arg_val(3);
+    uint32_t first = get_arg_val(4);
+    uint32_t count = get_arg_val(5);
+    if (page_size == 0 || page_size % 4 != 0 || get_arg_val(7) == 0 ||
+        page_size > tt_cb(2)->page_size)
         return TT_EXIT_BAD_ARG;
+    struct InterleavedAddrGen c = tt_interleaved(6, 7, get_arg_val(2), page_size);
 
     for (uint32_t i = 0; i < count; i++) {
-        uint32_t c = tt_cb_wait_front(launch, 2, 1);
-        uint32_t status = tt_dram_write_page(banks, num_banks, c_base, page_size, first + i, c);
-        tt_noc_barrier();
-        if (status != 0)
-            return TT_EXIT_NOC_ERROR;
-        tt_cb_pop_front(launch, 2, 1);
+        cb_wait_front(2, 1);
+        noc_async_write_page(first + i, &c, get_read_ptr(2));
+        noc_async_write_barrier();
+        cb_pop_front(2, 1);
     }
     return TT_EXIT_OK;
 }

@@ -181,7 +181,7 @@ fn every_bank_type_places_at_its_own_region() {
         .unwrap();
     let addrs =
         [small.address(), kernel.address(), system.address(), cb.address(), trace.address()];
-    assert_eq!(addrs, [1_499_136 - 65536, 0x8000, 0x8040, L1_BASE, (1 << 30) - (1 << 20)]);
+    assert_eq!(addrs, [1_499_136 - 65536, 0x18000, 0x18040, L1_BASE, (1 << 30) - (1 << 20)]);
 }
 
 #[test]

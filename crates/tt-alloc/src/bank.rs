@@ -117,7 +117,7 @@ mod tests {
                 (BankType::L1, 80, 0x48000..1_499_136 - 65536, 16),
                 (BankType::L1Small, 80, 1_499_136 - 65536..1_499_136, 16),
                 (BankType::Trace, 12, (1 << 30) - (1 << 20)..1 << 30, 32),
-                (BankType::KernelRegion, 80, 0x8000..0x48000, 16),
+                (BankType::KernelRegion, 80, 0x18000..0x48000, 16),
             ]
         );
     }

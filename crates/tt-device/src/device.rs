@@ -127,6 +127,17 @@ impl Device {
     }
 
     /// Opens `spec` with a descriptor file or harvesting mask.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use tt_device::{Device, OpenOptions};
+    /// let options = OpenOptions { sim_dir: Some(dir.path().to_path_buf()), ..Default::default() };
+    /// let device = Device::open_with("sim:wormhole_b0", &options)?;
+    /// let core = device.soc().tensix_cores()[0];
+    /// device.write32(core, 0x20000, 42)?;
+    /// assert_eq!(device.read32(core, 0x20000)?, 42);
+    /// # Ok::<(), tt_device::DeviceError>(())
+    /// ```
     pub fn open_with(spec: &str, options: &OpenOptions) -> Result<Device, DeviceError> {
         match spec.parse::<DeviceSpec>()? {
             DeviceSpec::Sim { kind, id } => {
@@ -502,10 +513,26 @@ impl Device {
         Ok(())
     }
 
+    /// Hands `f` the region of an L1-pool window over `core` that covers the register word at
+    /// `addr`, and the word's offset in it (callers check the address first).
+    pub(crate) fn register_window<T>(
+        &self,
+        core: NocCoord,
+        addr: u64,
+        f: impl FnOnce(&MmioRegion, usize) -> Result<T, DeviceError>,
+    ) -> Result<T, DeviceError> {
+        let mut pool = self.l1_windows.lock();
+        let window = pool.window_size();
+        let base = addr - addr % window;
+        let region = pool.region(&self.backend, core, base)?;
+        f(region, (addr - base) as usize)
+    }
+
     /// Size of the memory behind `core` and whether it is DRAM.
     fn memory_at(&self, core: NocCoord) -> Result<(u64, bool), DeviceError> {
         let (gx, gy) = self.soc.grid_size();
-        let kind = self.soc.kind_at(core).ok_or(DeviceError::OutOfGrid {
+        // Built only on failure: formatting the spec costs more than a small transfer.
+        let kind = self.soc.kind_at(core).ok_or_else(|| DeviceError::OutOfGrid {
             device: self.spec.to_string(),
             core,
             grid_x: gx,

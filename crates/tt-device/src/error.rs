@@ -98,11 +98,16 @@ pub enum DeviceError {
         /// The window base.
         base: u64,
     },
-    /// Launching kernels on a card needs firmware this runtime does not load yet.
-    #[error("cannot launch kernels on {device}: running kernels on a card needs tt-metal's core firmware, which tt-runtime does not load yet; use a simulated device (sim:wormhole_b0)")]
-    LaunchUnsupported {
+    /// A register access to something that is not a documented tile register of a Tensix or
+    /// Ethernet core.
+    #[error("{addr:#x} on core {core} of {device} is not a tile register tt-runtime uses; registers are the tile control region at 0xffb12000 of Tensix and Ethernet cores")]
+    NotATileRegister {
         /// The device.
         device: String,
+        /// The core.
+        core: NocCoord,
+        /// The address asked for.
+        addr: u64,
     },
     /// The firmware's harvesting plus the caller's extra mask is not a usable chip.
     #[error("cannot apply harvesting to {device}: its firmware reports {reported} and --harvest adds tensix {added}: {reason}")]

@@ -15,12 +15,13 @@ mod discovery;
 mod error;
 mod launch;
 mod spec;
+mod tile_regs;
 mod window_pool;
 
 pub use device::{BackendKind, Device, DramBankId, DramChannelId, OpenOptions};
 pub use discovery::ChipIdentity;
 pub use error::DeviceError;
-pub use launch::{DeviceLaunch, ExecLimits, LaunchOutcome};
+pub use launch::{DeviceLaunch, ExecLimits, KernelStart, LaunchOutcome};
 pub use spec::DeviceSpec;
 pub use tt_sim::SimKind;
 pub use tt_soc::{

@@ -1,7 +1,7 @@
 //! The kernels shipped with the runtime (built from `kernels/src` by `kernels/build.sh`),
 //! compiled into the library so tools need no files at run time.
 
-use tt_soc::l1_map::TENSIX_KERNEL_REGION;
+use tt_soc::l1_map::{FIRMWARE_SLOT_BYTES, TENSIX_KERNEL_REGION};
 
 use crate::{KernelImage, ProgramError};
 
@@ -46,6 +46,14 @@ pub fn builtin_kernel(name: &str) -> Result<KernelImage, ProgramError> {
         elf,
         TENSIX_KERNEL_REGION.end - TENSIX_KERNEL_REGION.start,
     )
+}
+
+/// Our firmware (`kernels/src/firmware.c`), validated for a firmware slot: the image the
+/// session writes at each RISC-V core's reset pc and counts as SYSTEM, `image().len()` bytes
+/// per slot.
+pub fn firmware() -> Result<KernelImage, ProgramError> {
+    let elf = include_bytes!("../../../kernels/elf/firmware.elf");
+    KernelImage::from_elf("firmware.elf (built in)", elf, FIRMWARE_SLOT_BYTES)
 }
 
 #[cfg(test)]

@@ -4,11 +4,10 @@ use std::panic::Location;
 
 use tt_accounting::{BankType, MemKind};
 use tt_alloc::{Allocation, BufferRequest, Layout, Policy};
-use tt_device::{ExecLimits, LaunchOutcome};
+use tt_device::{ExecLimits, KernelStart, LaunchOutcome};
 use tt_soc::kernel_abi::{
-    self, ABI_VERSION, CB_DESCRIPTOR_BYTES, GO_START, LAUNCH_BLOCK_BYTES, LAUNCH_MAGIC,
+    self, ABI_VERSION, CB_DESCRIPTOR_BYTES, LAUNCH_BLOCK_BYTES, LAUNCH_MAGIC,
 };
-use tt_soc::l1_map::L1Map;
 use tt_soc::NocCoord;
 
 use crate::program::KernelSpec;
@@ -226,6 +225,7 @@ impl LoadedProgram {
                     (base + layout.cbs) as u32,
                     layout.num_sems,
                     (base + layout.sems) as u32,
+                    kernel_abi::arch_code(soc.arch()),
                 ];
                 for (i, f) in fields.iter().enumerate() {
                     put(&mut blob, lb + 4 * i as u64, *f);
@@ -294,43 +294,37 @@ impl LoadedProgram {
 
     /// Starts every kernel on every core and waits for all to finish (programs of one device
     /// run one at a time; a second caller waits its turn): resets CB counters and
-    /// semaphores, writes each processor's mailbox, and runs them (on the simulated card the
-    /// simulator executes them; see [`tt_device::Device::launch`]). A kernel that stops with
-    /// an error or a nonzero exit code fails the run with its name, core, cause and pc.
+    /// semaphores, writes each processor's mailbox for the firmware the session placed at the
+    /// reset pcs ([`tt_device::Device::launch`]), and reads the mailboxes until every kernel
+    /// is done. A kernel that returns a nonzero exit code, stops (on the simulator, with why
+    /// and where) or does not finish in time fails the run with its name, core and processor.
     pub fn run(&self) -> Result<Vec<LaunchOutcome>, ProgramError> {
         self.run_with(&ExecLimits::default())
     }
 
-    /// [`LoadedProgram::run`] with an instruction budget and timeout of your own.
+    /// [`LoadedProgram::run`] with a timeout of your own.
     pub fn run_with(&self, limits: &ExecLimits) -> Result<Vec<LaunchOutcome>, ProgramError> {
         self.runtime.check_process()?;
         let device = self.runtime.device();
         let _running = self.runtime.inner().run_lock.lock();
-        let mut launches = Vec::new();
+        let mut starts = Vec::new();
         let base = self.config.address();
         for (core, blob) in &self.config_blobs {
             device.write(*core, base, blob)?;
         }
         for (k, placed) in self.kernels.iter().enumerate() {
             let launch_block = base + LAUNCH_BLOCK_BYTES * k as u64;
-            let mailbox = L1Map::mailbox(u64::from(placed.processor)).ok_or_else(|| {
-                ProgramError::Invalid {
-                    program: self.name.clone(),
-                    reason: format!("processor {} has no mailbox", placed.processor),
-                }
-            })?;
             for core in &placed.cores {
-                device.write32(
-                    *core,
-                    mailbox + kernel_abi::MAILBOX_ENTRY,
-                    (placed.addr + u64::from(placed.entry)) as u32,
-                )?;
-                device.write32(*core, mailbox + kernel_abi::MAILBOX_LAUNCH, launch_block as u32)?;
-                device.write32(*core, mailbox + kernel_abi::MAILBOX_GO, GO_START)?;
-                launches.push((*core, placed.processor));
+                starts.push(KernelStart {
+                    core: *core,
+                    processor: placed.processor,
+                    entry: (placed.addr + u64::from(placed.entry)) as u32,
+                    launch_block: launch_block as u32,
+                });
             }
         }
-        let outcomes = device.launch_with(&launches, limits)?.wait()?;
+        let launch = device.launch(&starts)?;
+        let outcomes = device.wait(launch, limits)?;
         for outcome in &outcomes {
             let (core, processor) = (outcome.core(), outcome.processor());
             let kernel = self

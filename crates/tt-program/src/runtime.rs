@@ -11,7 +11,9 @@ use tt_accounting::{
 };
 use tt_alloc::{Allocation, Allocator, AllocatorConfig, BufferRequest, Layout, Policy};
 use tt_device::{Device, OpenOptions};
-use tt_soc::l1_map::{L1Map, ETH_KERNEL_REGION, TENSIX_KERNEL_REGION};
+use tt_soc::l1_map::{
+    firmware_slot, L1Map, ETH_KERNEL_REGION, MAX_PROCESSORS, TENSIX_KERNEL_REGION,
+};
 use tt_soc::{CoreKind, LogicalCoord, NocCoord};
 use tt_track::{AllocRecord, DeviceInfo, DeviceSlot, Tracker};
 
@@ -51,6 +53,7 @@ pub(crate) struct RuntimeInner {
 /// handle holding chip memory keeps the chip held and its slot open.
 pub(crate) struct Session {
     fabric: Mutex<Option<AllocRecord>>,
+    firmware: Mutex<Option<AllocRecord>>,
     reserved: Mutex<Option<AllocRecord>>,
     pub(crate) tracker: Tracker,
     pub(crate) slot: DeviceSlot,
@@ -65,8 +68,15 @@ impl Drop for Session {
             // A forked child letting go of its copy: the chip and its slot are the parent's.
             return;
         }
+        // Stop our firmware before its bytes stop being counted.
+        for core in self.device.soc().tensix_cores() {
+            if let Err(e) = self.device.hold_in_reset(core) {
+                tracing::warn!(%core, error = %e, "holding a core in reset at close failed");
+            }
+        }
         // Release while the tracker slot is still open, then close it; the device closes
         // after this body, as a field.
+        drop(self.firmware.lock().take());
         drop(self.fabric.lock().take());
         drop(self.reserved.lock().take());
         if let Err(e) = self.tracker.unregister_device(self.slot) {
@@ -182,6 +192,27 @@ impl Runtime {
         Self::open_with(spec, &OpenOptions::default())
     }
 
+    /// Opens the first card, or a simulated Wormhole B0 when there is none (saying so in the
+    /// log), recording into this process's ledger.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::env::set_var("TT_SIM_DIR", dir.path());
+    /// # std::env::set_var("TT_LEDGER_DIR", dir.path());
+    /// let rt = tt_program::Runtime::open_default()?;
+    /// let buffer = tt_program::Buffer::dram(&rt, 2048, 4, "doc example")?;
+    /// buffer.write(&[7; 8192])?;
+    /// let mut back = vec![0; 8192];
+    /// buffer.read(&mut back)?;
+    /// assert_eq!(back, vec![7; 8192]);
+    /// # drop(buffer);
+    /// # rt.close()?;
+    /// # Ok::<(), tt_program::ProgramError>(())
+    /// ```
+    pub fn open_default() -> Result<Runtime, ProgramError> {
+        Self::open(None)
+    }
+
     /// [`Runtime::open`] with a SoC descriptor file, harvesting mask or simulator directory.
     #[track_caller]
     pub fn open_with(spec: Option<&str>, options: &OpenOptions) -> Result<Runtime, ProgramError> {
@@ -193,7 +224,8 @@ impl Runtime {
     }
 
     /// Starts a session on an opened device, recording into `tracker`: registers the device,
-    /// records the reserved L1 area of every Tensix core as RESERVED, and places the dispatch
+    /// records the reserved L1 area of every Tensix core as RESERVED, brings each Tensix core
+    /// up with our firmware at its reset pcs (SYSTEM, exact size), and places the dispatch
     /// kernel on the dispatch cores and the fabric kernel on the Ethernet cores as SYSTEM.
     /// The caller's source location is their provenance.
     #[track_caller]
@@ -205,6 +237,7 @@ impl Runtime {
         let uid = device.chip_uid();
         let session = Arc::new(Session {
             fabric: Mutex::new(None),
+            firmware: Mutex::new(None),
             reserved: Mutex::new(None),
             tracker: tracker.clone(),
             slot,
@@ -237,32 +270,60 @@ impl Runtime {
         });
         let runtime = Runtime { inner };
         // From here on, dropping `runtime` on an error releases whatever was placed.
-        runtime.place_reserved(opened_at)?;
+        runtime.place_reserved_and_firmware(opened_at)?;
         runtime.place_system_kernels(opened_at)?;
         Ok(runtime)
     }
 
-    fn place_reserved(&self, opened_at: &'static Location<'static>) -> Result<(), ProgramError> {
+    /// Records the reserved L1 area of every Tensix core as RESERVED, less our firmware at
+    /// each reset pc, which is SYSTEM with its exact size, and brings every core up: held in
+    /// soft reset, firmware written, released (the same tt-device calls on a card).
+    fn place_reserved_and_firmware(
+        &self,
+        opened_at: &'static Location<'static>,
+    ) -> Result<(), ProgramError> {
         let session = &self.inner.session;
         let soc = session.device.soc();
         let Some(map) = L1Map::for_core(CoreKind::Tensix, soc.worker_l1_size()) else {
             return Ok(());
         };
-        let size = map.reserved.end - map.reserved.start;
-        let cores = u32::try_from(soc.tensix_cores().len()).unwrap_or(u32::MAX);
-        let spans: Vec<BankSpan> =
-            (0..cores).map(|bank| BankSpan { bank, addr: map.reserved.start, size }).collect();
-        let placement = Placement {
-            device: session.device.chip_uid(),
-            kind: MemKind::Reserved,
-            class: BankClass::Tensix,
-            spans: &spans,
-            reserved: Reservation::EveryBank { per_bank: size, banks: cores },
-            owner: "L1 reserved area (mailboxes, firmware, stacks)",
-            provenance: opened_at,
+        let firmware = crate::firmware()?;
+        let size = firmware.image().len() as u64;
+        let mut slots: Vec<u64> = (0..MAX_PROCESSORS).filter_map(firmware_slot).collect();
+        slots.sort_unstable();
+        let cores = soc.tensix_cores();
+        let mut reserved = Vec::new();
+        let mut system = Vec::new();
+        for bank in 0..u32::try_from(cores.len()).unwrap_or(u32::MAX) {
+            let mut at = map.reserved.start;
+            for slot in &slots {
+                reserved.push(BankSpan { bank, addr: at, size: slot - at });
+                system.push(BankSpan { bank, addr: *slot, size });
+                at = slot + size;
+            }
+            reserved.push(BankSpan { bank, addr: at, size: map.reserved.end - at });
+        }
+        reserved.retain(|span| span.size > 0);
+        let record = |kind, spans: &[BankSpan], owner| {
+            let placement = Placement {
+                device: session.device.chip_uid(),
+                kind,
+                class: BankClass::Tensix,
+                spans,
+                reserved: Reservation::Payload,
+                owner,
+                provenance: opened_at,
+            };
+            session.tracker.record(session.slot, &placement)
         };
-        let record = session.tracker.record(session.slot, &placement)?;
-        *session.reserved.lock() = Some(record);
+        let reserved =
+            record(MemKind::Reserved, &reserved, "L1 reserved area (mailboxes, stacks)")?;
+        *session.reserved.lock() = Some(reserved);
+        let placed = record(MemKind::System, &system, "system: firmware at the reset pcs")?;
+        *session.firmware.lock() = Some(placed);
+        for core in &cores {
+            session.device.start_firmware(*core, firmware.image())?;
+        }
         Ok(())
     }
 

@@ -70,7 +70,10 @@ fn session_places_reserved_and_system_and_close_releases_them() {
     let f = Fixture::new();
     let rt = f.runtime("sim:wormhole_b0");
     let used = f.used(&rt);
-    assert_eq!(used[MemKind::Reserved.index()], 80 * 0x8000);
+    // The reserved area of each of the 80 Tensix cores, less the firmware at 5 reset pcs,
+    // which is SYSTEM with its exact size.
+    let firmware = crate::firmware().unwrap().image().len() as u64;
+    assert_eq!(used[MemKind::Reserved.index()], 80 * (0x18000 - 5 * firmware));
     let dispatch = builtin_kernel("dispatch").unwrap().placed_bytes();
     let fabric = crate::KernelImage::from_elf(
         "f",
@@ -80,13 +83,16 @@ fn session_places_reserved_and_system_and_close_releases_them() {
     .unwrap()
     .placed_bytes();
     // The dispatch kernel's range is gone from the lockstep kernel region of all 80 cores,
-    // though it sits on 2; the fabric kernel reserves its image on each Ethernet core.
-    assert_eq!(used[MemKind::System.index()], 80 * dispatch + 16 * fabric);
+    // though it sits on 2; the fabric kernel reserves its image on each Ethernet core; the
+    // firmware is its exact size at each of the 5 reset pcs of the 80 Tensix cores.
+    let firmware_bytes = 80 * 5 * firmware;
+    assert_eq!(used[MemKind::System.index()], 80 * dispatch + 16 * fabric + firmware_bytes);
     let payload = f.payload(&rt);
     let fabric_image = include_bytes!("../../../kernels/elf/fabric.elf");
     let fabric_payload =
         crate::KernelImage::from_elf("f", fabric_image, 0x18000).unwrap().image().len() as u64;
-    assert_eq!(payload[MemKind::System.index()], 2 * dispatch + 16 * fabric_payload);
+    let system_payload = 2 * dispatch + 16 * fabric_payload + firmware_bytes;
+    assert_eq!(payload[MemKind::System.index()], system_payload);
     assert_eq!(rt.dispatch_cores().len(), 2);
     assert_eq!(rt.worker_cores().len(), 78);
     for k in [MemKind::Dram, MemKind::L1, MemKind::Cb, MemKind::Kernel] {
@@ -218,10 +224,7 @@ fn run_executes_kernels_and_reports_failures_by_name() {
     assert_eq!(outcomes.len(), 4);
     for o in &outcomes {
         match o {
-            tt_device::LaunchOutcome::Done { exit_code, instret, .. } => {
-                assert_eq!(*exit_code, 0);
-                assert!(*instret >= 2000, "two instructions per iteration: {instret}");
-            }
+            tt_device::LaunchOutcome::Done { exit_code, .. } => assert_eq!(*exit_code, 0),
             other => panic!("{other:?}"),
         }
     }
@@ -242,9 +245,11 @@ fn run_executes_kernels_and_reports_failures_by_name() {
         Processor::DataMovement1,
         &cores[..1],
     );
-    let limits = tt_device::ExecLimits { instruction_budget: 100_000, ..Default::default() };
+    let limits = tt_device::ExecLimits { timeout: std::time::Duration::from_millis(300) };
     let err = runaway.load(&rt).unwrap().run_with(&limits).unwrap_err().to_string();
-    assert!(err.contains("`spin`") && err.to_lowercase().contains("budget"), "{err}");
+    assert!(err.contains("`spin`") && err.contains("did not finish"), "{err}");
+    // The runaway's core was restarted: its firmware takes the next launch.
+    assert_eq!(ok.load(&rt).unwrap().run().unwrap().len(), 4);
     // Failed runs still free exactly what their loads placed.
     assert_eq!(f.used(&rt)[MemKind::Kernel.index()], 0);
 }
@@ -279,7 +284,7 @@ fn programs_on_the_same_cores_run_from_several_threads_one_at_a_time() {
 fn interleaved_buffers_round_trip_and_spread_pages_over_banks() {
     let f = Fixture::new();
     let rt = f.runtime("sim:blackhole");
-    let buf = crate::InterleavedBuffer::dram(&rt, 64, 21, "test buffer").unwrap();
+    let buf = crate::Buffer::dram(&rt, 64, 21, "test buffer").unwrap();
     let data: Vec<u8> = (0..buf.len()).map(|i| (i * 7) as u8).collect();
     buf.write(&data).unwrap();
     let mut back = vec![0; data.len()];
@@ -292,7 +297,7 @@ fn interleaved_buffers_round_trip_and_spread_pages_over_banks() {
     // 21 pages over 8 banks: every bank reserves 3 pages' range, 24 in all.
     assert_eq!(f.used(&rt)[MemKind::Dram.index()], 8 * 3 * 64);
     assert_eq!(f.payload(&rt)[MemKind::Dram.index()], 21 * 64);
-    assert!(crate::InterleavedBuffer::dram(&rt, 40, 1, "odd").is_err(), "40 is not 64-aligned");
+    assert!(crate::Buffer::dram(&rt, 40, 1, "odd").is_err(), "40 is not 64-aligned");
     assert!(buf.write(&vec![0; 22 * 64]).is_err());
     drop(buf);
     assert_eq!(f.used(&rt)[MemKind::Dram.index()], 0);
@@ -314,5 +319,61 @@ fn example_workloads_compute_the_right_results() {
         assert!(report.bytes > 0 && report.kernel_time > std::time::Duration::ZERO);
     }
     assert_eq!(loads, 3, "each workload reports its peak once, after loading");
+    assert_eq!(f.used(&rt), baseline);
+}
+
+/// Bring-up (at open), loopback and add on a card: the same code paths as the simulator
+/// tests above, through the firmware and L1 messages only.
+#[test]
+#[ignore = "needs a Tenstorrent card (/dev/tenstorrent/0); not validated on hardware"]
+fn workloads_run_on_a_card() {
+    let f = Fixture::new();
+    let rt = f.runtime("/dev/tenstorrent/0");
+    let baseline = f.used(&rt);
+    for run in [crate::workloads::loopback, crate::workloads::add] {
+        assert_eq!(run(&rt, 1, &mut || {}).unwrap().runs, 1);
+    }
+    assert_eq!(f.used(&rt), baseline);
+}
+
+#[test]
+fn one_buffer_type_for_dram_and_l1_interleaved_or_sharded() {
+    use tt_accounting::BankType;
+    let f = Fixture::new();
+    let rt = f.runtime("sim:wormhole_b0:3");
+    let baseline = f.used(&rt);
+    // L1 interleaved: 10 pages of 256 bytes over the 80 cores' L1 banks.
+    let l1 = crate::Buffer::interleaved(&rt, BankType::L1, 256, 10, "l1 pages").unwrap();
+    let data: Vec<u8> = (0..l1.len()).map(|i| (i * 13) as u8).collect();
+    l1.write(&data).unwrap();
+    let mut back = vec![0; data.len()];
+    l1.read(&mut back).unwrap();
+    assert_eq!(back, data);
+    // Page 3 is on L1 bank 3's core, at the buffer's address.
+    let mut page = [0u8; 256];
+    let core = rt.allocator().bank_core(3).unwrap();
+    rt.device().read(core, l1.address(), &mut page).unwrap();
+    assert_eq!(&page[..], &data[3 * 256..4 * 256]);
+    // Sharded over three cores of L1_SMALL: shard i on core i.
+    let cores: Vec<_> = rt.worker_cores().into_iter().take(3).collect();
+    let small = crate::Buffer::sharded(&rt, BankType::L1Small, &cores, 48, "semaphores").unwrap();
+    assert_eq!((small.kind(), small.len(), small.pages()), (MemKind::L1Small, 144, 3));
+    let shards: Vec<u8> = (0..144).map(|i| i as u8).collect();
+    small.write(&shards).unwrap();
+    let mut shard = [0u8; 48];
+    rt.device().read(cores[2], small.address(), &mut shard).unwrap();
+    assert_eq!(&shard[..], &shards[96..]);
+    // Counted where they live: reserved on every core, payload as asked.
+    let (used, payload) = (f.used(&rt), f.payload(&rt));
+    assert_eq!(used[MemKind::L1.index()], 80 * 256);
+    assert_eq!(payload[MemKind::L1.index()], 10 * 256);
+    assert_eq!(used[MemKind::L1Small.index()], 80 * 48);
+    assert_eq!(payload[MemKind::L1Small.index()], 3 * 48);
+    // The kernel region is not a buffer's; misaligned pages are refused.
+    let err = crate::Buffer::interleaved(&rt, BankType::KernelRegion, 64, 1, "k").unwrap_err();
+    assert!(err.to_string().contains("kernel region holds kernels"), "{err}");
+    assert!(crate::Buffer::interleaved(&rt, BankType::L1, 40, 1, "odd").is_err());
+    assert!(small.write(&[0; 145]).is_err(), "more than the buffer holds");
+    drop((l1, small));
     assert_eq!(f.used(&rt), baseline);
 }

@@ -9,9 +9,7 @@ use tt_accounting::{BankType, MemKind};
 use tt_alloc::{Allocation, BufferRequest, Layout, Policy};
 use tt_soc::NocCoord;
 
-use crate::{
-    builtin_kernel, dram_bank_table, InterleavedBuffer, Processor, Program, ProgramError, Runtime,
-};
+use crate::{builtin_kernel, dram_bank_table, Buffer, Processor, Program, ProgramError, Runtime};
 
 type Result<T> = std::result::Result<T, ProgramError>;
 
@@ -98,8 +96,8 @@ pub fn loopback(rt: &Runtime, iterations: u32, peak: &mut dyn FnMut()) -> Result
     let pages = PAGES_PER_CORE * cores.len() as u64;
     let table = bank_table_on(rt, &cores)?;
     let banks = rt.allocator().bank_count(BankType::Dram) as u32;
-    let src = InterleavedBuffer::dram(rt, PAGE, pages, "ttctl loopback: source")?;
-    let dst = InterleavedBuffer::dram(rt, PAGE, pages, "ttctl loopback: destination")?;
+    let src = Buffer::dram(rt, PAGE, pages, "ttctl loopback: source")?;
+    let dst = Buffer::dram(rt, PAGE, pages, "ttctl loopback: destination")?;
     let mut p = Program::new("loopback");
     let id = p.add_kernel("loopback", kernel("loopback")?, Processor::DataMovement0, &cores);
     for (i, core) in cores.iter().enumerate() {
@@ -149,9 +147,9 @@ pub fn add(rt: &Runtime, iterations: u32, peak: &mut dyn FnMut()) -> Result<Repo
     let pages = PAGES_PER_CORE * cores.len() as u64;
     let table = bank_table_on(rt, &cores)?;
     let banks = rt.allocator().bank_count(BankType::Dram) as u64;
-    let a = InterleavedBuffer::dram(rt, PAGE, pages, "ttctl add: A")?;
-    let b = InterleavedBuffer::dram(rt, PAGE, pages, "ttctl add: B")?;
-    let c = InterleavedBuffer::dram(rt, PAGE, pages, "ttctl add: C")?;
+    let a = Buffer::dram(rt, PAGE, pages, "ttctl add: A")?;
+    let b = Buffer::dram(rt, PAGE, pages, "ttctl add: B")?;
+    let c = Buffer::dram(rt, PAGE, pages, "ttctl add: C")?;
     let mut p = Program::new("add");
     let trio = [
         ("reader", Processor::DataMovement0),
@@ -214,9 +212,9 @@ pub fn reduce(rt: &Runtime, iterations: u32, peak: &mut dyn FnMut()) -> Result<R
     let pages = PAGES_PER_CORE * cores.len() as u64;
     let table = bank_table_on(rt, &cores)?;
     let banks = rt.allocator().bank_count(BankType::Dram) as u64;
-    let input = InterleavedBuffer::dram(rt, PAGE, pages, "ttctl reduce: input")?;
+    let input = Buffer::dram(rt, PAGE, pages, "ttctl reduce: input")?;
     let align = rt.device().arch().dram_alignment();
-    let output = InterleavedBuffer::dram(rt, align, 1, "ttctl reduce: total")?;
+    let output = Buffer::dram(rt, align, 1, "ttctl reduce: total")?;
     let slots = rt
         .allocator()
         .allocate(&BufferRequest {

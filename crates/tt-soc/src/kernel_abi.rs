@@ -1,15 +1,33 @@
-//! The contract between the host, the simulator's RISC-V cores and kernel code (ABI v1).
+//! The contract between the host, the simulator's RISC-V cores and kernel code (ABI v2).
 //!
 //! Kernels are freestanding RV32IM C, linked at address 0 and position independent, so the
-//! loader may place them anywhere in a core's kernel region. The host launches processor `p`
-//! of a core by writing its mailbox in the reserved L1 area; the core starts at `entry` with
-//! `sp` at the top of its stack, `a0` pointing at a [launch block](LAUNCH_BLOCK_BYTES) and
-//! `ra` at [`EXIT_ADDR`], so returning from `kernel_main` finishes the kernel with `a0` as its
-//! exit code. `kernels/include/tt_kernel.h` carries the same numbers for C; a test keeps the
-//! two in step.
+//! loader may place them anywhere in a core's kernel region. Our firmware runs on every
+//! processor from its reset pc (`crate::l1_map`); the host launches processor `p` of a core
+//! by writing its mailbox in the reserved L1 area (`entry`, `launch`, then
+//! `GO = GO_START`). The firmware calls `entry` with `sp` at the top of the processor's stack
+//! and `a0` pointing at a [launch block](LAUNCH_BLOCK_BYTES); the kernel's return value is
+//! its exit code, which the firmware stores in `RESULT` before setting `GO = GO_DONE`.
+//! Kernels reach other cores and DRAM only through the documented NIU registers
+//! (`crate::tile`); the launch block names the architecture so one binary knows which
+//! register layout it runs on. `kernels/include/tt_kernel.h` carries the same numbers for C;
+//! a test keeps the two in step.
 
-/// ABI version, written in every launch block.
-pub const ABI_VERSION: u32 = 1;
+/// ABI version, written in every launch block (2: the launch block names the architecture and
+/// kernels use the documented NIU registers).
+pub const ABI_VERSION: u32 = 2;
+
+/// Launch block `arch` code of Wormhole B0.
+pub const ARCH_WORMHOLE_B0: u32 = 0;
+/// Launch block `arch` code of Blackhole.
+pub const ARCH_BLACKHOLE: u32 = 1;
+
+/// The launch block `arch` code of `arch`.
+pub fn arch_code(arch: crate::Arch) -> u32 {
+    match arch {
+        crate::Arch::WormholeB0 => ARCH_WORMHOLE_B0,
+        crate::Arch::Blackhole => ARCH_BLACKHOLE,
+    }
+}
 
 /// Mailbox word: what the processor is doing ([`GO_IDLE`] ... [`GO_ERROR`]).
 pub const MAILBOX_GO: u64 = 0x00;
@@ -43,22 +61,25 @@ pub mod cause {
     pub const ILLEGAL_INSTRUCTION: u32 = 1;
     /// A load or store not aligned to its size.
     pub const MISALIGNED_ACCESS: u32 = 2;
-    /// An access outside L1 and the NOC block.
+    /// An access outside L1 and below the tile registers.
     pub const ACCESS_FAULT: u32 = 3;
     /// `ecall` (kernels have no environment to call).
     pub const ECALL: u32 = 4;
     /// `ebreak`.
     pub const EBREAK: u32 = 5;
-    /// The instruction budget ran out (a runaway kernel).
-    pub const BUDGET_EXHAUSTED: u32 = 6;
-    /// A NOC command the simulator refused (bad target, out of range).
+    /// A NoC request the simulator refused (bad target, out of range, not modelled).
     pub const NOC_ERROR: u32 = 7;
     /// An instruction fetch from outside the core's L1.
     pub const FETCH_FAULT: u32 = 8;
+    /// A load or store to a tile register the simulator does not model (`tt_soc::tile`).
+    pub const UNMODELLED_REGISTER: u32 = 9;
+    /// A Tensix coprocessor instruction push or window: the simulator runs RISC-V only.
+    pub const COPROCESSOR_NOT_MODELLED: u32 = 10;
 }
 
-/// Stack of processor `p`: `[STACK_BASE + p * STACK_BYTES, STACK_BASE + (p + 1) * STACK_BYTES)`.
-pub const STACK_BASE: u64 = 0x2000;
+/// Stack of processor `p`: `[STACK_BASE + p * STACK_BYTES, STACK_BASE + (p + 1) * STACK_BYTES)`,
+/// after the last firmware slot (RISCV NC's, at `0x12000`).
+pub const STACK_BASE: u64 = 0x13000;
 /// Bytes of stack per processor.
 pub const STACK_BYTES: u64 = 0x1000;
 
@@ -67,46 +88,14 @@ pub const fn stack_top(processor: u64) -> u64 {
     STACK_BASE + (processor + 1) * STACK_BYTES
 }
 
-/// Returning to this address ends the kernel; it lies in the NOC block, never in L1.
+/// A fetch from this address stops a simulated core as having returned (the simulator's
+/// instruction-level tests start cores with `ra` here): it is outside L1 and every documented
+/// register region (`crate::tile`), so no fetch from it can be real code.
 pub const EXIT_ADDR: u64 = 0xFFB0_1000;
 
-/// Base of the memory-mapped NOC block each core sees at the same address.
-pub const NOC_BASE: u64 = 0xFFB0_0000;
-/// NOC register: target column.
-pub const NOC_TARGET_X: u64 = 0x00;
-/// NOC register: target row.
-pub const NOC_TARGET_Y: u64 = 0x04;
-/// NOC register: target address, low 32 bits.
-pub const NOC_TARGET_ADDR_LO: u64 = 0x08;
-/// NOC register: target address, high 32 bits.
-pub const NOC_TARGET_ADDR_HI: u64 = 0x0c;
-/// NOC register: local L1 address.
-pub const NOC_LOCAL_ADDR: u64 = 0x10;
-/// NOC register: bytes to move.
-pub const NOC_LEN: u64 = 0x14;
-/// NOC register: operand of an atomic add.
-pub const NOC_VALUE: u64 = 0x18;
-/// NOC register: writing a command code starts it.
-pub const NOC_CMD: u64 = 0x1c;
-/// NOC register: status of the last command (0 ok).
-pub const NOC_STATUS: u64 = 0x20;
-/// NOC register: commands still in flight (a barrier waits for 0).
-pub const NOC_OUTSTANDING: u64 = 0x24;
-/// NOC register: this core's column.
-pub const NOC_MY_X: u64 = 0x28;
-/// NOC register: this core's row.
-pub const NOC_MY_Y: u64 = 0x2c;
-
-/// NOC command: copy `len` bytes from the target to local L1.
-pub const NOC_CMD_READ: u32 = 1;
-/// NOC command: copy `len` bytes from local L1 to the target.
-pub const NOC_CMD_WRITE: u32 = 2;
-/// NOC command: atomically add `value` to the 32-bit word at the target.
-pub const NOC_CMD_ATOMIC_ADD: u32 = 3;
-
-/// Bytes of a launch block: magic, version, core x/y, logical x/y, then (count, address)
-/// pairs for runtime args, circular buffers and semaphores.
-pub const LAUNCH_BLOCK_BYTES: u64 = 48;
+/// Bytes of a launch block: magic, version, core x/y, logical x/y, (count, address) pairs for
+/// runtime args, circular buffers and semaphores, the architecture code, three spare words.
+pub const LAUNCH_BLOCK_BYTES: u64 = 64;
 /// Launch block magic ("TTL1").
 pub const LAUNCH_MAGIC: u32 = 0x314c_5454;
 /// Bytes of one circular-buffer descriptor: base, size, page size, page count, pages
@@ -116,14 +105,12 @@ pub const CB_DESCRIPTOR_BYTES: u64 = 32;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::l1_map::{
-        FIRMWARE_BASE, MAILBOX_BASE, MAILBOX_STRIDE, MAX_PROCESSORS, RESERVED_END,
-    };
+    use crate::l1_map::{MAILBOX_BASE, MAILBOX_STRIDE, MAX_PROCESSORS, RESERVED_END};
 
-    // Stacks and mailboxes fit the reserved area, checked when the crate compiles.
-    const _: () = assert!(MAILBOX_BASE + MAX_PROCESSORS * MAILBOX_STRIDE <= FIRMWARE_BASE);
+    // Mailboxes, stacks and the mailbox words fit, checked when the crate compiles; the
+    // l1_map tests check that nothing overlaps.
     const _: () = assert!(MAILBOX_INSTRET_HI + 4 <= MAILBOX_STRIDE);
-    const _: () = assert!(STACK_BASE >= FIRMWARE_BASE);
+    const _: () = assert!(MAILBOX_BASE + MAX_PROCESSORS * MAILBOX_STRIDE <= 0x6000);
     const _: () = assert!(stack_top(MAX_PROCESSORS - 1) <= RESERVED_END);
 
     /// The C header must carry exactly these numbers.
@@ -143,22 +130,16 @@ mod tests {
         };
         let expect = [
             ("TT_ABI_VERSION", u64::from(ABI_VERSION)),
-            ("TT_NOC_BASE", NOC_BASE),
-            ("TT_NOC_TARGET_X", NOC_TARGET_X),
-            ("TT_NOC_TARGET_Y", NOC_TARGET_Y),
-            ("TT_NOC_TARGET_ADDR_LO", NOC_TARGET_ADDR_LO),
-            ("TT_NOC_TARGET_ADDR_HI", NOC_TARGET_ADDR_HI),
-            ("TT_NOC_LOCAL_ADDR", NOC_LOCAL_ADDR),
-            ("TT_NOC_LEN", NOC_LEN),
-            ("TT_NOC_VALUE", NOC_VALUE),
-            ("TT_NOC_CMD", NOC_CMD),
-            ("TT_NOC_STATUS", NOC_STATUS),
-            ("TT_NOC_OUTSTANDING", NOC_OUTSTANDING),
-            ("TT_NOC_MY_X", NOC_MY_X),
-            ("TT_NOC_MY_Y", NOC_MY_Y),
-            ("TT_NOC_CMD_READ", u64::from(NOC_CMD_READ)),
-            ("TT_NOC_CMD_WRITE", u64::from(NOC_CMD_WRITE)),
-            ("TT_NOC_CMD_ATOMIC_ADD", u64::from(NOC_CMD_ATOMIC_ADD)),
+            ("TT_ARCH_WORMHOLE_B0", u64::from(ARCH_WORMHOLE_B0)),
+            ("TT_ARCH_BLACKHOLE", u64::from(ARCH_BLACKHOLE)),
+            ("TT_MAILBOX_BASE", MAILBOX_BASE),
+            ("TT_MAILBOX_STRIDE", MAILBOX_STRIDE),
+            ("TT_GO_IDLE", u64::from(GO_IDLE)),
+            ("TT_GO_START", u64::from(GO_START)),
+            ("TT_GO_RUNNING", u64::from(GO_RUNNING)),
+            ("TT_GO_DONE", u64::from(GO_DONE)),
+            ("TT_STACK_BASE", STACK_BASE),
+            ("TT_STACK_BYTES", STACK_BYTES),
             ("TT_LAUNCH_MAGIC", u64::from(LAUNCH_MAGIC)),
             ("TT_LAUNCH_BLOCK_BYTES", LAUNCH_BLOCK_BYTES),
             ("TT_CB_DESCRIPTOR_BYTES", CB_DESCRIPTOR_BYTES),

@@ -1,29 +1,52 @@
 //! The per-core L1 memory map the runtime uses, in one place.
 //!
-//! Every core's L1 is split into disjoint regions: a reserved area (boot vector,
-//! launch mailboxes, firmware; counted as RESERVED), a kernel region where program kernel
-//! binaries and runtime arguments are placed (KERNEL and SYSTEM), the allocatable region
-//! the bank allocator hands out (L1 buffers, L1_SMALL, circular buffers), and on Ethernet
-//! cores the firmware areas at the bottom and top of L1, taken from tt-metal's memory maps. The map is ours,
-//! not tt-metal's: tt-metal moves its firmware areas between releases, and our simulator and
-//! loader only need the boundaries to agree with each other.
+//! Every core's L1 is split into disjoint regions: a reserved area (our firmware at the
+//! documented reset pcs, launch mailboxes, stacks; counted as RESERVED), a kernel region
+//! where program kernel binaries and runtime arguments are placed (KERNEL and SYSTEM), the
+//! allocatable region the bank allocator hands out (L1 buffers, L1_SMALL, circular buffers),
+//! and on Ethernet cores the firmware areas at the bottom and top of L1, taken from
+//! tt-metal's memory maps.
+//!
+//! A Tensix core's reserved area is built around the reset pcs of Wormhole B0's five RISC-V
+//! cores (tt-isa-documentation `WormholeB0/TensixTile/SoftReset.md`: B `0x0`, T0 `0x6000`,
+//! T1 `0xA000`, T2 `0xE000`, NC `0x12000`; see [`crate::tile::RiscV::reset_pc`]; on Blackhole
+//! the host points the reset pc overrides at the same slots): each holds a
+//! [`FIRMWARE_SLOT_BYTES`] firmware slot, the mailboxes sit right after B's slot, and the
+//! stacks after NC's:
+//!
+//! ```text
+//! 0x00000  firmware, RISCV B       0x0A000  firmware, RISCV T1
+//! 0x01000  launch mailboxes        0x0E000  firmware, RISCV T2
+//! 0x06000  firmware, RISCV T0      0x12000  firmware, RISCV NC
+//!                                  0x13000  stacks, 4 KiB per processor
+//! 0x18000  end of the reserved area: the kernel region starts
+//! ```
 
 use std::ops::Range;
 
 use crate::CoreKind;
 
-/// Offset of the boot/reset vector area at the bottom of every L1.
+/// Offset of the boot/reset vector area at the bottom of every L1 (RISCV B's reset pc).
 pub const BOOT_BASE: u64 = 0x0;
+/// Bytes of one firmware slot at each reset pc.
+pub const FIRMWARE_SLOT_BYTES: u64 = 0x1000;
 /// Launch mailboxes start here; one [`MAILBOX_STRIDE`]-byte mailbox per RISC-V processor.
-pub const MAILBOX_BASE: u64 = 0x100;
+pub const MAILBOX_BASE: u64 = 0x1000;
 /// Bytes per processor mailbox.
 pub const MAILBOX_STRIDE: u64 = 0x40;
 /// Most RISC-V processors on one core (Tensix: BRISC, NCRISC, TRISC0-2).
 pub const MAX_PROCESSORS: u64 = 5;
-/// Firmware text and data.
-pub const FIRMWARE_BASE: u64 = 0x1000;
+/// The firmware slot of RISCV B, which starts the reserved area.
+pub const FIRMWARE_BASE: u64 = BOOT_BASE;
 /// End of the reserved area: the kernel region starts here on every core kind.
-pub const RESERVED_END: u64 = 0x8000;
+pub const RESERVED_END: u64 = 0x18000;
+
+/// Where processor `index` (0 B, 1 NC, 2-4 T0-T2) keeps its firmware: its Wormhole B0 reset
+/// pc.
+pub fn firmware_slot(index: u64) -> Option<u64> {
+    let riscv = crate::tile::RiscV::from_index(u8::try_from(index).ok()?)?;
+    riscv.reset_pc(crate::Arch::WormholeB0).map(u64::from)
+}
 
 /// Kernel region on a Tensix core: 256 KiB for kernel binaries and runtime arguments of
 /// the programs resident at once.
@@ -134,10 +157,26 @@ mod tests {
     }
 
     #[test]
-    fn mailboxes_fit_below_firmware() {
+    fn mailboxes_firmware_and_stacks_do_not_overlap() {
+        let mut areas: Vec<(u64, u64, String)> = (0..MAX_PROCESSORS)
+            .map(|p| {
+                let slot = firmware_slot(p).unwrap();
+                (slot, slot + FIRMWARE_SLOT_BYTES, format!("firmware {p}"))
+            })
+            .collect();
         let last = L1Map::mailbox(MAX_PROCESSORS - 1).unwrap();
-        assert!(last + MAILBOX_STRIDE <= FIRMWARE_BASE);
+        areas.push((MAILBOX_BASE, last + MAILBOX_STRIDE, "mailboxes".into()));
+        let stacks = crate::kernel_abi::STACK_BASE;
+        let top = crate::kernel_abi::stack_top(MAX_PROCESSORS - 1);
+        areas.push((stacks, top, "stacks".into()));
+        areas.sort();
+        for pair in areas.windows(2) {
+            assert!(pair[0].1 <= pair[1].0, "{} overlaps {}", pair[0].2, pair[1].2);
+        }
+        assert_eq!(areas.first().unwrap().0, BOOT_BASE);
+        assert!(areas.last().unwrap().1 <= RESERVED_END);
         assert_eq!(L1Map::mailbox(MAX_PROCESSORS), None);
+        assert_eq!(firmware_slot(1), Some(0x12000), "RISCV NC's reset pc");
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod harvest;
 pub mod kernel_abi;
 pub mod l1_map;
 mod locate;
+pub mod tile;
 mod translate;
 mod yaml;
 

@@ -14,9 +14,9 @@ use tt_accounting::{BankClass, BankHealth, MemKind};
 
 use crate::record::{AllocId, CoreShare, NO_TABLE_ENTRY};
 use crate::segment::layout::{
-    prefix_within, store_bytes, suffix_within, DeviceRecord, KindCounters, LiveEntry, RingEntry,
-    SegmentLayout, ENTRY_BUSY, FILE_BYTES, FLAG_FILE_CUT, FLAG_OWNER_CUT, LIVE_TABLE_CAPACITY,
-    OP_PLACE, OP_RELEASE, OWNER_BYTES, RING_CAPACITY,
+    prefix_within, store_bytes, suffix_within, DeviceRecord, LiveEntry, RingEntry, SegmentLayout,
+    ENTRY_BUSY, FILE_BYTES, FLAG_FILE_CUT, FLAG_OWNER_CUT, LIVE_TABLE_CAPACITY, OP_PLACE,
+    OP_RELEASE, OWNER_BYTES, RING_CAPACITY,
 };
 
 /// Spins before a waiting writer yields its time slice to a preempted holder.
@@ -25,13 +25,12 @@ const SPINS_BEFORE_YIELD: u32 = 64;
 const NO_FREE_ENTRY: u32 = u32::MAX;
 
 /// Serialises the writers of one device slot within this process, and keeps the state only
-/// the writer needs: current totals (so peaks need no sum over kinds) and the live table's
-/// free list.
+/// the writer needs: the current total (so the device's peak needs no sum over kinds) and the
+/// live table's free list.
 #[repr(C, align(128))]
 pub(crate) struct DeviceWriter {
     held: AtomicBool,
     reserved_now: AtomicU64,
-    payload_now: AtomicU64,
     /// Head of the free list threaded through the live entries' `next_free`.
     free_head: AtomicU32,
     /// Entries `0..next_unused` have been used at least once; the rest were never touched.
@@ -43,7 +42,6 @@ impl Default for DeviceWriter {
         DeviceWriter {
             held: AtomicBool::new(false),
             reserved_now: AtomicU64::new(0),
-            payload_now: AtomicU64::new(0),
             free_head: AtomicU32::new(NO_FREE_ENTRY),
             next_unused: AtomicU32::new(0),
         }
@@ -90,7 +88,6 @@ impl DeviceWriter {
     /// slot has no live placement).
     pub(crate) fn reset(&self) {
         self.reserved_now.store(0, Ordering::Relaxed);
-        self.payload_now.store(0, Ordering::Relaxed);
         self.free_head.store(NO_FREE_ENTRY, Ordering::Relaxed);
         self.next_unused.store(0, Ordering::Relaxed);
     }
@@ -151,29 +148,18 @@ pub(crate) fn count_place(
     let counters = &device.kinds[event.kind.index()];
     let _held = writer.lock();
     let placed = bump(&counters.placed_reserved, event.reserved, Ordering::Relaxed);
-    let placed_payload = bump(&counters.placed_payload, event.payload, Ordering::Relaxed);
+    bump(&counters.placed_payload, event.payload, Ordering::Relaxed);
     bump(&counters.placed_count, 1, Ordering::Relaxed);
-    raise_peaks(counters, placed, placed_payload);
-    let reserved_now = bump(&writer.reserved_now, event.reserved, Ordering::Relaxed);
-    let payload_now = bump(&writer.payload_now, event.payload, Ordering::Relaxed);
-    raise(&device.peak_reserved, reserved_now);
-    raise(&device.peak_payload, payload_now);
-    bump(&device.payload_by_class[event.class as usize], event.payload, Ordering::Relaxed);
-    share_cores(device, event.class, event.share, true);
-    push_event(&layout.rings[slot], device, OP_PLACE, event);
-    list_live(&layout.live[slot], writer, device, event, listing)
-}
-
-#[inline]
-fn raise_peaks(counters: &KindCounters, placed: u64, placed_payload: u64) {
     raise(
         &counters.peak_reserved,
         placed.saturating_sub(counters.released_reserved.load(Ordering::Relaxed)),
     );
-    raise(
-        &counters.peak_payload,
-        placed_payload.saturating_sub(counters.released_payload.load(Ordering::Relaxed)),
-    );
+    let reserved_now = bump(&writer.reserved_now, event.reserved, Ordering::Relaxed);
+    raise(&device.peak_reserved, reserved_now);
+    bump(&device.payload_by_class[event.class as usize], event.payload, Ordering::Relaxed);
+    share_cores(device, event.class, event.share, true);
+    push_event(&layout.rings[slot], device, OP_PLACE, event);
+    list_live(&layout.live[slot], writer, device, event, listing)
 }
 
 /// Adds (or, on release, removes) a placement's per-core reservation.
@@ -252,7 +238,6 @@ pub(crate) fn count_release(
     bump(&counters.released_payload, event.payload, Ordering::Release);
     bump(&counters.released_count, 1, Ordering::Release);
     drop_by(&writer.reserved_now, event.reserved);
-    drop_by(&writer.payload_now, event.payload);
     drop_by(&device.payload_by_class[event.class as usize], event.payload);
     share_cores(device, event.class, event.share, false);
     push_event(&layout.rings[slot], device, OP_RELEASE, event);
@@ -287,12 +272,8 @@ pub(crate) fn reset_peaks(writer: &DeviceWriter, device: &DeviceRecord) {
         let reserved = counters.placed_reserved.load(Ordering::Relaxed);
         let released = counters.released_reserved.load(Ordering::Relaxed);
         counters.peak_reserved.store(reserved.saturating_sub(released), Ordering::Relaxed);
-        let payload = counters.placed_payload.load(Ordering::Relaxed);
-        let released = counters.released_payload.load(Ordering::Relaxed);
-        counters.peak_payload.store(payload.saturating_sub(released), Ordering::Relaxed);
     }
     device.peak_reserved.store(writer.reserved_now.load(Ordering::Relaxed), Ordering::Relaxed);
-    device.peak_payload.store(writer.payload_now.load(Ordering::Relaxed), Ordering::Relaxed);
 }
 
 /// Publishes one bank type's free-space figures (a seqlock: readers retry or skip a record

@@ -155,7 +155,7 @@ fn clear(device: &DeviceRecord) {
         &device.ethernet_cores,
         &device.events_written,
         &device.peak_reserved,
-        &device.peak_payload,
+        &device.spare1,
         &device.spare0,
         &device.double_releases,
         &device.foreign_placements,
@@ -174,7 +174,7 @@ fn clear(device: &DeviceRecord) {
             &kind.placed_count,
             &kind.released_count,
             &kind.peak_reserved,
-            &kind.peak_payload,
+            &kind.spare,
         ]);
     }
     for health in &device.health {
@@ -366,8 +366,14 @@ impl Tracker {
         if self.is_enabled() {
             tracing::warn!(device = %uid, "placement on a device that was never registered; counting it with unknown capacity");
         }
-        let mut info = DeviceInfo::new(uid, Arch::WormholeB0, DeviceCapacity::default());
-        info.arch = "unknown".to_owned();
+        let info = DeviceInfo {
+            uid,
+            arch: "unknown".to_owned(),
+            spec: String::new(),
+            capacity: DeviceCapacity::default(),
+            tensix_cores: Vec::new(),
+            ethernet_cores: Vec::new(),
+        };
         self.register_device(&info)
     }
 }

@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use tt_accounting::{BankClass, BankSpan, MemKind, Placement, Reservation};
 use tt_soc::ChipUid;
 
-use crate::clock::coarse_now_ns;
+use crate::clock::{placement_stamp_ns, start_ticker};
 use crate::counting::{
     count_integrity_error, count_place, count_release, Counted, DeviceWriter, IntegrityError,
     Listing, Released,
@@ -50,6 +50,10 @@ pub(crate) struct Ledger {
 
 impl Ledger {
     fn create(mode: &Mode) -> Result<Option<Arc<Ledger>>, TrackError> {
+        if matches!(mode, Mode::Disabled) {
+            return Ok(None);
+        }
+        start_ticker();
         let identity = current_process();
         let memory = match mode {
             Mode::Disabled => return Ok(None),
@@ -280,7 +284,7 @@ impl Tracker {
         let layout = ledger.layout();
         let device = &layout.devices[index];
         let share = core_share(device, placement);
-        let at_ns = coarse_now_ns();
+        let at_ns = placement_stamp_ns();
         let counted = Counted {
             kind: placement.kind,
             class: placement.class,

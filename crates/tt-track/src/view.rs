@@ -27,8 +27,6 @@ pub struct KindUsage {
     pub payload_bytes: u64,
     /// Highest `used_bytes` since the process started (or since its last peak reset).
     pub peak_used_bytes: u64,
-    /// Highest `payload_bytes` since the process started (or its last peak reset).
-    pub peak_payload_bytes: u64,
     /// Placements not yet released.
     pub live_count: u64,
     /// Placements ever made.
@@ -221,8 +219,6 @@ pub struct DeviceView {
     pub kinds: [KindUsage; MemKind::COUNT],
     /// Highest total used (reserved) bytes since the process started or its peak reset.
     pub peak_used_bytes: u64,
-    /// Highest total payload bytes since the process started or its peak reset.
-    pub peak_payload_bytes: u64,
     /// Integrity errors.
     pub integrity: IntegrityCounts,
     /// Payload bytes now per bank class, indexed by `BankClass as usize`.
@@ -381,7 +377,6 @@ fn decode_device(
         open: state == SLOT_OPEN,
         kinds,
         peak_used_bytes: load(&device.peak_reserved),
-        peak_payload_bytes: load(&device.peak_payload),
         integrity: IntegrityCounts {
             double_releases: load(&device.double_releases),
             foreign_placements: load(&device.foreign_placements),
@@ -447,7 +442,6 @@ fn decode_kind(counters: &KindCounters) -> KindUsage {
         used_bytes: placed_bytes.saturating_sub(released_bytes),
         payload_bytes: placed_payload.saturating_sub(released_payload),
         peak_used_bytes: load(&counters.peak_reserved),
-        peak_payload_bytes: load(&counters.peak_payload),
         live_count: placed_count.saturating_sub(released_count),
         placed_count,
         released_count,

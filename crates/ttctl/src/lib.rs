@@ -21,6 +21,7 @@ macro_rules! out {
 }
 
 pub mod devices;
+pub mod kernel;
 pub mod leaks;
 pub mod mem;
 pub mod mem_json;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use ttctl::{devices, leaks, mem, run, serve, UsageError};
+use ttctl::{devices, kernel, leaks, mem, run, serve, UsageError};
 
 /// The environment `ttctl` reads, shown at the end of `--help`.
 const ENVIRONMENT: &str = "\
@@ -145,6 +145,24 @@ enum Command {
         #[command(subcommand)]
         action: SimAction,
     },
+    /// Build kernels of your own (C, with kernels/include/tt_kernel.h).
+    Kernel {
+        #[command(subcommand)]
+        action: KernelAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum KernelAction {
+    /// Build C kernels with the flags of the committed ones (Debian's riscv64-unknown-elf-gcc),
+    /// e.g. `ttctl kernel build my_kernel.c --out build/`.
+    Build {
+        /// Kernel sources.
+        sources: Vec<std::path::PathBuf>,
+        /// Where the ELF files go (default: the current directory).
+        #[arg(long, default_value = ".")]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -183,6 +201,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Devices { json } => devices::devices(json),
         Command::Sim { action: SimAction::Rm { spec } } => devices::sim_rm(&spec),
+        Command::Kernel { action: KernelAction::Build { sources, out } } => {
+            kernel::build(&sources, &out)
+        }
         Command::Run { workload, device, iterations, json, soc, harvest } => {
             let options = tt_device::OpenOptions {
                 soc_file: soc,

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use tt_accounting::{BankClass, BankType, MemKind};
-use tt_track::{CoreSpread, CoreUsage, DeviceCapacity, DeviceTotals, KindUsage, LedgerSnapshot};
+use tt_track::{CoreSpread, CoreUsage, DeviceCapacity, DeviceTotals, LedgerSnapshot};
 
 use crate::mem::{backend_of, human, Filter};
 
@@ -136,8 +136,7 @@ fn device_block(out: &mut String, snapshot: &LedgerSnapshot, dev: &DeviceTotals,
             human(view.payload_bytes()),
             human(view.peak_used_bytes),
         );
-        let usage = |k: MemKind| -> &KindUsage { view.kind(k) };
-        kinds_line(out, "    ", "used", |k| usage(k).used_bytes);
+        kinds_line(out, "    ", "used", |k| view.kind(k).used_bytes);
     }
     if filter.cores {
         grid(out, dev);
@@ -224,4 +223,15 @@ pub fn render(snapshot: &LedgerSnapshot, filter: &Filter) -> String {
         let _ = writeln!(out, "skipped {}: {}", s.path.display(), escape(&s.reason.to_string()));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_from_a_segment_are_shown_escaped() {
+        assert_eq!(escape("ttctl\x1b[2J\n"), "ttctl\\u{1b}[2J\\n");
+        assert_eq!(escape("plain é"), "plain é");
+    }
 }

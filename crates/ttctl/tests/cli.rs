@@ -49,9 +49,10 @@ fn buffers_workload_returns_to_the_reserved_baseline() {
     assert_eq!(v["schema_version"], 2);
     assert_eq!(v["returned_to_baseline"], true);
     assert_eq!(v["units"], 24);
-    // RESERVED is the fixed 32 KiB area of each of the 80 Tensix cores; SYSTEM the dispatch
-    // and fabric kernels; nothing else before.
-    assert_eq!(v["before"]["reserved"], 80 * 32 * 1024);
+    // RESERVED is the fixed 96 KiB area of each of the 80 Tensix cores less the firmware at
+    // its 5 reset pcs; SYSTEM the firmware, dispatch and fabric kernels; nothing else before.
+    let firmware = tt_program::firmware().unwrap().image().len() as u64;
+    assert_eq!(v["before"]["reserved"], 80 * (96 * 1024 - 5 * firmware));
     assert!(v["before"]["system"].as_u64().unwrap() > 0);
     for kind in ["dram", "l1", "l1_small", "trace", "cb", "kernel", "system", "reserved"] {
         if kind != "system" && kind != "reserved" {
@@ -154,8 +155,9 @@ fn harvesting_and_soc_files_shape_the_device() {
         "--json",
     ]);
     let v = json_of(&out);
-    // Two harvested rows leave 64 Tensix cores, each with its 32 KiB reserved area.
-    assert_eq!(v["before"]["reserved"], 64 * 32 * 1024);
+    // Two harvested rows leave 64 Tensix cores, each with its reserved area less firmware.
+    let firmware = tt_program::firmware().unwrap().image().len() as u64;
+    assert_eq!(v["before"]["reserved"], 64 * (96 * 1024 - 5 * firmware));
     let soc = env.sim.path().join("bad.yaml");
     std::fs::write(&soc, "grid: {x_size: 10}\n").unwrap();
     let bad = env.ttctl(&[
@@ -430,4 +432,27 @@ fn the_runtime_directory_is_preferred_and_read() {
         v["processes"].as_array().unwrap().iter().map(|p| p["pid"].as_u64().unwrap()).collect();
     assert!(pids.contains(&u64::from(std::process::id())), "{v}");
     tracker.unregister_device(slot).unwrap();
+}
+
+#[test]
+fn kernel_build_makes_an_elf_from_any_directory_when_the_compiler_is_there() {
+    let env = Env::new();
+    let have_compiler = Command::new("riscv64-unknown-elf-gcc")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let src = env.sim.path().join("mine.c");
+    std::fs::write(&src, "#include \"tt_kernel.h\"\nint kernel_main(void) { return 3; }\n")
+        .unwrap();
+    let out_dir = env.sim.path().join("out");
+    let out =
+        env.ttctl(&["kernel", "build", src.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+    if !have_compiler {
+        assert!(!out.status.success(), "no compiler, no kernel");
+        return;
+    }
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let elf = std::fs::read(out_dir.join("mine.elf")).unwrap();
+    let image = tt_program::KernelImage::from_elf("mine.elf", &elf, 0x1000).unwrap();
+    assert!(image.placed_bytes() > 0);
 }

@@ -4,9 +4,14 @@
 //! [`MmioRegion`]s. Device memory is never turned into `&[u8]`: a reference would let the
 //! compiler assume nothing else changes the bytes, which is false for a card (its cores write
 //! L1) and for a simulated chip shared between processes. Every access here is a volatile
-//! load or store of an aligned word.
+//! load or store of an aligned word: 4 or 8 bytes at the ends of a span, and in its bulk the
+//! widest the CPU has (32 bytes with AVX, 16 with SSE2).
+
+mod bulk;
 
 use std::ptr::NonNull;
+
+use bulk::BULK;
 
 /// Errors from an access to a mapped region.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,6 +29,20 @@ pub enum MmioError {
         /// Size of the window in bytes.
         window_len: usize,
     },
+    /// The access falls in the part of the window below the mapped range (a window over a
+    /// tile's register space, of which the simulator maps only the registers it models).
+    #[error(
+        "access of {len} bytes at offset {offset:#x} is below the mapped part of the window, \
+         which starts at offset {start:#x}: only the modelled registers are mapped"
+    )]
+    Unmapped {
+        /// Offset of the access within the window.
+        offset: usize,
+        /// Length of the access in bytes.
+        len: usize,
+        /// First mapped offset.
+        start: usize,
+    },
     /// A word access at an offset that is not a multiple of the word size.
     #[error("{width}-byte access at offset {offset:#x} is not {width}-byte aligned; device registers and L1 words need aligned access")]
     Misaligned {
@@ -40,6 +59,8 @@ pub enum MmioError {
 #[derive(Debug)]
 pub struct MmioRegion {
     base: NonNull<u8>,
+    /// First accessible offset (0 unless only the top of the window is mapped).
+    start: usize,
     len: usize,
 }
 
@@ -59,7 +80,19 @@ impl MmioRegion {
     /// for as long as this value lives, and nothing may unmap the range before it is dropped.
     pub unsafe fn new(base: NonNull<u8>, len: usize) -> Self {
         debug_assert_eq!(base.as_ptr() as usize % 8, 0, "mapping base must be 8-byte aligned");
-        Self { base, len }
+        Self { base, start: 0, len }
+    }
+
+    /// Wraps a window of which only offsets `start..len` are mapped: accesses below `start`
+    /// are refused like accesses past `len`.
+    ///
+    /// # Safety
+    /// `base` must be 8-byte aligned and `base + start .. base + len` valid for volatile reads
+    /// and writes for as long as this value lives, and nothing may unmap it before it is
+    /// dropped.
+    pub unsafe fn new_partial(base: NonNull<u8>, start: usize, len: usize) -> Self {
+        debug_assert_eq!(base.as_ptr() as usize % 8, 0, "mapping base must be 8-byte aligned");
+        Self { base, start, len }
     }
 
     /// Size of the window in bytes.
@@ -73,6 +106,9 @@ impl MmioRegion {
     }
 
     fn check(&self, offset: usize, len: usize) -> Result<(), MmioError> {
+        if offset < self.start {
+            return Err(MmioError::Unmapped { offset, len, start: self.start });
+        }
         match offset.checked_add(len) {
             Some(end) if end <= self.len => Ok(()),
             _ => Err(MmioError::OutOfWindow { offset, len, window_len: self.len }),
@@ -117,17 +153,25 @@ impl MmioRegion {
             off += n;
             rest = &rest[n..];
         }
-        // Body: aligned 8-byte volatile stores.
-        let words = rest.len() / 8;
-        let dst = self.word_ptr::<u64>(off);
-        for (i, chunk) in rest[..words * 8].chunks_exact(8).enumerate() {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(chunk);
-            // SAFETY: `off` is 8-byte aligned and `off + words * 8 <= self.len` (checked).
-            unsafe { dst.add(i).write_volatile(u64::from_ne_bytes(w)) };
+        // 8-byte words up to a bulk-aligned address (at most three).
+        while rest.len() >= 8 && !self.bulk_aligned(off) {
+            self.store_words(off, &rest[..8]);
+            off += 8;
+            rest = &rest[8..];
         }
-        off += words * 8;
-        rest = &rest[words * 8..];
+        // Body: the widest aligned volatile stores, then what is left in 8-byte words.
+        let bulk = rest.len() / BULK * BULK;
+        if bulk > 0 {
+            // SAFETY: the address is BULK-aligned (the loop above stops at one while 8 or more
+            // bytes are left) and `off + bulk <= self.len` (checked).
+            unsafe { bulk::store(self.word_ptr::<u8>(off), &rest[..bulk]) };
+        }
+        off += bulk;
+        rest = &rest[bulk..];
+        let words = rest.len() / 8 * 8;
+        self.store_words(off, &rest[..words]);
+        off += words;
+        rest = &rest[words..];
         // Tail: fewer than 8 bytes left, merged into aligned 32-bit words.
         while !rest.is_empty() {
             let n = 4.min(rest.len());
@@ -153,15 +197,22 @@ impl MmioRegion {
             off += n;
             pos += n;
         }
-        let words = (out.len() - pos) / 8;
-        let src = self.word_ptr::<u64>(off);
-        for (i, chunk) in out[pos..pos + words * 8].chunks_exact_mut(8).enumerate() {
-            // SAFETY: `off` is 8-byte aligned and `off + words * 8 <= self.len` (checked).
-            let w = unsafe { src.add(i).read_volatile() };
-            chunk.copy_from_slice(&w.to_ne_bytes());
+        while out.len() - pos >= 8 && !self.bulk_aligned(off) {
+            self.load_words(off, &mut out[pos..pos + 8]);
+            off += 8;
+            pos += 8;
         }
-        off += words * 8;
-        pos += words * 8;
+        let bulk = (out.len() - pos) / BULK * BULK;
+        if bulk > 0 {
+            // SAFETY: as in `write_bytes`: BULK-aligned and in bounds.
+            unsafe { bulk::load(self.word_ptr::<u8>(off), &mut out[pos..pos + bulk]) };
+        }
+        off += bulk;
+        pos += bulk;
+        let words = (out.len() - pos) / 8 * 8;
+        self.load_words(off, &mut out[pos..pos + words]);
+        off += words;
+        pos += words;
         while pos < out.len() {
             let n = 4.min(out.len() - pos);
             let w = self.load_word(off).to_ne_bytes();
@@ -170,6 +221,45 @@ impl MmioRegion {
             pos += n;
         }
         Ok(())
+    }
+
+    /// Stores `data` (a multiple of 8 bytes) at 8-byte aligned `off` (any `off` when `data`
+    /// is empty) in aligned 8-byte volatile words; the caller checked the span is in the
+    /// window.
+    fn store_words(&self, off: usize, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        debug_assert!(off % 8 == 0 && data.len() % 8 == 0 && off + data.len() <= self.len);
+        let dst = self.word_ptr::<u64>(off);
+        for (i, chunk) in data.chunks_exact(8).enumerate() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            // SAFETY: `off` is 8-byte aligned (so is base) and the span is in bounds.
+            unsafe { dst.add(i).write_volatile(u64::from_ne_bytes(w)) };
+        }
+    }
+
+    /// Loads `out.len()` (a multiple of 8) bytes from 8-byte aligned `off` (any `off` when
+    /// `out` is empty) in aligned 8-byte volatile words; the caller checked the span is in
+    /// the window.
+    fn load_words(&self, off: usize, out: &mut [u8]) {
+        if out.is_empty() {
+            return;
+        }
+        debug_assert!(off % 8 == 0 && out.len() % 8 == 0 && off + out.len() <= self.len);
+        let src = self.word_ptr::<u64>(off);
+        for (i, chunk) in out.chunks_exact_mut(8).enumerate() {
+            // SAFETY: `off` is 8-byte aligned (so is base) and the span is in bounds.
+            let w = unsafe { src.add(i).read_volatile() };
+            chunk.copy_from_slice(&w.to_ne_bytes());
+        }
+    }
+
+    /// Whether the window's byte at `off` sits at a multiple of [`BULK`] in memory (the
+    /// base is only promised 8-byte alignment).
+    fn bulk_aligned(&self, off: usize) -> bool {
+        (self.base.as_ptr() as usize).wrapping_add(off) % BULK == 0
     }
 
     /// Pointer to the word at a byte offset already proven in bounds by the caller.
@@ -212,6 +302,21 @@ mod tests {
         (buf, r)
     }
 
+    /// A window of `words` 8-byte words whose base is `skew` bytes (a multiple of 8) past a
+    /// 32-byte boundary, so every placement of the bulk body is exercised.
+    fn region_at(words: usize, skew: usize) -> (Vec<u64>, MmioRegion) {
+        let mut buf = vec![0u64; words + 8];
+        let lead = (32 - buf.as_ptr() as usize % 32) % 32 + skew;
+        let base = buf.as_mut_ptr().cast::<u8>().wrapping_add(lead);
+        let ptr = NonNull::new(base).expect("vec pointer is non-null");
+        assert_eq!(ptr.as_ptr() as usize % 32, skew);
+        // SAFETY: 8-byte aligned, `words * 8` bytes inside the buffer (eight spare words cover
+        // a lead of at most 24 + 24 bytes), and the Vec outlives the region (returned
+        // together, dropped after).
+        let r = unsafe { MmioRegion::new(ptr, words * 8) };
+        (buf, r)
+    }
+
     #[test]
     fn word_round_trip_and_alignment() {
         let (_buf, r) = region(4);
@@ -226,23 +331,25 @@ mod tests {
 
     #[test]
     fn unaligned_spans_round_trip_and_keep_neighbours() {
-        let (_buf, r) = region(16);
-        let fill: Vec<u8> = (0..128).map(|i| 0xA0 ^ i as u8).collect();
-        r.write_bytes(0, &fill).unwrap();
-        for start in 0..20 {
-            for len in 0..40 {
-                let data: Vec<u8> = (0..len).map(|i| (i * 7 + start) as u8).collect();
-                r.write_bytes(start, &data).unwrap();
-                let mut back = vec![0u8; len];
-                r.read_bytes(start, &mut back).unwrap();
-                assert_eq!(back, data, "start {start} len {len}");
-                let mut before = vec![0u8; start];
-                r.read_bytes(0, &mut before).unwrap();
-                assert_eq!(before, fill[..start], "bytes before {start} untouched");
-                let mut after = vec![0u8; 128 - start - len];
-                r.read_bytes(start + len, &mut after).unwrap();
-                assert_eq!(after, fill[start + len..], "bytes after span untouched");
-                r.write_bytes(start, &fill[start..start + len]).unwrap();
+        for skew in [0, 8, 16, 24] {
+            let (_buf, r) = region_at(16, skew);
+            let fill: Vec<u8> = (0..128).map(|i| 0xA0 ^ i as u8).collect();
+            r.write_bytes(0, &fill).unwrap();
+            for start in 0..20 {
+                for len in 0..72 {
+                    let data: Vec<u8> = (0..len).map(|i| (i * 7 + start) as u8).collect();
+                    r.write_bytes(start, &data).unwrap();
+                    let mut back = vec![0u8; len];
+                    r.read_bytes(start, &mut back).unwrap();
+                    assert_eq!(back, data, "skew {skew} start {start} len {len}");
+                    let mut before = vec![0u8; start];
+                    r.read_bytes(0, &mut before).unwrap();
+                    assert_eq!(before, fill[..start], "bytes before {start} untouched");
+                    let mut after = vec![0u8; 128 - start - len];
+                    r.read_bytes(start + len, &mut after).unwrap();
+                    assert_eq!(after, fill[start + len..], "bytes after span untouched");
+                    r.write_bytes(start, &fill[start..start + len]).unwrap();
+                }
             }
         }
     }
@@ -256,5 +363,19 @@ mod tests {
         );
         assert!(r.write_bytes(usize::MAX, &[1]).is_err());
         assert_eq!(buf, vec![0, 0]);
+    }
+
+    #[test]
+    fn a_partial_window_refuses_offsets_below_its_mapped_part() {
+        let mut buf = vec![0u64; 4];
+        let ptr = NonNull::new(buf.as_mut_ptr().cast::<u8>()).expect("vec pointer is non-null");
+        // SAFETY: the Vec outlives the region.
+        let r = unsafe { MmioRegion::new_partial(ptr, 16, 32) };
+        r.write32(16, 7).unwrap();
+        assert_eq!(r.read32(16).unwrap(), 7);
+        assert_eq!(r.read32(12), Err(MmioError::Unmapped { offset: 12, len: 4, start: 16 }));
+        let mut out = [0u8; 8];
+        assert!(r.read_bytes(12, &mut out).is_err(), "a span starting below the mapped part");
+        assert_eq!(buf[2], 7);
     }
 }

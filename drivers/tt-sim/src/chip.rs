@@ -10,13 +10,16 @@ use parking_lot::Mutex;
 use tt_soc::{Arch, BoardPreset, ChipUid, NocCoord, SocDescriptor};
 
 use crate::exec::memory::ChipMemory;
+use crate::exec::reset::ResetEngine;
+use crate::exec::tile::Tiles;
 use crate::firmware::{self, ArcMessageLoop, FirmwareIdentity};
 use crate::layout::{ChipLayout, HEADER_SIZE};
 use crate::{SimError, SimTlbWindow};
 
 const MAGIC: [u8; 8] = *b"TTSIMCHP";
-/// Version 2 added the board and chip index and the ARC tile's firmware ranges.
-const VERSION: u32 = 2;
+/// Version 2 added the board and chip index and the ARC tile's firmware ranges; version 3 a
+/// tile control page per Tensix and Ethernet tile (soft reset, reset pc overrides).
+const VERSION: u32 = 3;
 
 // Header field offsets (little-endian).
 const OFF_MAGIC: u64 = 0;
@@ -167,6 +170,8 @@ pub(crate) struct Shared {
     pub(crate) windows_in_use: Mutex<Vec<u32>>,
     /// The whole file mapped for kernel execution, made on the first launch.
     memory: Mutex<Option<Arc<ChipMemory>>>,
+    /// The registers each tile's cores share (NIUs, soft reset, wall clock).
+    pub(crate) tiles: Tiles,
 }
 
 impl Shared {
@@ -194,6 +199,8 @@ pub struct SimChip {
     kind: SimKind,
     sim_id: u32,
     chip_uid: ChipUid,
+    /// Starts and stops cores as their soft-reset bits change; dropped (and joined) last.
+    engine: ResetEngine,
 }
 
 impl std::fmt::Debug for SimChip {
@@ -276,6 +283,16 @@ impl SimChip {
             header[40..44].copy_from_slice(&board.to_le_bytes());
             header[44..48].copy_from_slice(&chip.to_le_bytes());
             file.write_all_at(&header, OFF_MAGIC).map_err(io("cannot initialise", &path))?;
+            // Every RISC-V core starts held in soft reset; only the host lets one go.
+            let held = tt_soc::tile::SoftReset::ALL_RISCV.bits().to_le_bytes();
+            for y in 0..soc.grid_size().1 {
+                for x in 0..soc.grid_size().0 {
+                    if let Some(page) = layout.control_of(NocCoord::new(x, y)) {
+                        let at = page + u64::from(tt_soc::tile::SOFT_RESET_OFFSET);
+                        file.write_all_at(&held, at).map_err(io("cannot initialise", &path))?;
+                    }
+                }
+            }
         } else {
             validate_header(&file, &path, kind, sim_id, layout.file_len(), len)?;
         }
@@ -304,20 +321,17 @@ impl SimChip {
         let classes = arch.tlb_classes().len();
         // Registered only now that the chip is fully open; `Shared`'s drop unregisters it.
         OPEN_IN_PROCESS.lock().push(path.clone());
-        Ok(SimChip {
-            _arc_messages: arc_messages,
-            kind,
-            shared: Arc::new(Shared {
-                path,
-                file,
-                soc,
-                layout,
-                windows_in_use: Mutex::new(vec![0; classes]),
-                memory: Mutex::new(None),
-            }),
-            sim_id,
-            chip_uid,
-        })
+        let shared = Arc::new(Shared {
+            path,
+            file,
+            soc,
+            layout,
+            windows_in_use: Mutex::new(vec![0; classes]),
+            memory: Mutex::new(None),
+            tiles: Tiles::new(arch),
+        });
+        let engine = ResetEngine::start(&shared)?;
+        Ok(SimChip { _arc_messages: arc_messages, kind, shared, sim_id, chip_uid, engine })
     }
 
     /// The chip file.
@@ -346,11 +360,16 @@ impl SimChip {
         self.chip_uid
     }
 
+    pub(crate) fn reset_engine(&self) -> &ResetEngine {
+        &self.engine
+    }
+
     /// Reserves a TLB window of `size` bytes (one of the architecture's size classes).
     pub fn allocate_tlb(&self, size: u64) -> Result<SimTlbWindow, SimError> {
         SimTlbWindow::allocate(Arc::clone(&self.shared), size)
     }
 
+    #[cfg(test)]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }

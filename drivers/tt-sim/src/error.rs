@@ -149,64 +149,10 @@ pub enum SimError {
         /// The OS error.
         source: nix::Error,
     },
-    /// A launch named a core that has no L1 to run kernels from.
-    #[error("cannot launch a kernel on core {core}: it is a {kind} core; kernels run on Tensix and Ethernet cores")]
-    NotAKernelCore {
-        /// The core asked for.
-        core: NocCoord,
-        /// What is there.
-        kind: tt_soc::CoreKind,
-    },
-    /// A launch named a processor index the core does not have.
-    #[error("cannot launch processor {processor} of core {core}: cores have processors 0 to 4")]
-    NoSuchProcessor {
-        /// The core.
-        core: NocCoord,
-        /// The processor index asked for.
-        processor: u8,
-    },
-    /// A launch named the same processor twice.
-    #[error("processor {processor} of core {core} appears twice in one launch; name each once")]
-    DuplicateLaunch {
-        /// The core.
-        core: NocCoord,
-        /// The processor.
-        processor: u8,
-    },
-    /// The processor's mailbox was not set to `GO_START`.
-    #[error("cannot launch processor {processor} of core {core}: its mailbox GO word is {go}, not GO_START (1); write ENTRY and LAUNCH, then GO = GO_START, and do not launch a running kernel twice")]
-    NotStarted {
-        /// The core.
-        core: NocCoord,
-        /// The processor.
-        processor: u8,
-        /// The GO word found.
-        go: u32,
-    },
     /// A worker thread for kernel execution could not be started.
     #[error("cannot start a kernel execution thread: {source}")]
     ExecThread {
         /// The OS error.
         source: std::io::Error,
-    },
-    /// A kernel execution thread panicked: a simulator bug, not a kernel error.
-    #[error("a kernel execution thread failed (a simulator bug; please report it): {message}")]
-    ExecWorkerPanicked {
-        /// The panic message.
-        message: String,
-    },
-    /// A kernel stopped with an error instead of returning.
-    #[error("{message}")]
-    KernelFault {
-        /// The core.
-        core: NocCoord,
-        /// The processor.
-        processor: u8,
-        /// One of `kernel_abi::cause`.
-        cause: u32,
-        /// pc of the faulting instruction.
-        pc: u32,
-        /// What happened, naming core, processor, pc and cause.
-        message: String,
     },
 }

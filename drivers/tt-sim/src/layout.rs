@@ -16,6 +16,8 @@ pub struct ChipLayout {
     grid_x: u16,
     /// Per grid location: (file offset, bytes) of its memory, if it has any.
     slots: Vec<Option<(u64, u64)>>,
+    /// Per grid location: file offset of its tile control page (Tensix and Ethernet tiles).
+    control: Vec<Option<u64>>,
     /// The ARC tile's modelled address ranges: (NOC base, file offset, bytes).
     arc: Vec<(u64, u64, u64)>,
     file_len: u64,
@@ -29,7 +31,9 @@ impl ChipLayout {
     /// Lays out `soc`: header, the ARC tile's modelled ranges (its APB registers and the
     /// memory its firmware publishes telemetry in), L1 of every Tensix (harvested included:
     /// the silicon is there) and usable Ethernet core in row-major order, then each usable DRAM
-    /// channel. Every DRAM endpoint of a channel maps to the same bytes.
+    /// channel, then one page per Tensix and Ethernet tile for its tile control registers
+    /// (`0xFFB1_2000` to `0xFFB1_2FFF`, where soft reset lives). Every DRAM endpoint of a
+    /// channel maps to the same bytes.
     pub fn new(soc: &SocDescriptor) -> Self {
         let (gx, gy) = soc.grid_size();
         let mut slots = vec![None; usize::from(gx) * usize::from(gy)];
@@ -58,7 +62,20 @@ impl ChipLayout {
             }
             next += page_up(channel.size);
         }
-        ChipLayout { grid_x: gx, slots, arc, file_len: next }
+        let mut control = vec![None; slots.len()];
+        for y in 0..gy {
+            for x in 0..gx {
+                let kind = soc.kind_at(NocCoord::new(x, y));
+                if matches!(
+                    kind,
+                    Some(CoreKind::Tensix | CoreKind::HarvestedTensix | CoreKind::Ethernet)
+                ) {
+                    control[usize::from(y) * usize::from(gx) + usize::from(x)] = Some(next);
+                    next += PAGE;
+                }
+            }
+        }
+        ChipLayout { grid_x: gx, slots, control, arc, file_len: next }
     }
 
     /// (file offset, size) of the memory behind `core`, if it has any.
@@ -68,6 +85,15 @@ impl ChipLayout {
         }
         let i = usize::from(core.y) * usize::from(self.grid_x) + usize::from(core.x);
         self.slots.get(i).copied().flatten()
+    }
+
+    /// File offset of `core`'s tile control page, for Tensix and Ethernet tiles.
+    pub fn control_of(&self, core: NocCoord) -> Option<u64> {
+        if core.x >= self.grid_x {
+            return None;
+        }
+        let i = usize::from(core.y) * usize::from(self.grid_x) + usize::from(core.x);
+        self.control.get(i).copied().flatten()
     }
 
     /// For NOC address `addr` on the ARC tile: (file offset of `addr`, bytes from `addr` to
@@ -120,6 +146,13 @@ mod tests {
             assert!(layout.file_len() > dram);
             let l1_cores = soc.tensix_cores().len() + soc.ethernet_cores().len();
             assert_eq!(regions.len(), l1_cores + soc.dram_channels().len());
+            // Control pages follow every memory region, one per Tensix and Ethernet tile.
+            let last = regions.last().unwrap();
+            let core = soc.tensix_cores()[0];
+            let page = layout.control_of(core).unwrap();
+            assert!(page >= last.0 + last.1 && page % PAGE == 0, "{arch}");
+            assert!(page + PAGE <= layout.file_len());
+            assert_eq!(layout.control_of(soc.dram_channels()[0].endpoints[0]), None);
         }
     }
 

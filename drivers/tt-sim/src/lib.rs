@@ -15,8 +15,13 @@
 //! telemetry table (board id, unique id, Blackhole harvesting) and, on Wormhole, the
 //! harvesting ARC message, so the runtime discovers the board the same way on both backends.
 //!
-//! The cores execute kernels: [`SimChip::launch`] runs RV32IM code from each core's L1
-//! through the mailboxes and NOC block of `tt_soc::kernel_abi`.
+//! The RISC-V cores run RV32IM code from L1 and see the tile registers Tenstorrent documents
+//! (`tt_soc::tile`): local data RAM, the two NIUs with their request initiators and
+//! counters, soft reset and the wall clock; any other register stops the core with
+//! "unmodelled register". A core starts only when the host clears its soft-reset bit (through
+//! a TLB window, as on the card): it runs from its documented reset pc until the bit is set
+//! again, and [`SimChip::core_state`] reports a core that stopped on its own. The host runs
+//! kernels through firmware it places at the reset pcs, by L1 writes alone.
 
 mod chip;
 mod error;
@@ -28,7 +33,8 @@ mod tlb;
 
 pub use chip::{default_sim_dir, SimChip, SimKind};
 pub use error::SimError;
-pub use exec::{cause_name, ExecConfig, HartOutcome, Launch, LaunchGroup};
+pub use exec::cause_name;
+pub use exec::reset::CoreState;
 pub use firmware::{answer_wormhole_message, published_words, FirmwareIdentity};
 pub use layout::ChipLayout;
 pub use listing::{list_chips, remove_chip, SimChipInfo};

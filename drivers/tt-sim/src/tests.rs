@@ -204,6 +204,38 @@ fn a_lock_left_by_a_fork_window_is_waited_for_not_refused() {
     assert!(t.elapsed() < std::time::Duration::from_secs(1));
 }
 
+#[test]
+fn a_window_over_a_tiles_registers_shows_only_the_tile_control_page() {
+    use tt_soc::tile::{SoftReset, SOFT_RESET_OFFSET, TILE_CONTROL_BASE};
+    let dir = tempfile::tempdir().unwrap();
+    let reset = u64::from(TILE_CONTROL_BASE + SOFT_RESET_OFFSET);
+    for (arch, size) in [(Arch::WormholeB0, 1u64 << 20), (Arch::Blackhole, 2 << 20)] {
+        let chip = SimChip::open_in(dir.path(), arch, 0).unwrap();
+        let core = chip.soc().tensix_cores()[0];
+        let mut w = chip.allocate_tlb(size).unwrap();
+        let base = reset & !(size - 1);
+        w.configure(core, base).unwrap();
+        let r = w.region().unwrap();
+        let offset = (reset - base) as usize;
+        // Every RISC-V core starts held in soft reset (the host releases them).
+        assert_eq!(r.read32(offset).unwrap(), SoftReset::ALL_RISCV.bits(), "{arch}");
+        r.write32(offset, 0).unwrap();
+        assert_eq!(r.read32(offset).unwrap(), 0);
+        // The rest of the register space is not mapped: a clear refusal, not a fault.
+        let err = r.read32(0).unwrap_err().to_string();
+        assert!(err.contains("modelled registers"), "{err}");
+        assert!(r.read32(offset + 0x1000).is_err(), "past the control page");
+        // Each tile has its own page.
+        let other = chip.soc().tensix_cores()[1];
+        w.configure(other, base).unwrap();
+        assert_eq!(w.region().unwrap().read32(offset).unwrap(), SoftReset::ALL_RISCV.bits());
+        // A window over registers that does not reach the control page is refused.
+        let far = 0xFF00_0000 & !(size - 1);
+        let err = w.configure(core, far).unwrap_err();
+        assert!(matches!(err, SimError::AddressOutOfRange { .. }), "{err}");
+    }
+}
+
 mod firmware {
     use std::time::{Duration, Instant};
 

@@ -138,6 +138,10 @@ impl SimTlbWindow {
         }
         // (file offset of `addr`, bytes from `addr` to the end of the memory behind it).
         let (slice_off, remaining) = match (kind, self.shared.layout.memory_of(core)) {
+            (CoreKind::Tensix | CoreKind::Ethernet, Some((_, size))) if addr >= size => {
+                // Past L1: the tile's register space, of which the control page is modelled.
+                return self.configure_registers(core, addr, size);
+            }
             (CoreKind::Tensix | CoreKind::Ethernet | CoreKind::Dram, Some((off, size))) => {
                 if addr >= size {
                     return Err(SimError::AddressOutOfRange { core, addr, size });
@@ -196,6 +200,60 @@ impl SimTlbWindow {
         // SAFETY: [base, base + visible) is mapped read-write (above) and stays mapped until
         // the next configure or drop, both of which need `&mut self` and clear the region first.
         self.region = Some(unsafe { MmioRegion::new(self.base.cast(), visible as usize) });
+        self.target = Some((core, addr));
+        Ok(())
+    }
+}
+
+impl SimTlbWindow {
+    /// Points the window at a tile's register space: only the tile control page (soft reset,
+    /// `0xFFB1_2000`) is mapped, the rest of the window refuses access. A window that does not
+    /// cover that page is refused like any address past the tile's memory.
+    fn configure_registers(&mut self, core: NocCoord, addr: u64, mem: u64) -> Result<(), SimError> {
+        let page_addr = u64::from(tt_soc::tile::TILE_CONTROL_BASE);
+        let covers = addr <= page_addr && page_addr + PAGE <= addr + self.size;
+        let page = self.shared.layout.control_of(core);
+        let (Some(page), true) = (page, covers) else {
+            return Err(SimError::AddressOutOfRange { core, addr, size: mem });
+        };
+        self.region = None;
+        self.target = None;
+        let start = page_addr - addr;
+        let reserve = NonZeroUsize::new(self.base.as_ptr() as usize);
+        // SAFETY: re-reserves our own whole window as inaccessible first, so no slice of an
+        // earlier configuration stays reachable; no region refers to it (cleared above).
+        unsafe {
+            mmap_anonymous(
+                reserve,
+                nz(self.size)?,
+                ProtFlags::PROT_NONE,
+                MapFlags::MAP_PRIVATE | MapFlags::MAP_FIXED | MapFlags::MAP_NORESERVE,
+            )
+        }
+        .map_err(|source| SimError::Map { what: "TLB window reservation", source })?;
+        let offset = i64::try_from(page).map_err(|_| SimError::Map {
+            what: "tile control page (offset too large)",
+            source: nix::errno::Errno::EOVERFLOW,
+        })?;
+        let at = NonZeroUsize::new(self.base.as_ptr() as usize + start as usize);
+        // SAFETY: MAP_FIXED over one page inside our own reservation (start + PAGE <= size,
+        // checked by `covers`); the file is open read-write and holds the page.
+        unsafe {
+            mmap(
+                at,
+                nz(PAGE)?,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED | MapFlags::MAP_FIXED,
+                &self.shared.file,
+                offset,
+            )
+        }
+        .map_err(|source| SimError::Map { what: "tile control page into TLB window", source })?;
+        // SAFETY: [base + start, base + start + PAGE) is mapped read-write (above) and stays
+        // mapped until the next configure or drop, which clear the region first.
+        self.region = Some(unsafe {
+            MmioRegion::new_partial(self.base.cast(), start as usize, (start + PAGE) as usize)
+        });
         self.target = Some((core, addr));
         Ok(())
     }

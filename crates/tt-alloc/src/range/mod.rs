@@ -1,16 +1,20 @@
-//! The single-range allocation engine: one address range, best fit in O(1) class lookups.
+//! The single-range allocation engine: one address range, exact best fit at a cost that
+//! stays flat as the number of blocks grows.
 //!
 //! Blocks (free and allocated) tile the range and live in a slab linked in address order, so
 //! freeing coalesces with both neighbours in O(1). Free blocks are also filed in a
 //! two-level segregated size index ([`size_index`]); an allocation finds the first class
-//! that can hold the request with two bit scans and then takes the exact best fit inside
-//! that class, which keeps fragmentation at the level of a true best-fit allocator.
+//! that can hold the request with two bit scans, then the smallest fitting block at the
+//! lowest address with one descent of that class's tree ordered by (size, address)
+//! ([`free_tree`]), so blocks of one repeated size cost O(log n), not a walk of the class.
 //! Allocated blocks are found by address through a hash map when callers free by address
 //! ([`RangeAllocator::free`]); callers that keep a [`RangeHandle`] free without any lookup
 //! ([`RangeAllocator::free_handle`]), the handle naming the block's node directly and a
 //! generation catching stale and double frees.
 
 mod addr_map;
+mod exact_sizes;
+mod free_tree;
 mod node;
 #[cfg(test)]
 mod proptests;
@@ -23,7 +27,7 @@ use serde::Serialize;
 use crate::error::RangeError;
 use addr_map::AddrMap;
 use node::{Node, NodeState, Slab, GENERATION_MASK, NIL, UNINDEXED};
-use size_index::{class_of, SizeIndex};
+use size_index::SizeIndex;
 
 /// Where in the range an allocation goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -226,7 +230,12 @@ impl RangeAllocator {
     }
 
     /// Checks a request and finds where it goes: (free node, address, rounded size).
-    fn place(&self, size: u64, align: u64, policy: Policy) -> Result<(u32, u64, u64), RangeError> {
+    fn place(
+        &mut self,
+        size: u64,
+        align: u64,
+        policy: Policy,
+    ) -> Result<(u32, u64, u64), RangeError> {
         if size == 0 {
             return Err(RangeError::ZeroSize);
         }
@@ -248,7 +257,8 @@ impl RangeAllocator {
             Policy::At(addr) => self.find_exact(addr, size, align)?,
             Policy::BestFitBottomUp | Policy::TopDown => {
                 let top_down = policy == Policy::TopDown;
-                match self.find_best_fit(size, align, top_down) {
+                let nodes = &self.slab.nodes;
+                match self.index.best_fit(nodes, size, align, top_down, self.align_shift) {
                     Some(found) => found,
                     None => return Err(self.no_fit_error(size)),
                 }
@@ -322,7 +332,7 @@ impl RangeAllocator {
         Some(self.slab.nodes[index as usize].size)
     }
 
-    /// Occupancy figures; O(1) apart from a scan of the largest size class.
+    /// Occupancy figures; O(1) apart from two descents of the largest size class's tree.
     pub fn stats(&self) -> RangeStats {
         RangeStats {
             total: self.size(),
@@ -351,21 +361,9 @@ impl RangeAllocator {
     }
 
     fn largest_free(&self) -> Option<FreeBlock> {
-        let class = self.index.last_non_empty()?;
-        let mut best: Option<FreeBlock> = None;
-        let mut index = self.index.head(class);
-        while index != NIL {
-            let n = &self.slab.nodes[index as usize];
-            let better = match best {
-                None => true,
-                Some(b) => n.size > b.size || (n.size == b.size && n.addr < b.addr),
-            };
-            if better {
-                best = Some(FreeBlock { addr: n.addr, size: n.size });
-            }
-            index = n.bin_next;
-        }
-        best
+        let index = self.index.largest(&self.slab.nodes, self.align_shift)?;
+        let n = self.slab.nodes.get(index as usize)?;
+        Some(FreeBlock { addr: n.addr, size: n.size })
     }
 
     /// The error for a best-fit search that found nothing.
@@ -376,53 +374,6 @@ impl RangeAllocator {
         } else {
             let largest_free_block = self.largest_free().map_or(0, |b| b.size);
             RangeError::Fragmented { requested, free, largest_free_block }
-        }
-    }
-
-    /// Where `size` bytes aligned to `align` go inside free node `n`, if they fit.
-    fn fit_in(n: &Node, size: u64, align: u64, top_down: bool) -> Option<u64> {
-        if top_down {
-            let addr = align_down(n.end().checked_sub(size)?, align);
-            (addr >= n.addr).then_some(addr)
-        } else {
-            let addr = align_up(n.addr, align)?;
-            (addr.checked_add(size)? <= n.end()).then_some(addr)
-        }
-    }
-
-    /// The smallest free block that holds the request: scan the request's own class (its
-    /// blocks may be smaller than the request), then the first non-empty class above that
-    /// has a fitting block (every block there is larger than any in lower classes).
-    fn find_best_fit(&self, size: u64, align: u64, top_down: bool) -> Option<(u32, u64)> {
-        let mut class = self.index.first_non_empty_from(class_of(size >> self.align_shift))?;
-        loop {
-            let mut best: Option<(u32, u64, u64, u64)> = None; // (node, addr, size, node addr)
-            let mut index = self.index.head(class);
-            while index != NIL {
-                let n = &self.slab.nodes[index as usize];
-                if let Some(addr) = Self::fit_in(n, size, align, top_down) {
-                    let better = match best {
-                        None => true,
-                        Some((_, _, best_size, best_addr)) => {
-                            n.size < best_size
-                                || (n.size == best_size
-                                    && if top_down {
-                                        n.addr > best_addr
-                                    } else {
-                                        n.addr < best_addr
-                                    })
-                        }
-                    };
-                    if better {
-                        best = Some((index, addr, n.size, n.addr));
-                    }
-                }
-                index = n.bin_next;
-            }
-            if let Some((node, addr, _, _)) = best {
-                return Some((node, addr));
-            }
-            class = self.index.first_non_empty_from(class + 1)?;
         }
     }
 

@@ -2,7 +2,7 @@
 
 /// The "no node" link.
 pub(super) const NIL: u32 = u32::MAX;
-/// `bin_prev` of an allocated node (allocated nodes are in no free list).
+/// `bin_prev` of an allocated node (allocated nodes are in no free tree).
 const ALLOCATED: u32 = u32::MAX - 1;
 /// `bin_prev` of a vacant slab slot.
 const VACANT: u32 = u32::MAX - 2;
@@ -23,7 +23,7 @@ pub(super) enum NodeState {
 }
 
 /// One block: `[addr, addr + size)`, its neighbours in address order and, while free, its
-/// neighbours in its size class's free list (while allocated, `bin_next` holds its
+/// children in its size class's free tree (while allocated, `bin_next` holds its
 /// generation and [`UNINDEXED`] flag instead). The state is folded into `bin_prev` so a node
 /// is 32 bytes, two per cache line.
 #[derive(Debug, Clone, Copy)]
@@ -49,7 +49,7 @@ impl Node {
         }
     }
 
-    /// Marks the node; a node marked free is in no list until the size index inserts it.
+    /// Marks the node; a node marked free is in no tree until the size index inserts it.
     pub(super) fn set_state(&mut self, state: NodeState) {
         self.bin_prev = match state {
             NodeState::Free => NIL,
@@ -61,6 +61,18 @@ impl Node {
     pub(super) fn end(&self) -> u64 {
         // Every block lies inside the allocator's range, whose end is a valid u64.
         self.addr + self.size
+    }
+
+    /// Where `size` bytes aligned to `align` go inside this free block (at its bottom, or
+    /// its top when `top_down`), if they fit.
+    pub(super) fn place(&self, size: u64, align: u64, top_down: bool) -> Option<u64> {
+        if top_down {
+            let addr = self.end().checked_sub(size)? & !(align - 1);
+            (addr >= self.addr).then_some(addr)
+        } else {
+            let addr = self.addr.checked_add(align - 1)? & !(align - 1);
+            (addr.checked_add(size)? <= self.end()).then_some(addr)
+        }
     }
 }
 

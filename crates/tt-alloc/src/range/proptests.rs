@@ -1,5 +1,7 @@
 //! Random interleavings of allocate and free checked against a model and a brute-force
-//! best-fit oracle.
+//! best-fit oracle, and the default policy against an independent reference best fit.
+
+use std::cmp::Reverse;
 
 use proptest::prelude::*;
 
@@ -151,5 +153,130 @@ proptest! {
         let all = r.blocks();
         prop_assert_eq!(all.len(), 1, "freeing everything restores one free block");
         prop_assert_eq!((all[0].addr, all[0].size, all[0].allocated), (r.base(), r.size(), false));
+    }
+}
+
+/// An independent best-fit allocator: free blocks in an address-ordered map, the best fit
+/// found by a full scan (smallest, then lowest address), neighbours coalesced on free.
+struct ReferenceBestFit {
+    free: std::collections::BTreeMap<u64, u64>,
+}
+
+impl ReferenceBestFit {
+    fn new(base: u64, size: u64) -> Self {
+        Self { free: std::iter::once((base, size)).filter(|&(_, s)| s > 0).collect() }
+    }
+
+    fn allocate(&mut self, size: u64) -> Option<u64> {
+        let (addr, hole) = self
+            .free
+            .iter()
+            .filter(|&(_, &hole)| hole >= size)
+            .min_by_key(|&(&addr, &hole)| (hole, addr))
+            .map(|(&a, &h)| (a, h))?;
+        self.free.remove(&addr);
+        if hole > size {
+            self.free.insert(addr + size, hole - size);
+        }
+        Some(addr)
+    }
+
+    fn free(&mut self, addr: u64, size: u64) {
+        let (mut start, mut len) = (addr, size);
+        if let Some((&prev, &prev_len)) = self.free.range(..addr).next_back() {
+            if prev + prev_len == addr {
+                self.free.remove(&prev);
+                (start, len) = (prev, prev_len + len);
+            }
+        }
+        if let Some(next_len) = self.free.remove(&(addr + size)) {
+            len += next_len;
+        }
+        self.free.insert(start, len);
+    }
+
+    /// The largest free block, lowest address among equals.
+    fn largest(&self) -> Option<FreeBlock> {
+        let best = self.free.iter().min_by_key(|&(&addr, &size)| (Reverse(size), addr))?;
+        Some(FreeBlock { addr: *best.0, size: *best.1 })
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Sizes drawn from a handful of values, as for tensors of a few shapes, so that many
+    /// free blocks tie on size and the lowest-address rule decides nearly every placement.
+    #[test]
+    fn default_policy_places_exactly_like_a_reference_best_fit(
+        units in prop::collection::vec(prop::sample::select(vec![1u64, 2, 3, 4, 8, 64]), 1..400),
+        picks in prop::collection::vec((any::<usize>(), any::<bool>()), 400),
+        capacity_units in 64u64..512,
+        scale in prop::sample::select(vec![1u64, 64, 4096]),
+    ) {
+        // Scaled sizes land below, across and above the exact-size limit of the index.
+        const ALIGN: u64 = 32;
+        let mut r = RangeAllocator::new(0x10_0000, capacity_units * scale * ALIGN, ALIGN);
+        let mut reference = ReferenceBestFit::new(r.base(), r.size());
+        let mut live: Vec<(u64, u64, RangeHandle)> = Vec::new();
+        let unit = scale * ALIGN;
+        // Fill with blocks of one size and free every other one: that size's class grows
+        // long (and is ordered), then shrinks as the churn and the final frees coalesce it
+        // (and goes back to a list).
+        let hole = units[0] * unit;
+        let mut filled = 0;
+        while let Some(addr) = reference.allocate(hole) {
+            let handle = r.allocate_handle(hole, 0, Policy::default());
+            prop_assert_eq!(handle.as_ref().ok().map(|h| h.addr()), Some(addr));
+            if let Ok(handle) = handle {
+                live.push((addr, hole, handle));
+            }
+            filled += 1;
+        }
+        prop_assert!(r.allocate_handle(hole, 0, Policy::default()).is_err());
+        for (addr, size, handle) in std::mem::take(&mut live) {
+            if (addr / hole) % 2 == 0 {
+                prop_assert_eq!(r.free_handle(handle), Ok(size));
+                reference.free(addr, size);
+            } else {
+                live.push((addr, size, handle));
+            }
+        }
+        prop_assert!(filled > 0);
+        prop_assert_eq!(r.stats().largest_free, reference.largest());
+        for (step, &u) in units.iter().enumerate() {
+            let (pick, by_handle) = picks[step];
+            // Free about one block in three, so the range runs full and fragments.
+            if pick % 3 == 0 && !live.is_empty() {
+                let (addr, size, handle) = live.swap_remove(pick % live.len());
+                let freed = if by_handle { r.free_handle(handle) } else { r.free(addr) };
+                prop_assert_eq!(freed, Ok(size));
+                reference.free(addr, size);
+            }
+            // Sizes a little under a whole number of units round up to it.
+            let size = u * unit - (pick as u64 % ALIGN);
+            let expected = reference.allocate(u * unit);
+            let got = r.allocate_handle(size, 0, Policy::default());
+            prop_assert_eq!(got.as_ref().ok().map(|h| h.addr()), expected, "step {}", step);
+            if let Ok(handle) = got {
+                live.push((handle.addr(), u * unit, handle));
+            }
+            prop_assert_eq!(r.stats().largest_free, reference.largest());
+        }
+        // Free the rest in a scrambled order, checking the largest block all the way.
+        while !live.is_empty() {
+            let pick = picks[live.len() % picks.len()].0 % live.len();
+            let (addr, size, handle) = live.swap_remove(pick);
+            prop_assert_eq!(r.free_handle(handle), Ok(size));
+            reference.free(addr, size);
+            prop_assert_eq!(r.stats().largest_free, reference.largest());
+            let probe = r.allocate_handle(unit, 0, Policy::default());
+            prop_assert_eq!(probe.as_ref().ok().map(|h| h.addr()), reference.allocate(unit));
+            if let Ok(probe) = probe {
+                prop_assert_eq!(r.free_handle(probe), Ok(unit));
+                reference.free(probe.addr(), unit);
+            }
+        }
+        prop_assert_eq!(r.stats().free_blocks, 1);
     }
 }

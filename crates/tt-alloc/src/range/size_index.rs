@@ -1,11 +1,14 @@
-//! The segregated size index of free blocks: a two-level bitmap over size classes (TLSF).
+//! The size index of free blocks: which free block a best fit takes, and which is largest.
 //!
-//! Sizes are counted in units of the allocator's alignment. Classes below
-//! [`SUBCLASSES`] units are exact; above, every power of two is split into
-//! [`SUBCLASSES`] equal classes, so a class spans at most 1/64 of its sizes. Finding the
-//! first non-empty class at or above a size is two `trailing_zeros` calls, whatever the
-//! number of blocks; the caller then picks the best fit inside that class.
+//! Sizes are counted in units of the allocator's alignment. Blocks below
+//! [`EXACT_UNITS`] units are filed by exact size ([`exact_sizes`]). Larger ones go in
+//! size classes under a two-level bitmap (TLSF): every power of two is split into
+//! [`SUBCLASSES`] equal classes, so finding the first non-empty class at or above a size is
+//! two `trailing_zeros` calls, and each class keeps its blocks in a [`free_tree`] ordered by
+//! (size, address), so the best fit inside a class is one descent rather than a walk.
 
+use super::exact_sizes::{ExactSizes, EXACT_UNITS};
+use super::free_tree;
 use super::node::{Node, NIL};
 
 const SUBCLASS_BITS: u32 = 6;
@@ -14,12 +17,14 @@ pub(super) const SUBCLASSES: u64 = 1 << SUBCLASS_BITS;
 const TOP_LEVELS: usize = 64;
 const CLASS_COUNT: usize = TOP_LEVELS * SUBCLASSES as usize;
 
-/// Free lists per size class, and bitmaps of which lists are non-empty.
+/// Small free blocks by exact size; for the others, the root of each size class's free
+/// tree and bitmaps of which classes are non-empty.
 #[derive(Debug, Clone)]
 pub(super) struct SizeIndex {
+    exact: ExactSizes,
     top_bitmap: u64,
     sub_bitmaps: [u64; TOP_LEVELS],
-    heads: Box<[u32; CLASS_COUNT]>,
+    roots: Box<[u32; CLASS_COUNT]>,
 }
 
 /// The class of a block or request of `units` alignment units (`units` > 0).
@@ -36,11 +41,16 @@ pub(super) fn class_of(units: u64) -> usize {
 
 impl SizeIndex {
     pub(super) fn new() -> Self {
-        Self { top_bitmap: 0, sub_bitmaps: [0; TOP_LEVELS], heads: Box::new([NIL; CLASS_COUNT]) }
+        Self {
+            exact: ExactSizes::new(),
+            top_bitmap: 0,
+            sub_bitmaps: [0; TOP_LEVELS],
+            roots: Box::new([NIL; CLASS_COUNT]),
+        }
     }
 
     /// The first non-empty class at or above `class`, if any.
-    pub(super) fn first_non_empty_from(&self, class: usize) -> Option<usize> {
+    fn first_non_empty_from(&self, class: usize) -> Option<usize> {
         if class >= CLASS_COUNT {
             return None;
         }
@@ -60,7 +70,7 @@ impl SizeIndex {
     }
 
     /// The highest non-empty class, if any.
-    pub(super) fn last_non_empty(&self) -> Option<usize> {
+    fn last_non_empty(&self) -> Option<usize> {
         if self.top_bitmap == 0 {
             return None;
         }
@@ -69,46 +79,100 @@ impl SizeIndex {
         Some(level * SUBCLASSES as usize + sub)
     }
 
-    /// The first node of `class`'s free list, or [`NIL`].
-    pub(super) fn head(&self, class: usize) -> u32 {
-        self.heads.get(class).copied().unwrap_or(NIL)
+    /// The root of `class`'s free tree, or [`NIL`].
+    fn root(&self, class: usize) -> u32 {
+        self.roots.get(class).copied().unwrap_or(NIL)
     }
 
-    /// Pushes free node `index` (whose size is already set) onto its class's list.
+    /// Files free node `index` (whose size and address are already set).
     pub(super) fn insert(&mut self, nodes: &mut [Node], index: u32, align_shift: u32) {
-        let class = class_of(nodes[index as usize].size >> align_shift);
-        let head = self.heads[class];
-        nodes[index as usize].bin_prev = NIL;
-        nodes[index as usize].bin_next = head;
-        if head != NIL {
-            nodes[head as usize].bin_prev = index;
+        let node = &mut nodes[index as usize];
+        let units = node.size >> align_shift;
+        if units < EXACT_UNITS {
+            // Exact-size blocks are in no tree; their child links must not look like one.
+            (node.bin_prev, node.bin_next) = (NIL, NIL);
+            self.exact.insert(units, node.addr, index);
+            return;
         }
-        self.heads[class] = index;
+        let class = class_of(units);
+        self.roots[class] = free_tree::insert(nodes, self.roots[class], index);
         let (top, sub) = (class / SUBCLASSES as usize, class % SUBCLASSES as usize);
         self.sub_bitmaps[top] |= 1 << sub;
         self.top_bitmap |= 1 << top;
     }
 
-    /// Unlinks free node `index` from its class's list; its size must be the one it was
-    /// inserted with.
+    /// Takes free node `index` out of the index; its size and address must be the ones it
+    /// was filed with, and the caller resizes, allocates or releases it next.
     pub(super) fn remove(&mut self, nodes: &mut [Node], index: u32, align_shift: u32) {
-        let node = nodes[index as usize];
-        if node.bin_prev != NIL {
-            nodes[node.bin_prev as usize].bin_next = node.bin_next;
-        } else {
-            let class = class_of(node.size >> align_shift);
-            self.heads[class] = node.bin_next;
-            if node.bin_next == NIL {
-                let (top, sub) = (class / SUBCLASSES as usize, class % SUBCLASSES as usize);
-                self.sub_bitmaps[top] &= !(1 << sub);
-                if self.sub_bitmaps[top] == 0 {
-                    self.top_bitmap &= !(1 << top);
-                }
+        let (units, addr) = (nodes[index as usize].size >> align_shift, nodes[index as usize].addr);
+        if units < EXACT_UNITS {
+            self.exact.remove(nodes, units, addr, index, align_shift);
+            return;
+        }
+        let class = class_of(units);
+        self.roots[class] = free_tree::remove(nodes, self.roots[class], index);
+        if self.roots[class] == NIL {
+            let (top, sub) = (class / SUBCLASSES as usize, class % SUBCLASSES as usize);
+            self.sub_bitmaps[top] &= !(1 << sub);
+            if self.sub_bitmaps[top] == 0 {
+                self.top_bitmap &= !(1 << top);
             }
         }
-        if node.bin_next != NIL {
-            nodes[node.bin_next as usize].bin_prev = node.bin_prev;
+    }
+
+    /// The best fit for `size` bytes (a multiple of the alignment) at a multiple of `align`:
+    /// the smallest free block that holds it, lowest address among equals (highest when
+    /// `top_down`), as (node, placed address).
+    pub(super) fn best_fit(
+        &mut self,
+        nodes: &[Node],
+        size: u64,
+        align: u64,
+        top_down: bool,
+        align_shift: u32,
+    ) -> Option<(u32, u64)> {
+        let units = size >> align_shift;
+        // Without a larger alignment every block of `size` bytes or more fits at its start.
+        let plain = !top_down && align <= 1 << align_shift;
+        let mut at_least = units;
+        while let Some(found) = self.exact.first_at_least(at_least) {
+            if plain {
+                if let Some(index) = self.exact.lowest(nodes, found, align_shift) {
+                    return Some((index, nodes[index as usize].addr));
+                }
+            } else {
+                let fits = self.exact.blocks(nodes, found, align_shift).filter_map(|i| {
+                    let placed = nodes[i as usize].place(size, align, top_down)?;
+                    Some((i, placed, nodes[i as usize].addr))
+                });
+                let best = fits.reduce(|a, b| if (b.2 > a.2) == top_down { b } else { a });
+                if let Some((index, placed, _)) = best {
+                    return Some((index, placed));
+                }
+            }
+            at_least = found + 1;
         }
+        let mut class = self.first_non_empty_from(class_of(units))?;
+        loop {
+            let found = free_tree::best_fit(nodes, self.root(class), size, align, top_down);
+            if found.is_some() {
+                return found;
+            }
+            class = self.first_non_empty_from(class + 1)?;
+        }
+    }
+
+    /// The largest free block, lowest address among equals. Every block in a class is
+    /// larger than every block filed by exact size.
+    pub(super) fn largest(&self, nodes: &[Node], align_shift: u32) -> Option<u32> {
+        if let Some(class) = self.last_non_empty() {
+            let root = self.root(class);
+            let largest = nodes.get(free_tree::last(nodes, root) as usize)?.size;
+            let lowest = free_tree::ceiling(nodes, root, free_tree::first_key_of_size(largest));
+            return (lowest != NIL).then_some(lowest);
+        }
+        let units = self.exact.largest()?;
+        self.exact.lowest_in_place(nodes, units, align_shift)
     }
 }
 
@@ -135,21 +199,69 @@ mod tests {
     }
 
     #[test]
-    fn bitmaps_find_next_and_last_non_empty_class() {
-        let mut nodes = vec![Node::free(0, 40 << 4), Node::free(0, 5 << 4), Node::free(0, 1 << 40)];
+    fn best_fit_and_largest_span_exact_sizes_and_classes() {
+        use super::super::node::NodeState;
+        const SHIFT: u32 = 4;
+        let mut nodes = vec![
+            Node::free(0x1000, 5 << SHIFT),
+            Node::free(0x500, 5 << SHIFT),
+            Node::free(0x2000, 40 << SHIFT),
+            Node::free(0x10_0000, 1 << 40),
+        ];
         let mut index = SizeIndex::new();
-        assert_eq!(index.first_non_empty_from(0), None);
-        assert_eq!(index.last_non_empty(), None);
-        for i in 0..3 {
+        assert_eq!(index.best_fit(&nodes, 16, 16, false, SHIFT), None);
+        assert_eq!(index.largest(&nodes, SHIFT), None);
+        for i in 0..4 {
+            index.insert(&mut nodes, i, SHIFT);
+        }
+        let units = |u: u64| u << SHIFT;
+        assert_eq!(index.best_fit(&nodes, units(3), 16, false, SHIFT), Some((1, 0x500)));
+        assert_eq!(index.best_fit(&nodes, units(5), 16, false, SHIFT), Some((1, 0x500)));
+        assert_eq!(index.best_fit(&nodes, units(3), 16, true, SHIFT), Some((0, 0x1020)));
+        assert_eq!(index.best_fit(&nodes, units(3), 0x1000, false, SHIFT), Some((0, 0x1000)));
+        assert_eq!(index.best_fit(&nodes, units(6), 16, false, SHIFT), Some((2, 0x2000)));
+        assert_eq!(index.best_fit(&nodes, units(41), 16, false, SHIFT), Some((3, 0x10_0000)));
+        assert_eq!(index.best_fit(&nodes, (1 << 40) + 16, 16, false, SHIFT), None);
+        assert_eq!(index.largest(&nodes, SHIFT), Some(3));
+
+        // A removed node is changed by its caller right after; its stale entry is skipped.
+        index.remove(&mut nodes, 3, SHIFT);
+        nodes[3].set_state(NodeState::Vacant);
+        assert_eq!(index.largest(&nodes, SHIFT), Some(2));
+        index.remove(&mut nodes, 1, SHIFT);
+        nodes[1].set_state(NodeState::Allocated);
+        assert_eq!(index.best_fit(&nodes, units(3), 16, false, SHIFT), Some((0, 0x1000)));
+        assert_eq!(index.best_fit(&nodes, units(41), 16, false, SHIFT), None);
+        index.remove(&mut nodes, 2, SHIFT);
+        nodes[2].set_state(NodeState::Vacant);
+        assert_eq!(index.largest(&nodes, SHIFT), Some(0));
+    }
+
+    #[test]
+    fn many_blocks_of_one_size_come_out_lowest_address_first() {
+        use super::super::node::NodeState;
+        // Addresses in a scrambled order; removing every third block (and compacting the heap
+        // on the way) leaves the rest to come out in address order.
+        let mut nodes: Vec<Node> =
+            (0..3000u64).map(|i| Node::free((i * 7919 % 3000) * 0x1000, 0x100)).collect();
+        let mut index = SizeIndex::new();
+        for i in 0..3000 {
             index.insert(&mut nodes, i, 4);
         }
-        assert_eq!(index.first_non_empty_from(0), Some(5));
-        assert_eq!(index.first_non_empty_from(6), Some(40));
-        assert_eq!(index.first_non_empty_from(41), Some(class_of(1 << 36)));
-        assert_eq!(index.last_non_empty(), Some(class_of(1 << 36)));
-        index.remove(&mut nodes, 2, 4);
-        assert_eq!(index.first_non_empty_from(41), None);
-        assert_eq!(index.first_non_empty_from(CLASS_COUNT), None);
-        assert_eq!(index.last_non_empty(), Some(40));
+        for i in (0..3000).step_by(3) {
+            index.remove(&mut nodes, i, 4);
+            nodes[i as usize].set_state(NodeState::Vacant);
+        }
+        let mut expected: Vec<u64> =
+            (0..3000u64).filter(|i| i % 3 != 0).map(|i| (i * 7919 % 3000) * 0x1000).collect();
+        expected.sort_unstable();
+        let mut taken = Vec::new();
+        while let Some((i, addr)) = index.best_fit(&nodes, 0x100, 16, false, 4) {
+            assert_eq!(nodes[i as usize].addr, addr);
+            taken.push(addr);
+            index.remove(&mut nodes, i, 4);
+            nodes[i as usize].set_state(NodeState::Allocated);
+        }
+        assert_eq!(taken, expected);
     }
 }

@@ -90,7 +90,8 @@ pub(crate) struct KindCounters {
     pub placed_count: AtomicU64,
     pub released_count: AtomicU64,
     pub peak_reserved: AtomicU64,
-    pub peak_payload: AtomicU64,
+    /// Unused; kept so the layout stays as pinned.
+    pub spare: AtomicU64,
 }
 
 /// Free-space figures of one bank type, published by the process holding the chip.
@@ -124,7 +125,8 @@ pub(crate) struct DeviceRecord {
     pub ethernet_cores: AtomicU64,
     pub events_written: AtomicU64,
     pub peak_reserved: AtomicU64,
-    pub peak_payload: AtomicU64,
+    /// Unused; kept so the fields after it keep their offsets.
+    pub spare1: AtomicU64,
     /// Unused; kept so the fields after it keep their offsets.
     pub spare0: AtomicU64,
     pub double_releases: AtomicU64,
@@ -268,26 +270,28 @@ pub(crate) fn store_coords(words: &[AtomicU64], coords: &[(u8, u8)]) {
     }
 }
 
-/// Stores `bytes` (truncated to the field, zero padded) into `words`. Whole words are
-/// loaded straight from the source, unaligned: copying through a stack buffer first costs a
-/// store-forwarding stall per word on the hot path.
+/// Stores `bytes` (truncated to the field) into `words`, ending them with a zero byte when
+/// they do not fill the field. Words past that zero are left as they are: readers stop at the
+/// first zero byte, and a short name then costs a store or two, not the whole field. Whole
+/// words are loaded straight from the source, unaligned: copying through a stack buffer first
+/// costs a store-forwarding stall per word on the hot path.
 #[inline]
 pub(crate) fn store_bytes(words: &[AtomicU64], bytes: &[u8]) {
     let mut rest = bytes;
     for word in words {
-        let value = match rest.split_first_chunk::<8>() {
+        match rest.split_first_chunk::<8>() {
             Some((head, tail)) => {
                 rest = tail;
-                u64::from_le_bytes(*head)
+                word.store(u64::from_le_bytes(*head), Ordering::Relaxed);
             }
             None => {
+                // The last word holds the partial tail (maybe nothing) and so a zero byte.
                 let tail =
                     rest.iter().enumerate().fold(0u64, |v, (i, &b)| v | u64::from(b) << (8 * i));
-                rest = &[];
-                tail
+                word.store(tail, Ordering::Relaxed);
+                return;
             }
-        };
-        word.store(value, Ordering::Relaxed);
+        }
     }
 }
 
@@ -302,6 +306,7 @@ pub(crate) fn load_string(words: &[AtomicU64]) -> String {
 }
 
 /// The longest prefix of `s` that fits in `max` bytes without splitting a character.
+#[inline]
 pub(crate) fn prefix_within(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
@@ -315,6 +320,7 @@ pub(crate) fn prefix_within(s: &str, max: usize) -> &str {
 
 /// The longest suffix of `s` that fits in `max` bytes without splitting a character; file
 /// paths keep their tail because the file name says more than the directory.
+#[inline]
 pub(crate) fn suffix_within(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
@@ -337,6 +343,13 @@ mod tests {
         assert_eq!(load_string(&words), "wormhole_b0");
         store_bytes(&words, prefix_within("a-very-long-owner-name", 16).as_bytes());
         assert_eq!(load_string(&words), "a-very-long-owne");
+        // A shorter name over a longer one reads back whole, ended by its own zero byte.
+        let long: [AtomicU64; 3] = std::array::from_fn(|_| AtomicU64::new(0));
+        store_bytes(&long, b"a much longer owner name");
+        store_bytes(&long, b"short");
+        assert_eq!(load_string(&long), "short");
+        store_bytes(&long, b"exactly sixteen!");
+        assert_eq!(load_string(&long), "exactly sixteen!");
         assert_eq!(prefix_within("aé", 2), "a");
         assert_eq!(suffix_within("éa", 2), "a");
         assert_eq!(suffix_within("crates/x/src/lib.rs", 10), "src/lib.rs");

@@ -5,13 +5,15 @@ use tt_soc::NocCoord;
 
 use super::decode::{decode, Kind, Op};
 use super::memory::Span;
-use super::noc::{self, Noc};
+use super::tile::Bus;
+
+/// Taken backward branches with unchanged operands after which a spinning hart yields.
+const SPIN_TURNS: u32 = 32;
 
 /// Direct-mapped decode cache slots per hart (covers 8 KiB of kernel text without conflict).
 const CACHE_SLOTS: usize = 2048;
 
 const EXIT_ADDR: u32 = kernel_abi::EXIT_ADDR as u32;
-const NOC_BASE: u32 = kernel_abi::NOC_BASE as u32;
 
 const REG_RA: usize = 1;
 const REG_SP: usize = 2;
@@ -48,8 +50,10 @@ pub(crate) struct Hart {
     regs: [u32; 64],
     pub(crate) pc: u32,
     pub(crate) instret: u64,
+    /// Whether the last [`Hart::run`] ended early because the hart was spin-waiting.
+    pub(crate) spinning: bool,
     l1: Span,
-    noc: Noc,
+    bus: Bus,
     cache: Box<[Slot]>,
 }
 
@@ -66,7 +70,7 @@ impl Hart {
         entry: u32,
         launch_block: u32,
         l1: Span,
-        noc: Noc,
+        bus: Bus,
     ) -> Hart {
         let mut regs = [0u32; 64];
         regs[REG_RA] = EXIT_ADDR;
@@ -79,10 +83,19 @@ impl Hart {
             regs,
             pc: entry,
             instret: 0,
+            spinning: false,
             l1,
-            noc,
+            bus,
             cache: vec![empty; CACHE_SLOTS].into_boxed_slice(),
         }
+    }
+
+    /// A hart leaving soft reset: every register zero and `pc` at the reset pc
+    /// (SoftReset.md, "Upon leaving soft reset").
+    pub(crate) fn at_reset(core: NocCoord, processor: u8, pc: u32, l1: Span, bus: Bus) -> Hart {
+        let mut hart = Hart::new(core, processor, pc, 0, l1, bus);
+        hart.regs = [0; 64];
+        hart
     }
 
     /// Register `index` (x0..x31), for tests and reports.
@@ -91,17 +104,17 @@ impl Hart {
         self.regs[index & 31]
     }
 
-    /// The L1 this hart runs from.
-    pub(crate) fn l1(&self) -> &Span {
-        &self.l1
-    }
-
     /// Runs at most `max` instructions; `None` when the hart is still running after them.
     pub(crate) fn run(&mut self, max: u64) -> Option<Stop> {
-        let Hart { regs, pc: hart_pc, instret, l1, noc, cache, processor, .. } = self;
+        let Hart { regs, pc: hart_pc, instret, l1, bus, cache, processor, spinning, .. } = self;
+        *spinning = false;
         let processor = *processor;
         let mut pc = *hart_pc;
         let mut left = max;
+        // A spin-wait: the same backward branch taken with the same operands again and again.
+        // Such a core waits for another, so its slice ends early and the others run; this only
+        // changes the order harts take turns in, never what a hart computes.
+        let mut spin = (u32::MAX, 0u32, 0u32, 0u32);
         let stop = loop {
             let Some(raw) = l1.load_u32(pc) else {
                 break Some(fetch_stop(pc, regs[REG_A0], l1.len()));
@@ -122,12 +135,12 @@ impl Hart {
             match op.kind {
                 Kind::Addi => regs[rd] = rs1.wrapping_add(imm),
                 Kind::Add => regs[rd] = rs1.wrapping_add(rs2),
-                Kind::Lw => match load(l1, noc, pc, rs1.wrapping_add(imm), 4) {
+                Kind::Lw => match load(l1, bus, pc, rs1.wrapping_add(imm), 4) {
                     Ok(v) => regs[rd] = v,
                     Err(stop) => break Some(stop),
                 },
                 Kind::Sw => {
-                    if let Err(stop) = store(l1, noc, pc, rs1.wrapping_add(imm), rs2, 4) {
+                    if let Err(stop) = store(l1, bus, pc, rs1.wrapping_add(imm), rs2, 4) {
                         break Some(stop);
                     }
                 }
@@ -145,6 +158,19 @@ impl Hart {
                         if next & 3 != 0 {
                             break Some(misaligned_jump(pc, next));
                         }
+                        if next < pc {
+                            if (spin.0, spin.1, spin.2) == (pc, rs1, rs2) {
+                                spin.3 += 1;
+                                if spin.3 >= SPIN_TURNS {
+                                    pc = next;
+                                    left -= 1;
+                                    *spinning = true;
+                                    break None;
+                                }
+                            } else {
+                                spin = (pc, rs1, rs2, 0);
+                            }
+                        }
                     }
                 }
                 Kind::Jal | Kind::Jalr => {
@@ -157,12 +183,18 @@ impl Hart {
                         break Some(misaligned_jump(pc, next));
                     }
                     regs[rd] = pc.wrapping_add(4);
+                    // A jump to itself parks the hart for good: a spin from the first turn.
+                    if next == pc {
+                        left -= 1;
+                        *spinning = true;
+                        break None;
+                    }
                 }
                 Kind::Lui => regs[rd] = imm,
                 Kind::Auipc => regs[rd] = pc.wrapping_add(imm),
                 Kind::Lb | Kind::Lh | Kind::Lbu | Kind::Lhu => {
                     let width = if matches!(op.kind, Kind::Lb | Kind::Lbu) { 1 } else { 2 };
-                    match load(l1, noc, pc, rs1.wrapping_add(imm), width) {
+                    match load(l1, bus, pc, rs1.wrapping_add(imm), width) {
                         Ok(v) => {
                             regs[rd] = match op.kind {
                                 Kind::Lb => v as u8 as i8 as u32,
@@ -175,7 +207,7 @@ impl Hart {
                 }
                 Kind::Sb | Kind::Sh => {
                     let width = if op.kind == Kind::Sb { 1 } else { 2 };
-                    if let Err(stop) = store(l1, noc, pc, rs1.wrapping_add(imm), rs2, width) {
+                    if let Err(stop) = store(l1, bus, pc, rs1.wrapping_add(imm), rs2, width) {
                         break Some(stop);
                     }
                 }
@@ -236,6 +268,13 @@ impl Hart {
         };
         *hart_pc = pc;
         *instret += max - left;
+        // Requests this core issued happen by the end of its slice at the latest, so other
+        // cores see them even when this one never waits.
+        if bus.has_issued() {
+            if let Err((cause, detail)) = bus.flush() {
+                return Some(trap(cause, pc, detail));
+            }
+        }
         stop
     }
 }
@@ -316,7 +355,7 @@ fn csr(op: Op, pc: u32, retired: u64, processor: u8) -> Result<u32, Stop> {
 
 /// Loads `width` bytes (zero-extended) at `addr`.
 #[inline(always)]
-fn load(l1: &Span, noc: &Noc, pc: u32, addr: u32, width: u32) -> Result<u32, Stop> {
+fn load(l1: &Span, bus: &mut Bus, pc: u32, addr: u32, width: u32) -> Result<u32, Stop> {
     let fast = match width {
         4 => l1.load_u32(addr),
         2 => l1.load_u16(addr).map(u32::from),
@@ -324,27 +363,24 @@ fn load(l1: &Span, noc: &Noc, pc: u32, addr: u32, width: u32) -> Result<u32, Sto
     };
     match fast {
         Some(v) => Ok(v),
-        None => load_slow(l1, noc, pc, addr, width),
+        None => load_slow(l1, bus, pc, addr, width),
     }
 }
 
 #[cold]
-fn load_slow(l1: &Span, noc: &Noc, pc: u32, addr: u32, width: u32) -> Result<u32, Stop> {
+fn load_slow(l1: &Span, bus: &mut Bus, pc: u32, addr: u32, width: u32) -> Result<u32, Stop> {
     if addr % width != 0 {
         return Err(misaligned(pc, "load", addr, width));
     }
-    let offset = addr.wrapping_sub(NOC_BASE);
-    if width == 4 && offset < noc::BLOCK_BYTES {
-        if let Some(v) = noc.read(offset) {
-            return Ok(v);
-        }
+    if (addr as usize) < l1.len() || addr < tt_soc::tile::LOCAL_DATA_BASE {
+        return Err(access_fault(pc, "load", addr, width, l1.len()));
     }
-    Err(access_fault(pc, "load", addr, width, l1.len()))
+    bus.load(addr, width).map_err(|(cause, detail)| trap(cause, pc, detail))
 }
 
 /// Stores the low `width` bytes of `value` at `addr`.
 #[inline(always)]
-fn store(l1: &Span, noc: &mut Noc, pc: u32, addr: u32, value: u32, width: u32) -> Result<(), Stop> {
+fn store(l1: &Span, bus: &mut Bus, pc: u32, addr: u32, value: u32, width: u32) -> Result<(), Stop> {
     let stored = match width {
         4 => l1.store_u32(addr, value),
         2 => l1.store_u16(addr, value as u16),
@@ -353,13 +389,13 @@ fn store(l1: &Span, noc: &mut Noc, pc: u32, addr: u32, value: u32, width: u32) -
     if stored {
         return Ok(());
     }
-    store_slow(l1, noc, pc, addr, value, width)
+    store_slow(l1, bus, pc, addr, value, width)
 }
 
 #[cold]
 fn store_slow(
     l1: &Span,
-    noc: &mut Noc,
+    bus: &mut Bus,
     pc: u32,
     addr: u32,
     value: u32,
@@ -368,11 +404,10 @@ fn store_slow(
     if addr % width != 0 {
         return Err(misaligned(pc, "store", addr, width));
     }
-    let offset = addr.wrapping_sub(NOC_BASE);
-    if width == 4 && offset < noc::BLOCK_BYTES {
-        return noc.write(offset, value).map_err(|(cause, detail)| trap(cause, pc, detail));
+    if (addr as usize) < l1.len() || addr < tt_soc::tile::LOCAL_DATA_BASE {
+        return Err(access_fault(pc, "store", addr, width, l1.len()));
     }
-    Err(access_fault(pc, "store", addr, width, l1.len()))
+    bus.store(addr, value, width).map_err(|(cause, detail)| trap(cause, pc, detail))
 }
 
 fn misaligned(pc: u32, what: &str, addr: u32, width: u32) -> Stop {
@@ -388,8 +423,9 @@ fn access_fault(pc: u32, what: &str, addr: u32, width: u32, l1_len: usize) -> St
         cause::ACCESS_FAULT,
         pc,
         format!(
-            "{width}-byte {what} at {addr:#x}, outside the {l1_len:#x}-byte L1 and the NOC \
-             block's 32-bit registers at {NOC_BASE:#x}"
+            "{width}-byte {what} at {addr:#x}, outside the {l1_len:#x}-byte L1 (and below the \
+             tile's registers at {:#x})",
+            tt_soc::tile::LOCAL_DATA_BASE
         ),
     )
 }

@@ -86,9 +86,9 @@ impl ChipMemory {
         true
     }
 
-    /// Atomically adds `value` to the 32-bit word at `offset`, returning the old value, or
+    /// Atomically replaces the 32-bit word at `offset` with `f(old)` and returns `old`, or
     /// `None` when the word is out of range or not 4-byte aligned.
-    pub(crate) fn atomic_add_u32(&self, offset: u64, value: u32) -> Option<u32> {
+    pub(crate) fn fetch_update_u32(&self, offset: u64, f: &dyn Fn(u32) -> u32) -> Option<u32> {
         if offset % 4 != 0 {
             return None;
         }
@@ -98,25 +98,11 @@ impl ChipMemory {
         // Other accessors use volatile word or byte accesses, never references, so no Rust
         // reference aliases it.
         let word = unsafe { AtomicU32::from_ptr(ptr.cast::<u32>()) };
-        Some(u32::from_le(word.fetch_add(value.to_le(), Ordering::SeqCst)))
-    }
-    /// Atomically replaces the 32-bit word at `offset` with `new` if it equals `current`;
-    /// `Err` holds the value found (`u32::MAX` when the word is out of range or misaligned).
-    pub(crate) fn compare_exchange_u32(
-        &self,
-        offset: u64,
-        current: u32,
-        new: u32,
-    ) -> Result<u32, u32> {
-        if offset % 4 != 0 {
-            return Err(u32::MAX);
-        }
-        let ptr = self.range(offset, 4).ok_or(u32::MAX)?;
-        // SAFETY: as in `atomic_add_u32`: inside the live mapping and 4-byte aligned.
-        let word = unsafe { AtomicU32::from_ptr(ptr.cast::<u32>()) };
-        word.compare_exchange(current.to_le(), new.to_le(), Ordering::SeqCst, Ordering::SeqCst)
-            .map(u32::from_le)
-            .map_err(u32::from_le)
+        let old = word.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |raw| {
+            Some(f(u32::from_le(raw)).to_le())
+        });
+        // The closure always returns `Some`, so the update always happens.
+        Some(u32::from_le(old.unwrap_or_else(|raw| raw)))
     }
 }
 
@@ -238,8 +224,8 @@ mod tests {
         assert_eq!(span.load_u8(4095), Some(0x11));
         assert_eq!(span.load_u16(4093), None);
         assert_eq!(span.load_u8(4096), None);
-        assert_eq!(memory.atomic_add_u32(4096 + 4092, 1), Some(0x1122_3344));
-        assert_eq!(memory.atomic_add_u32(8190, 1), None);
+        assert_eq!(memory.fetch_update_u32(4096 + 4092, &|v| v + 1), Some(0x1122_3344));
+        assert_eq!(memory.fetch_update_u32(8190, &|v| v + 1), None);
         let mut out = [0u8; 4];
         assert!(memory.read_bytes(8188, &mut out));
         assert_eq!(u32::from_le_bytes(out), 0x1122_3345);

@@ -1,16 +1,14 @@
-//! Test support (an RV32 encoder, a chip with code loaded) and the launch-level tests: the
-//! mailbox protocol as the host sees it, launch validation, budgets and interleaving.
+//! Test support (an RV32 encoder, a chip to write code into and start cores on) and a test of
+//! two cores on two tiles that only finish by interleaving.
 
 use std::time::{Duration, Instant};
 
-use tt_soc::kernel_abi::{self, cause};
-use tt_soc::l1_map::{MAILBOX_BASE, MAILBOX_STRIDE};
+use tt_soc::tile::{self, RiscV, SoftReset};
 use tt_soc::{Arch, NocCoord};
 
 use super::hart::{Hart, Stop};
-use super::noc::Noc;
-use super::{ExecConfig, HartOutcome, Launch};
-use crate::{SimChip, SimError};
+use super::tile::Bus;
+use crate::SimChip;
 
 /// A tiny RV32IM assembler: one function per format, then the instructions the tests use.
 pub(super) mod rv {
@@ -128,35 +126,25 @@ pub(super) mod rv {
         [lui(rd, high), addi(rd, rd, low)]
     }
 
-    /// Issues a NOC command through the register block (t6 = NOC base, t5 scratch) and
-    /// leaves STATUS in a0.
-    pub fn noc_cmd(
-        cmd: u32,
-        x: u32,
-        y: u32,
-        addr: u64,
-        local: u32,
-        len: u32,
-        value: u32,
-    ) -> Vec<u32> {
-        use tt_soc::kernel_abi as abi;
-        let mut code = vec![lui(T6, abi::NOC_BASE as u32)];
-        let regs = [
-            (abi::NOC_TARGET_X, x),
-            (abi::NOC_TARGET_Y, y),
-            (abi::NOC_TARGET_ADDR_LO, addr as u32),
-            (abi::NOC_TARGET_ADDR_HI, (addr >> 32) as u32),
-            (abi::NOC_LOCAL_ADDR, local),
-            (abi::NOC_LEN, len),
-            (abi::NOC_VALUE, value),
-            (abi::NOC_CMD, cmd),
-        ];
-        for (offset, value) in regs {
-            code.extend(li(T5, value));
-            code.push(sw(T5, T6, offset as i32));
+    /// Fills request initiator `index` of NoC #0 (Wormhole layout) with `(field offset, value)`
+    /// pairs and starts it (t5, t6 scratch).
+    pub fn niu_request(index: u32, fields: &[(u32, u32)]) -> Vec<u32> {
+        let base = tt_soc::tile::NIU0_BASE + index * tt_soc::tile::WORMHOLE_NIU.initiator_stride;
+        let mut code = Vec::new();
+        for (offset, value) in fields {
+            code.extend(li(T5, *value));
+            code.extend(li(T6, base + offset));
+            code.push(sw(T5, T6, 0));
         }
-        code.push(lw(A0, T6, abi::NOC_STATUS as i32));
+        code.extend(li(T5, 1));
+        code.extend(li(T6, base + tt_soc::tile::WORMHOLE_NIU.cmd_ctrl));
+        code.push(sw(T5, T6, 0));
         code
+    }
+
+    /// `NOC_*_ADDR_MID` of a unicast to `core` on Wormhole.
+    pub fn mid(core: tt_soc::NocCoord) -> u32 {
+        u32::from(core.x) << 4 | u32::from(core.y) << 10
     }
 }
 
@@ -197,19 +185,6 @@ impl TestChip {
         window.region().unwrap().read32((addr - base) as usize).unwrap()
     }
 
-    /// Loads `code` for `processor` of `core` and sets its mailbox to start it.
-    pub(super) fn load(&self, core: NocCoord, processor: u8, entry: u32, code: &[u32]) {
-        self.write(core, u64::from(entry), code);
-        let mailbox = MAILBOX_BASE + u64::from(processor) * MAILBOX_STRIDE;
-        self.write(core, mailbox + kernel_abi::MAILBOX_ENTRY, &[entry]);
-        self.write(core, mailbox + kernel_abi::MAILBOX_LAUNCH, &[0x7000]);
-        self.write(core, mailbox + kernel_abi::MAILBOX_GO, &[kernel_abi::GO_START]);
-    }
-
-    pub(super) fn mailbox(&self, core: NocCoord, processor: u8, word: u64) -> u32 {
-        self.read(core, MAILBOX_BASE + u64::from(processor) * MAILBOX_STRIDE + word)
-    }
-
     /// Runs `code` on processor 0 of [`WORKER`] directly on a hart (no threads) for at most
     /// `max` instructions.
     pub(super) fn run_hart(&self, code: &[u32], max: u64) -> (Hart, Option<Stop>) {
@@ -218,18 +193,31 @@ impl TestChip {
         let memory = shared.memory().unwrap();
         let (offset, size) = shared.layout.memory_of(WORKER).unwrap();
         let span = memory.span(offset, size).unwrap();
-        let noc = Noc::new(shared.clone(), memory, WORKER, (offset, size));
-        let mut hart = Hart::new(WORKER, 0, CODE, 0x7000, span, noc);
+        let bus = Bus::new(shared.clone(), memory, WORKER, 0);
+        let mut hart = Hart::new(WORKER, 0, CODE, 0x7000, span, bus);
         let stop = hart.run(max);
         (hart, stop)
     }
 
-    /// Launches processor 0 of [`WORKER`] with `code` and waits for it.
-    pub(super) fn launch_one(&self, code: &[u32], config: &ExecConfig) -> HartOutcome {
-        self.load(WORKER, 0, CODE, code);
-        let launch = [Launch { core: WORKER, processor: 0 }];
-        let mut outcomes = self.chip.launch(&launch, config).unwrap().wait().unwrap();
-        outcomes.pop().unwrap()
+    /// Writes `code` at the reset pc of `processor` of `core` and takes that processor out of
+    /// soft reset (the others stay as they are), as the host does through a TLB window.
+    pub(super) fn start(&self, core: NocCoord, processor: u8, code: &[u32]) {
+        let riscv = RiscV::from_index(processor).unwrap();
+        let pc = riscv.reset_pc(Arch::WormholeB0).unwrap();
+        self.write(core, u64::from(pc), code);
+        let reset = u64::from(tile::TILE_CONTROL_BASE + tile::SOFT_RESET_OFFSET);
+        let bits = SoftReset::from_bits_retain(self.read(core, reset)) - riscv.soft_reset_bit();
+        self.write(core, reset, &[bits.bits()]);
+        self.chip.apply_soft_reset();
+    }
+
+    /// Waits (up to 20 s) until the word at `addr` of `core` is `value`.
+    pub(super) fn wait_for_word(&self, core: NocCoord, addr: u64, value: u32) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.read(core, addr) != value {
+            assert!(Instant::now() < deadline, "{core} {addr:#x} never became {value:#x}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 }
 
@@ -244,161 +232,35 @@ pub(super) fn assert_trap(stop: Option<Stop>, expected: u32, expected_pc: u32) -
     }
 }
 
-fn quick() -> ExecConfig {
-    ExecConfig { instruction_budget: 1_000_000, timeout: Duration::from_secs(10), threads: 2 }
-}
-
-#[test]
-fn mailbox_reports_done_with_result_and_instret() {
-    let t = TestChip::new();
-    let mut code = rv::li(rv::A0, 42).to_vec();
-    code.push(rv::ret());
-    let outcome = t.launch_one(&code, &quick());
-    assert_eq!(
-        outcome,
-        HartOutcome::Done { core: WORKER, processor: 0, exit_code: 42, instret: 3 }
-    );
-    assert_eq!(t.mailbox(WORKER, 0, kernel_abi::MAILBOX_GO), kernel_abi::GO_DONE);
-    assert_eq!(t.mailbox(WORKER, 0, kernel_abi::MAILBOX_RESULT), 42);
-    assert_eq!(t.mailbox(WORKER, 0, kernel_abi::MAILBOX_INSTRET_LO), 3);
-    assert_eq!(t.mailbox(WORKER, 0, kernel_abi::MAILBOX_INSTRET_HI), 0);
-}
-
-#[test]
-fn mailbox_reports_error_with_cause_and_pc() {
-    let t = TestChip::new();
-    let outcome = t.launch_one(&[rv::addi(rv::A0, 0, 1), rv::EBREAK], &quick());
-    let HartOutcome::Error { cause, pc, message, .. } = &outcome else { panic!("{outcome:?}") };
-    assert_eq!((*cause, *pc), (cause::EBREAK, CODE + 4));
-    assert!(message.contains("(1, 1)") && message.contains("0x8004"), "{message}");
-    assert!(message.contains("EBREAK"), "{message}");
-    assert_eq!(t.mailbox(WORKER, 0, kernel_abi::MAILBOX_GO), kernel_abi::GO_ERROR);
-    assert_eq!(t.mailbox(WORKER, 0, kernel_abi::MAILBOX_RESULT), cause::EBREAK);
-    assert_eq!(t.mailbox(WORKER, 0, kernel_abi::MAILBOX_ERROR_PC), CODE + 4);
-    assert_eq!(t.mailbox(WORKER, 0, kernel_abi::MAILBOX_INSTRET_LO), 1);
-    let err = outcome.into_result().unwrap_err();
-    assert!(matches!(err, SimError::KernelFault { cause: cause::EBREAK, .. }), "{err}");
-}
-
-#[test]
-fn start_state_follows_the_abi() {
-    let t = TestChip::new();
-    // Store a0, sp, ra and mhartid, then return a0 + 1.
-    let code = [
-        rv::lui(rv::T0, DATA),
-        rv::sw(rv::A0, rv::T0, 0),
-        rv::sw(rv::SP, rv::T0, 4),
-        rv::sw(rv::RA, rv::T0, 8),
-        rv::csr(2, rv::T1, 0xf14, 0),
-        rv::sw(rv::T1, rv::T0, 12),
-        rv::addi(rv::A0, rv::A0, 1),
-        rv::ret(),
-    ];
-    t.load(WORKER, 3, CODE, &code);
-    let outcomes =
-        t.chip.launch(&[Launch { core: WORKER, processor: 3 }], &quick()).unwrap().wait().unwrap();
-    assert!(matches!(outcomes[0], HartOutcome::Done { exit_code: 0x7001, processor: 3, .. }));
-    let data = |i: u64| t.read(WORKER, u64::from(DATA) + i * 4);
-    assert_eq!(data(0), 0x7000, "a0 = launch block");
-    assert_eq!(u64::from(data(1)), kernel_abi::stack_top(3));
-    assert_eq!(u64::from(data(2)), kernel_abi::EXIT_ADDR);
-    assert_eq!(data(3), 3, "mhartid = processor");
-}
-
-#[test]
-fn budget_and_timeout_stop_runaway_kernels() {
-    let t = TestChip::new();
-    let spin = [rv::jal(rv::ZERO, 0)];
-    // An unrepresentable timeout means none, not a panic.
-    let config = ExecConfig { instruction_budget: 10_000, timeout: Duration::MAX, ..quick() };
-    let outcome = t.launch_one(&spin, &config);
-    let HartOutcome::Error { cause, pc, message, .. } = outcome else { panic!() };
-    assert_eq!((cause, pc), (cause::BUDGET_EXHAUSTED, CODE));
-    assert!(message.contains("budget of 10000"), "{message}");
-    assert_eq!(t.mailbox(WORKER, 0, kernel_abi::MAILBOX_INSTRET_LO), 10_000);
-
-    let config =
-        ExecConfig { instruction_budget: u64::MAX, timeout: Duration::from_millis(50), threads: 1 };
-    let start = Instant::now();
-    let outcome = t.launch_one(&spin, &config);
-    let HartOutcome::Error { cause, message, .. } = outcome else { panic!() };
-    assert_eq!(cause, cause::BUDGET_EXHAUSTED);
-    assert!(message.contains("timed out"), "{message}");
-    assert!(start.elapsed() < Duration::from_secs(5));
-}
-
-#[test]
-fn dropping_a_group_stops_its_harts() {
-    let t = TestChip::new();
-    t.load(WORKER, 0, CODE, &[rv::jal(rv::ZERO, 0)]);
-    let config = ExecConfig { instruction_budget: u64::MAX, ..quick() };
-    let group = t.chip.launch(&[Launch { core: WORKER, processor: 0 }], &config).unwrap();
-    assert_eq!(t.mailbox(WORKER, 0, kernel_abi::MAILBOX_GO), kernel_abi::GO_RUNNING);
-    assert!(!group.is_finished());
-    drop(group);
-    assert_eq!(t.mailbox(WORKER, 0, kernel_abi::MAILBOX_GO), kernel_abi::GO_ERROR);
-    assert_eq!(t.mailbox(WORKER, 0, kernel_abi::MAILBOX_RESULT), cause::BUDGET_EXHAUSTED);
-}
-
-#[test]
-fn launch_validation_runs_nothing_on_error() {
-    let t = TestChip::new();
-    let code = [rv::ret()];
-    t.load(WORKER, 0, CODE, &code);
-    let good = Launch { core: WORKER, processor: 0 };
-    let config = quick();
-    let refuse = |launches: &[Launch]| t.chip.launch(launches, &config).unwrap_err();
-
-    let err = refuse(&[good, Launch { core: WORKER, processor: 1 }]);
-    assert!(matches!(err, SimError::NotStarted { go: 0, processor: 1, .. }), "{err}");
-    assert!(err.to_string().contains("GO_START"), "{err}");
-    let err = refuse(&[good, Launch { core: WORKER, processor: 5 }]);
-    assert!(matches!(err, SimError::NoSuchProcessor { processor: 5, .. }), "{err}");
-    let err = refuse(&[good, good]);
-    assert!(matches!(err, SimError::DuplicateLaunch { .. }), "{err}");
-    let dram = t.chip.soc().dram_channels()[0].endpoints[0];
-    let err = refuse(&[good, Launch { core: dram, processor: 0 }]);
-    assert!(matches!(err, SimError::NotAKernelCore { .. }), "{err}");
-    let err = refuse(&[Launch { core: NocCoord::new(0, 2), processor: 0 }]);
-    assert!(matches!(err, SimError::NotAKernelCore { .. }), "router-only: {err}");
-    let err = refuse(&[Launch { core: NocCoord::new(40, 1), processor: 0 }]);
-    assert!(matches!(err, SimError::OutOfGrid { .. }), "{err}");
-
-    // Nothing ran and the good mailbox still says GO_START, so it can launch now.
-    assert_eq!(t.mailbox(WORKER, 0, kernel_abi::MAILBOX_GO), kernel_abi::GO_START);
-    let outcomes = t.chip.launch(&[good], &config).unwrap().wait().unwrap();
-    assert!(matches!(outcomes[0], HartOutcome::Done { .. }));
-    // A finished mailbox is not GO_START: launching it again is refused.
-    let err = refuse(&[good]);
-    assert!(matches!(err, SimError::NotStarted { go: kernel_abi::GO_DONE, .. }), "{err}");
-    assert!(t.chip.launch(&[], &config).unwrap().wait().unwrap().is_empty());
-}
-
-/// The consumer spins on a local flag until the producer, on another core, NOC-writes a
-/// value and then the flag; the consumer answers with an atomic add on the producer's
-/// semaphore, which the producer spins on. Neither finishes unless both interleave.
-fn exchange_through_flags(threads: usize) {
+/// The consumer (RISCV NC of one tile) spins on a local flag until the producer (RISCV B of
+/// another tile) NoC-writes a value and then the flag; the consumer answers with an atomic
+/// increment of the producer's semaphore, which the producer spins on. Neither finishes
+/// unless both interleave.
+fn exchange_through_flags() {
     let t = TestChip::new();
     let (flag, value, sem) = (DATA, DATA + 4, DATA + 8);
     // Consumer on OTHER_WORKER: wait for flag, read value, add it to the producer's sem.
     let mut consumer = rv::li(rv::T0, flag).to_vec();
     consumer.extend([rv::lw(rv::T1, rv::T0, 0), rv::beq(rv::T1, rv::ZERO, -4)]);
     consumer.push(rv::lw(rv::A1, rv::T0, 4));
-    // Atomic add of `value` (in a1): patch the VALUE register write after noc_cmd builds it.
-    let mut add = rv::noc_cmd(
-        kernel_abi::NOC_CMD_ATOMIC_ADD,
-        u32::from(WORKER.x),
-        u32::from(WORKER.y),
-        u64::from(sem),
+    // Posted atomic increment of the producer's semaphore by `value` (in a1).
+    let l = tt_soc::tile::WORMHOLE_NIU;
+    let at_data = tt_soc::tile::NIU0_BASE + l.at_data;
+    consumer.extend(rv::li(rv::T6, at_data));
+    consumer.push(rv::sw(rv::A1, rv::T6, 0));
+    consumer.extend(rv::niu_request(
         0,
-        0,
-        0,
-    );
-    // The VALUE store is the 7th (li, li, sw) triple: replace its source t5 by a1.
-    let value_store = 1 + 6 * 3 + 2;
-    add[value_store] = rv::sw(rv::A1, rv::T6, kernel_abi::NOC_VALUE as i32);
-    consumer.extend(add);
-    consumer.extend([rv::lw(rv::A0, rv::T0, 4), rv::ret()]);
+        &[
+            (l.targ_addr_lo, sem),
+            (l.targ_addr_mid, rv::mid(WORKER)),
+            // Ofs picks the semaphore's word within its 16-byte block (Atomics.md).
+            (l.at_len_be, tt_soc::tile::ATOMIC_INCREMENT << 12 | 31 << 2 | (sem >> 2 & 3)),
+            (l.ctrl, 1),
+        ],
+    ));
+    // Report the value it saw at DATA + 0x100, then wait for ever.
+    consumer.extend(rv::li(rv::T0, flag));
+    consumer.extend([rv::lw(rv::A0, rv::T0, 4), rv::sw(rv::A0, rv::T0, 0x100), rv::jal(0, 0)]);
 
     // Producer on WORKER: put value and flag in its L1, write both to the consumer, wait.
     let mut producer = rv::li(rv::T0, DATA).to_vec();
@@ -408,77 +270,33 @@ fn exchange_through_flags(threads: usize) {
         rv::addi(rv::T1, rv::ZERO, 1),
         rv::sw(rv::T1, rv::T0, 0),
     ]);
-    let (x, y) = (u32::from(OTHER_WORKER.x), u32::from(OTHER_WORKER.y));
-    producer.extend(rv::noc_cmd(kernel_abi::NOC_CMD_WRITE, x, y, u64::from(value), value, 4, 0));
-    producer.extend(rv::noc_cmd(kernel_abi::NOC_CMD_WRITE, x, y, u64::from(flag), flag, 4, 0));
+    // Two posted writes, value first: requests of one core happen in issue order.
+    let l = tt_soc::tile::WORMHOLE_NIU;
+    for word in [value, flag] {
+        producer.extend(rv::niu_request(
+            1,
+            &[
+                (l.targ_addr_lo, word),
+                (l.targ_addr_mid, rv::mid(WORKER)),
+                (l.ret_addr_lo, word),
+                (l.ret_addr_mid, rv::mid(OTHER_WORKER)),
+                (l.at_len_be, 4),
+                (l.ctrl, 2),
+            ],
+        ));
+    }
     producer.extend(rv::li(rv::T0, sem));
-    producer.extend([rv::lw(rv::A0, rv::T0, 0), rv::beq(rv::A0, rv::ZERO, -4), rv::ret()]);
+    producer.extend([rv::lw(rv::A0, rv::T0, 0), rv::beq(rv::A0, rv::ZERO, -4)]);
+    producer.extend([rv::sw(rv::A0, rv::T0, 0x100 - 8), rv::jal(0, 0)]);
 
-    t.load(OTHER_WORKER, 1, CODE, &consumer);
-    t.load(WORKER, 0, CODE, &producer);
-    // Consumer first, so on one thread it spins before the producer has run at all.
-    let launches =
-        [Launch { core: OTHER_WORKER, processor: 1 }, Launch { core: WORKER, processor: 0 }];
-    let config = ExecConfig { threads, ..quick() };
-    let outcomes = t.chip.launch(&launches, &config).unwrap().wait().unwrap();
-    let codes: Vec<u32> = outcomes.into_iter().map(|o| o.into_result().unwrap()).collect();
-    assert_eq!(codes, [1234, 1234]);
+    // Consumer first, so it spins before the producer has run at all.
+    t.start(OTHER_WORKER, 1, &consumer);
+    t.start(WORKER, 0, &producer);
+    t.wait_for_word(OTHER_WORKER, u64::from(DATA + 0x100), 1234);
+    t.wait_for_word(WORKER, u64::from(DATA + 0x100), 1234);
 }
 
 #[test]
-fn harts_on_two_cores_exchange_data_on_one_thread() {
-    exchange_through_flags(1);
-}
-
-#[test]
-fn harts_on_two_cores_exchange_data_on_two_threads() {
-    exchange_through_flags(2);
-}
-
-#[test]
-fn five_processors_of_one_core_run_with_their_own_stacks() {
-    let t = TestChip::new();
-    // Push mhartid on the stack, pop it into a0 and return it.
-    let code = [
-        rv::csr(2, rv::T0, 0xf14, 0),
-        rv::sw(rv::T0, rv::SP, -4),
-        rv::lw(rv::A0, rv::SP, -4),
-        rv::ret(),
-    ];
-    let launches: Vec<Launch> = (0..5u8)
-        .map(|processor| {
-            t.load(WORKER, processor, CODE + u32::from(processor) * 0x100, &code);
-            Launch { core: WORKER, processor }
-        })
-        .collect();
-    let outcomes = t.chip.launch(&launches, &quick()).unwrap().wait().unwrap();
-    for (processor, outcome) in outcomes.into_iter().enumerate() {
-        assert_eq!(outcome.processor() as usize, processor);
-        assert_eq!(outcome.into_result().unwrap(), processor as u32);
-        let top = kernel_abi::stack_top(processor as u64);
-        assert_eq!(t.read(WORKER, top - 4), processor as u32);
-    }
-}
-
-#[test]
-fn blackhole_and_ethernet_cores_run_kernels() {
-    let dir = tempfile::tempdir().unwrap();
-    let blackhole = SimChip::open_in(dir.path(), Arch::Blackhole, 0).unwrap();
-    let t = TestChip::new();
-    let code = [rv::addi(rv::A0, rv::ZERO, 77), rv::ret()];
-    for (chip, core) in [
-        (&blackhole, blackhole.soc().tensix_cores()[3]),
-        (&t.chip, t.chip.soc().ethernet_cores()[0]),
-    ] {
-        let mut window = chip.allocate_tlb(2 << 20).unwrap();
-        window.configure(core, 0).unwrap();
-        let l1 = window.region().unwrap();
-        l1.write32(CODE as usize, code[0]).unwrap();
-        l1.write32(CODE as usize + 4, code[1]).unwrap();
-        l1.write32((MAILBOX_BASE + kernel_abi::MAILBOX_ENTRY) as usize, CODE).unwrap();
-        l1.write32((MAILBOX_BASE + kernel_abi::MAILBOX_GO) as usize, kernel_abi::GO_START).unwrap();
-        let outcomes =
-            chip.launch(&[Launch { core, processor: 0 }], &quick()).unwrap().wait().unwrap();
-        assert_eq!(outcomes[0].clone().into_result().unwrap(), 77, "{core}");
-    }
+fn cores_on_two_tiles_exchange_data_through_the_noc() {
+    exchange_through_flags();
 }

@@ -1,6 +1,8 @@
-//! Instruction-level tests on one hart: every RV32IM class, traps, CSRs and the NOC block.
+//! Instruction-level tests on one hart: every RV32IM class, traps, CSRs, local data RAM and
+//! NIU transfers.
 
 use tt_soc::kernel_abi::{self, cause};
+use tt_soc::NocCoord;
 
 use super::hart::Stop;
 use super::tests::rv::{self, *};
@@ -233,19 +235,48 @@ fn misaligned_and_out_of_range_accesses_fault_with_pc() {
     }
     // t0 = the first byte past the end of L1.
     let end = li(T0, t.chip.soc().worker_l1_size() as u32);
-    for instruction in [lw(A0, T0, 0), load(4, A0, T0, 0), store(0, T0, T0, 0), lw(A0, ZERO, -4)] {
+    for instruction in [lw(A0, T0, 0), load(4, A0, T0, 0), store(0, T0, T0, 0)] {
         let (_, stop) = t.run_hart(&program(&[&end, &[instruction]]), 100);
         let detail = assert_trap(stop, cause::ACCESS_FAULT, CODE + 8);
         assert!(detail.contains("outside the 0x16e000-byte L1"), "{detail}");
     }
-    // Byte access to the NOC block, and a word past its registers, are access faults.
-    let noc = li(T6, kernel_abi::NOC_BASE as u32);
-    let (_, stop) = t.run_hart(&program(&[&noc, &[load(0, A0, T6, 0)]]), 100);
-    assert_trap(stop, cause::ACCESS_FAULT, CODE + 8);
-    let (_, stop) = t.run_hart(&program(&[&noc, &[lw(A0, T6, 0x30)]]), 100);
-    assert_trap(stop, cause::ACCESS_FAULT, CODE + 8);
-    let (_, stop) = t.run_hart(&program(&[&noc, &[sw(A0, T6, kernel_abi::NOC_MY_X as i32)]]), 100);
-    assert_trap(stop, cause::ACCESS_FAULT, CODE + 8);
+    // The top of the address space holds tile registers; one not modelled stops the core.
+    let (_, stop) = t.run_hart(&program(&[&end, &[lw(A0, ZERO, -4)]]), 100);
+    assert_trap(stop, cause::UNMODELLED_REGISTER, CODE + 8);
+    // A sub-word access to a register is not modelled.
+    let niu = li(T6, tt_soc::tile::NIU0_BASE);
+    let (_, stop) = t.run_hart(&program(&[&niu, &[load(0, A0, T6, 0)]]), 100);
+    assert_trap(stop, cause::UNMODELLED_REGISTER, CODE + 8);
+}
+
+#[test]
+fn local_data_ram_is_private_and_sized_per_processor() {
+    let t = TestChip::new();
+    // RISCV B has 4 KiB at 0xFFB0_0000: bytes, halfwords and words, up to its last word.
+    let local = li(T6, tt_soc::tile::LOCAL_DATA_BASE);
+    let code = program(&[
+        &local,
+        &li(A3, tt_soc::tile::LOCAL_DATA_BASE + 0xFF0),
+        &li(T0, 0x1234_5678),
+        &[
+            sw(T0, A3, 0xC),
+            store(0, T0, T6, 0x10),
+            store(1, T0, T6, 0x12),
+            lw(A0, A3, 0xC),
+            lw(A1, T6, 0x10),
+            load(4, A2, T6, 0x13),
+            ret(),
+        ],
+    ]);
+    let (hart, stop) = t.run_hart(&code, 100);
+    assert!(matches!(stop, Some(Stop::Exit(0x1234_5678))), "{stop:?}");
+    assert_eq!(hart.reg(A1 as usize), 0x5678_0078);
+    assert_eq!(hart.reg(A2 as usize), 0x56);
+    assert_eq!(t.read(WORKER, 0xFFC), 0, "L1 is not local data RAM");
+    // Past its 4 KiB is unmapped.
+    let past = program(&[&li(T6, tt_soc::tile::LOCAL_DATA_BASE + 0x1000), &[lw(A0, T6, 0)]]);
+    let (_, stop) = t.run_hart(&past, 100);
+    assert_trap(stop, cause::UNMODELLED_REGISTER, CODE + 8);
 }
 
 #[test]
@@ -286,36 +317,57 @@ fn code_rewritten_after_decoding_runs_the_new_code() {
 }
 
 #[test]
-fn noc_moves_data_between_l1s_and_dram() {
+fn niu_moves_data_between_l1s_and_dram() {
     let t = TestChip::new();
+    let l = tt_soc::tile::WORMHOLE_NIU;
     let dram = t.chip.soc().dram_channels()[1].endpoints[0];
-    let (ox, oy) = (u32::from(OTHER_WORKER.x), u32::from(OTHER_WORKER.y));
-    let (dx, dy) = (u32::from(dram.x), u32::from(dram.y));
     t.write(OTHER_WORKER, 0x30000, &[0x1111_2222, 0x3333_4444, 0x5555_6666]);
-    let dram_addr = (1u64 << 30) + 0x100;
-    let mut code = Vec::new();
-    // Read 12 bytes from the other core into local DATA, write them to DRAM, read DRAM back
-    // to DATA + 0x100, add 5 to the other core's first word, and read MY_X/MY_Y and
-    // OUTSTANDING.
-    code.extend(rv::noc_cmd(kernel_abi::NOC_CMD_READ, ox, oy, 0x30000, DATA, 12, 0));
-    code.push(addi(S1, A0, 0));
-    code.extend(rv::noc_cmd(kernel_abi::NOC_CMD_WRITE, dx, dy, dram_addr, DATA, 12, 0));
-    code.push(alu_r(0, 6, S1, S1, A0));
-    code.extend(rv::noc_cmd(kernel_abi::NOC_CMD_READ, dx, dy, dram_addr, DATA + 0x100, 12, 0));
-    code.push(alu_r(0, 6, S1, S1, A0));
-    code.extend(rv::noc_cmd(kernel_abi::NOC_CMD_ATOMIC_ADD, ox, oy, 0x30000, 0, 0, 5));
-    code.push(alu_r(0, 6, S1, S1, A0));
-    code.extend([
-        lw(A1, T6, kernel_abi::NOC_MY_X as i32),
-        lw(A2, T6, kernel_abi::NOC_MY_Y as i32),
-        lw(A3, T6, kernel_abi::NOC_OUTSTANDING as i32),
-        ret(),
-    ]);
+    let dram_addr = (1u32 << 30) + 0x100;
+    let barrier = |counter: u32, value: u32| -> Vec<u32> {
+        let addr = tt_soc::tile::NIU0_BASE + l.counters + 4 * counter;
+        let mut code = li(T6, addr).to_vec();
+        code.extend(li(T5, value));
+        code.extend([lw(T2, T6, 0), bne(T2, T5, -4)]);
+        code
+    };
+    let counter = tt_soc::tile::counter::MST_RD_RESP_RECEIVED;
+    let acks = tt_soc::tile::counter::MST_WR_ACK_RECEIVED;
+    // Read 12 bytes from the other core into DATA, write them to DRAM, read DRAM back to
+    // DATA + 0x100, then read NOC_NODE_ID.
+    let read = |from: NocCoord, addr: u32, to: u32| {
+        rv::niu_request(
+            0,
+            &[
+                (l.targ_addr_lo, addr),
+                (l.targ_addr_mid, rv::mid(from)),
+                (l.ret_addr_lo, to),
+                (l.ret_addr_mid, rv::mid(WORKER)),
+                (l.at_len_be, 12),
+                (l.ctrl, 0),
+            ],
+        )
+    };
+    let mut code = read(OTHER_WORKER, 0x30000, DATA);
+    code.extend(barrier(counter, 1));
+    code.extend(rv::niu_request(
+        1,
+        &[
+            (l.targ_addr_lo, DATA),
+            (l.targ_addr_mid, rv::mid(WORKER)),
+            (l.ret_addr_lo, dram_addr),
+            (l.ret_addr_mid, rv::mid(dram)),
+            (l.at_len_be, 12),
+            (l.ctrl, 2 | tt_soc::tile::NocCtrl::RESP_MARKED.bits()),
+        ],
+    ));
+    code.extend(barrier(acks, 1));
+    code.extend(read(dram, dram_addr, DATA + 0x100));
+    code.extend(barrier(counter, 2));
+    code.extend(li(T6, tt_soc::tile::NIU0_BASE + l.node_id));
+    code.extend([lw(A1, T6, 0), ret()]);
     let (hart, stop) = t.run_hart(&code, 10_000);
     assert!(matches!(stop, Some(Stop::Exit(_))), "{stop:?}");
-    assert_eq!(hart.reg(S1 as usize), 0, "every STATUS read 0");
-    assert_eq!([hart.reg(A1 as usize), hart.reg(A2 as usize)], [1, 1]);
-    assert_eq!(hart.reg(A3 as usize), 0);
+    assert_eq!(hart.reg(A1 as usize) & 0xFFF, 1 | 1 << 6, "NOC_NODE_ID of (1, 1)");
     for (i, expected) in [0x1111_2222, 0x3333_4444, 0x5555_6666].into_iter().enumerate() {
         let i = i as u64 * 4;
         assert_eq!(t.read(WORKER, u64::from(DATA) + i), expected);
@@ -323,31 +375,25 @@ fn noc_moves_data_between_l1s_and_dram() {
     }
     // The host sees the DRAM bytes through another endpoint of the same channel.
     let other_endpoint = t.chip.soc().dram_channels()[1].endpoints[2];
-    assert_eq!(t.read(other_endpoint, dram_addr + 8), 0x5555_6666);
-    assert_eq!(t.read(OTHER_WORKER, 0x30000), 0x1111_2227);
+    assert_eq!(t.read(other_endpoint, u64::from(dram_addr) + 8), 0x5555_6666);
 }
 
 #[test]
-fn bad_noc_targets_stop_the_core_naming_the_target() {
+fn a_spinning_hart_yields_its_slice_and_a_counting_one_does_not() {
     let t = TestChip::new();
-    let size = t.chip.soc().worker_l1_size();
-    let (ox, oy) = (u32::from(OTHER_WORKER.x), u32::from(OTHER_WORKER.y));
-    let read = kernel_abi::NOC_CMD_READ;
-    let cases: [(Vec<u32>, &str); 7] = [
-        (rv::noc_cmd(read, 40, 1, 0, DATA, 4, 0), "outside the 10x12 NOC grid"),
-        (rv::noc_cmd(read, 0, 2, 0, DATA, 4, 0), "with no memory"),
-        (rv::noc_cmd(read, ox, oy, size - 2, DATA, 4, 0), "past the end"),
-        (rv::noc_cmd(read, ox, oy, 1 << 32, DATA, 4, 0), "past the end"),
-        (rv::noc_cmd(read, ox, oy, 0, size as u32 - 2, 4, 0), "local L1 range"),
-        (rv::noc_cmd(kernel_abi::NOC_CMD_ATOMIC_ADD, ox, oy, 2, 0, 0, 1), "4-byte aligned"),
-        (rv::noc_cmd(9, ox, oy, 0, 0, 0, 0), "unknown NOC command 9"),
-    ];
-    for (code, expected) in cases {
-        let cmd_store = CODE + 4 * (code.len() as u32 - 2);
-        let (hart, stop) = t.run_hart(&code, 1_000);
-        let detail = assert_trap(stop, cause::NOC_ERROR, cmd_store);
-        assert!(detail.contains(expected), "{detail}");
-        assert!(detail.contains("target (") || !expected.contains("past"), "{detail}");
-        drop(hart);
-    }
+    // Wait for a flag that never comes: lw, beq back. It gives up its turn early.
+    let wait = program(&[&li(T0, DATA), &[lw(T1, T0, 0), beq(T1, ZERO, -4)]]);
+    let (hart, stop) = t.run_hart(&wait, 10_000);
+    assert!(stop.is_none());
+    assert!(hart.instret < 200, "spinning for {} instructions", hart.instret);
+    assert!(hart.spinning);
+    // A jump to itself parks the hart: it yields at once.
+    let (hart, stop) = t.run_hart(&[jal(ZERO, 0)], 10_000);
+    assert!(stop.is_none() && hart.spinning);
+    assert_eq!(hart.instret, 1);
+    // A loop whose branch operands change runs its whole slice.
+    let count = program(&[&li(T1, 1_000_000), &[addi(T0, T0, 1), bne(T0, T1, -4)]]);
+    let (hart, stop) = t.run_hart(&count, 10_000);
+    assert!(stop.is_none() && !hart.spinning);
+    assert_eq!(hart.instret, 10_000);
 }
