@@ -47,8 +47,8 @@ pub use reader::{read_ledger, DeviceTotals, KindTotals, LedgerSnapshot, SkippedS
 pub use record::{AllocId, AllocRecord};
 pub use tracker::Tracker;
 pub use view::{
-    CoreSpread, CoreUsage, DeviceView, IntegrityCounts, KindUsage, LedgerEvent, LedgerOp,
-    LiveRecord, ProcessView,
+    ledger_clock_ns, CoreSpread, CoreUsage, DeviceView, IntegrityCounts, KindUsage, LedgerEvent,
+    LedgerOp, LiveRecord, ProcessView,
 };
 
 /// Entry points for the fuzz targets in fuzz/ (built with `--cfg fuzzing` only).

@@ -72,6 +72,13 @@ impl IntegrityCounts {
     }
 }
 
+/// Now on the clock the ledger's times are written with (`LedgerEvent::at_ns`,
+/// `LiveRecord::placed_at_ns`: CLOCK_MONOTONIC_COARSE in nanoseconds, 0 if unreadable), so a
+/// reader can place its own samples on the same time line.
+pub fn ledger_clock_ns() -> u64 {
+    coarse_now_ns()
+}
+
 /// Whether a ring event placed or released.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LedgerOp {

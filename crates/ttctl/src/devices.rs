@@ -1,9 +1,11 @@
 //! `ttctl devices` and `ttctl sim`.
 
 use anyhow::{bail, Context, Result};
-use serde_json::json;
+use serde::Serialize;
 use tt_device::{Device, DeviceSpec, SimKind};
 use tt_soc::{Arch, HarvestingMasks, SocDescriptor};
+
+use crate::mem::human;
 
 /// One row of the device list.
 struct DeviceRow {
@@ -51,6 +53,78 @@ impl DeviceRow {
     }
 }
 
+/// `ttctl devices --json` (schema_version 1).
+#[derive(Serialize)]
+struct DevicesDocument {
+    schema_version: u32,
+    devices: Vec<DeviceJson>,
+}
+
+/// Grid size in cores.
+#[derive(Serialize)]
+struct Grid {
+    x: u16,
+    y: u16,
+}
+
+/// Harvesting masks in tt-umd's convention.
+#[derive(Serialize)]
+struct Harvesting {
+    tensix: u32,
+    dram: u32,
+    eth: u32,
+    pcie: u32,
+}
+
+/// Capacity in bytes.
+#[derive(Serialize)]
+struct Capacity {
+    dram: u64,
+    l1: u64,
+    l1_per_core: u64,
+}
+
+/// One device of `devices --json`.
+#[derive(Serialize)]
+struct DeviceJson {
+    spec: String,
+    backend: &'static str,
+    arch: &'static str,
+    board: Option<String>,
+    chip_uid: String,
+    grid: Grid,
+    harvesting: Harvesting,
+    tensix_cores: usize,
+    capacity: Capacity,
+    state: String,
+}
+
+impl From<&DeviceRow> for DeviceJson {
+    fn from(r: &DeviceRow) -> DeviceJson {
+        DeviceJson {
+            spec: r.spec.clone(),
+            backend: r.backend,
+            arch: r.arch.name(),
+            board: r.board.clone(),
+            chip_uid: r.chip_uid.clone(),
+            grid: Grid { x: r.grid.0, y: r.grid.1 },
+            harvesting: Harvesting {
+                tensix: r.harvesting.tensix,
+                dram: r.harvesting.dram,
+                eth: r.harvesting.eth,
+                pcie: r.harvesting.pcie,
+            },
+            tensix_cores: r.tensix,
+            capacity: Capacity {
+                dram: r.dram_bytes,
+                l1: r.l1_bytes(),
+                l1_per_core: r.l1_bytes_per_core,
+            },
+            state: r.state.clone(),
+        }
+    }
+}
+
 fn rows() -> Result<Vec<DeviceRow>> {
     let mut rows = Vec::new();
     for path in tt_kmd::enumerate() {
@@ -90,52 +164,15 @@ fn rows() -> Result<Vec<DeviceRow>> {
     Ok(rows)
 }
 
-/// Bytes in GiB or MiB with one decimal, for the table.
-fn human(bytes: u64) -> String {
-    const GIB: f64 = (1u64 << 30) as f64;
-    const MIB: f64 = (1u64 << 20) as f64;
-    let b = bytes as f64;
-    if b >= GIB {
-        format!("{:.1}G", b / GIB)
-    } else {
-        format!("{:.1}M", b / MIB)
-    }
-}
-
 /// `ttctl devices [--json]`.
 pub fn devices(json_out: bool) -> Result<()> {
     let rows = rows()?;
     if json_out {
-        let list: Vec<_> = rows
-            .iter()
-            .map(|r| {
-                json!({
-                    "spec": r.spec,
-                    "backend": r.backend,
-                    "arch": r.arch.name(),
-                    "board": r.board,
-                    "chip_uid": r.chip_uid,
-                    "grid": {"x": r.grid.0, "y": r.grid.1},
-                    "harvesting": {
-                        "tensix": r.harvesting.tensix,
-                        "dram": r.harvesting.dram,
-                        "eth": r.harvesting.eth,
-                        "pcie": r.harvesting.pcie,
-                    },
-                    "tensix_cores": r.tensix,
-                    "capacity": {
-                        "dram": r.dram_bytes,
-                        "l1": r.l1_bytes(),
-                        "l1_per_core": r.l1_bytes_per_core,
-                    },
-                    "state": r.state,
-                })
-            })
-            .collect();
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"schema_version": 1, "devices": list}))?
-        )?;
+        let document = DevicesDocument {
+            schema_version: 1,
+            devices: rows.iter().map(DeviceJson::from).collect(),
+        };
+        outln!("{}", serde_json::to_string_pretty(&document)?)?;
         return Ok(());
     }
     if rows.is_empty() {
@@ -147,8 +184,7 @@ pub fn devices(json_out: bool) -> Result<()> {
         outln!("`ttctl run programs` opens the default device (a simulated wormhole_b0 without a card)")?;
         return Ok(());
     }
-    outln!(
-        "{:<22} {:<7} {:<12} {:<6} {:<20} {:>6} {:>7} {:<24} {:>6} {:>6}  STATE",
+    let mut table = crate::table::with_header(&[
         "DEVICE",
         "BACKEND",
         "ARCH",
@@ -158,25 +194,26 @@ pub fn devices(json_out: bool) -> Result<()> {
         "TENSIX",
         "HARVESTING (tt-umd)",
         "DRAM",
-        "L1"
-    )?;
+        "L1",
+        "STATE",
+    ]);
     for r in rows {
         let h = r.harvesting;
-        outln!(
-            "{:<22} {:<7} {:<12} {:<6} {:<20} {:>6} {:>7} {:<24} {:>6} {:>6}  {}",
-            r.spec,
-            r.backend,
-            r.arch.name(),
-            r.board.as_deref().unwrap_or("-"),
-            r.chip_uid,
+        table.add_row(vec![
+            r.spec.clone(),
+            r.backend.to_owned(),
+            r.arch.name().to_owned(),
+            r.board.clone().unwrap_or_else(|| "-".to_owned()),
+            r.chip_uid.clone(),
             format!("{}x{}", r.grid.0, r.grid.1),
-            r.tensix,
+            r.tensix.to_string(),
             format!("t{} d{} e{} p{}", h.tensix, h.dram, h.eth, h.pcie),
             human(r.dram_bytes),
             human(r.l1_bytes()),
-            r.state
-        )?;
+            r.state.clone(),
+        ]);
     }
+    outln!("{table}")?;
     Ok(())
 }
 

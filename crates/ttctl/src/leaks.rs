@@ -1,7 +1,7 @@
 //! `ttctl leaks`: what is still placed, per process, with owner, age, place and provenance.
 
 use anyhow::Result;
-use serde_json::{json, Value};
+use serde::Serialize;
 use tt_accounting::BankClass;
 use tt_track::LiveRecord;
 
@@ -36,21 +36,67 @@ fn age(ns: u64) -> String {
     }
 }
 
-fn record_json(r: &LiveRecord) -> Value {
-    json!({
-        "id": r.id.get(),
-        "kind": r.kind.name(),
-        "bytes": r.bytes,
-        "payload_bytes": r.payload_bytes,
-        "class": r.class.name(),
-        "address": r.address,
-        "first_bank": r.first_bank,
-        "banks": r.banks,
-        "age_seconds": r.age_ns() as f64 / 1e9,
-        "owner": r.owner,
-        "owner_truncated": r.owner_cut,
-        "provenance": r.provenance(),
-    })
+/// One live placement in `leaks --json`.
+#[derive(Serialize)]
+struct RecordJson {
+    id: u64,
+    kind: &'static str,
+    bytes: u64,
+    payload_bytes: u64,
+    class: &'static str,
+    address: u64,
+    first_bank: u32,
+    banks: u32,
+    age_seconds: f64,
+    owner: String,
+    owner_truncated: bool,
+    provenance: String,
+}
+
+impl From<&LiveRecord> for RecordJson {
+    fn from(r: &LiveRecord) -> RecordJson {
+        RecordJson {
+            id: r.id.get(),
+            kind: r.kind.name(),
+            bytes: r.bytes,
+            payload_bytes: r.payload_bytes,
+            class: r.class.name(),
+            address: r.address,
+            first_bank: r.first_bank,
+            banks: r.banks,
+            age_seconds: r.age_ns() as f64 / 1e9,
+            owner: r.owner.clone(),
+            owner_truncated: r.owner_cut,
+            provenance: r.provenance(),
+        }
+    }
+}
+
+/// One device of a process in `leaks --json`.
+#[derive(Serialize)]
+struct DeviceJson {
+    chip_uid: String,
+    arch: String,
+    spec: Option<String>,
+    open: bool,
+    live_records: Vec<RecordJson>,
+    live_records_not_listed: u64,
+}
+
+/// One process in `leaks --json`.
+#[derive(Serialize)]
+struct ProcessJson {
+    pid: u32,
+    command: String,
+    devices: Vec<DeviceJson>,
+}
+
+/// The `leaks --json` document.
+#[derive(Serialize)]
+struct LeaksDocument {
+    schema_version: u32,
+    includes_baseline: bool,
+    processes: Vec<ProcessJson>,
 }
 
 /// `ttctl leaks [--json] [--all]`: live placements other than the SYSTEM and RESERVED
@@ -60,34 +106,36 @@ pub fn leaks(json_out: bool, all: bool) -> Result<()> {
     let dir = snapshot.dir.clone();
     let shown = |r: &&LiveRecord| all || !r.kind.is_baseline();
     if json_out {
-        let processes: Vec<_> = snapshot
+        let processes = snapshot
             .processes
             .iter()
-            .map(|p| {
-                let devices: Vec<_> = p
+            .map(|p| ProcessJson {
+                pid: p.pid,
+                command: p.command.clone(),
+                devices: p
                     .devices
                     .iter()
-                    .map(|d| {
-                        let records: Vec<_> =
-                            d.live_records.iter().filter(shown).map(record_json).collect();
-                        json!({
-                            "chip_uid": d.uid.to_string(),
-                            "arch": d.arch,
-                            "spec": if d.spec.is_empty() { Value::Null } else { json!(d.spec) },
-                            "open": d.open,
-                            "live_records": records,
-                            "live_records_not_listed": d.live_records_not_listed,
-                        })
+                    .map(|d| DeviceJson {
+                        chip_uid: d.uid.to_string(),
+                        arch: d.arch.clone(),
+                        spec: (!d.spec.is_empty()).then(|| d.spec.clone()),
+                        open: d.open,
+                        live_records: d
+                            .live_records
+                            .iter()
+                            .filter(shown)
+                            .map(RecordJson::from)
+                            .collect(),
+                        live_records_not_listed: d.live_records_not_listed,
                     })
-                    .collect();
-                json!({"pid": p.pid, "command": p.command, "devices": devices})
+                    .collect(),
             })
             .collect();
-        let document = json!({
-            "schema_version": LEAKS_SCHEMA_VERSION,
-            "includes_baseline": all,
-            "processes": processes,
-        });
+        let document = LeaksDocument {
+            schema_version: LEAKS_SCHEMA_VERSION,
+            includes_baseline: all,
+            processes,
+        };
         outln!("{}", serde_json::to_string_pretty(&document)?)?;
         return Ok(());
     }

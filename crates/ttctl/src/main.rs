@@ -1,39 +1,31 @@
 //! `ttctl`: run workloads on Tenstorrent devices and show what is on the chip.
 
-/// `println!` that returns the write error instead of panicking, so that `ttctl mem | head`
-/// ends quietly when the reader goes away.
-macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        writeln!(std::io::stdout().lock(), $($arg)*)
-    }};
-}
-
-/// `print!` that returns the write error; see `outln!`.
-macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let mut stdout = std::io::stdout().lock();
-        write!(stdout, $($arg)*).and_then(|()| stdout.flush())
-    }};
-}
-
-mod devices;
-mod kernel;
-mod leaks;
-mod mem;
-mod mem_json;
-mod mem_text;
-mod run;
-
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use ttctl::{devices, kernel, leaks, mem, run, serve, UsageError};
+
+/// The environment `ttctl` reads, shown at the end of `--help`.
+const ENVIRONMENT: &str = "\
+Environment:
+  TT_SIM_DIR     where simulated chips live (default /dev/shm/tt-sim-<uid>)
+  TT_LEDGER_DIR  the ledger directory (default $XDG_RUNTIME_DIR/tt-ledger, else
+                 /dev/shm/tt-ledger-<uid>; monitors read both)
+  TT_TRACKING    `off` records nothing in the ledger (said once when a run starts)
+  RUST_LOG       log filter, e.g. `info` or `tt_device=debug`; overrides -v and -q
+
+Exit status: 0 ok, 1 runtime error, 2 usage error.";
 
 /// Run workloads on Tenstorrent cards (or simulated chips) and show their memory.
 #[derive(Parser)]
-#[command(name = "ttctl", version, about)]
+#[command(name = "ttctl", version, about, after_help = ENVIRONMENT)]
 struct Cli {
+    /// More log output on stderr: -v info, -vv debug, -vvv trace.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only errors on stderr, and no progress bars.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -48,10 +40,8 @@ enum Command {
     },
     /// Run a built-in workload and show memory before, at peak and after.
     Run {
-        /// The workload: `programs` (load, run and drop programs of three kernels and four
-        /// circular buffers on many cores), `buffers` (DRAM/L1 buffer churn), or a computing
-        /// one checked on the host: `loopback`, `add`, `reduce`.
-        workload: String,
+        /// The workload.
+        workload: run::Workload,
         /// Device spec (`sim:wormhole_b0`, `sim:n150`, `sim:n300:0:1`, `sim:p150a`,
         /// `/dev/tenstorrent/0`); default: first card, else simulated.
         #[arg(long)]
@@ -78,7 +68,10 @@ enum Command {
         /// Print JSON (schema_version 2) instead of a table.
         #[arg(long)]
         json: bool,
-        /// Refresh every SECS seconds (default 1, 0.1 to 86400) until interrupted.
+        /// Refresh every SECS seconds (default 1, 0.1 to 86400) until Ctrl-C. On a terminal
+        /// the table is redrawn in place on the alternate screen under a header with the UTC
+        /// time; piped, each refresh is appended; with --json, one document per line with a
+        /// `timestamp` (RFC 3339, UTC).
         #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "1", value_parser = parse_period)]
         watch: Option<f64>,
         /// Only this chip: its unique id, or the spec `ttctl devices` prints.
@@ -101,6 +94,52 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Serve the memory figures over HTTP: `/metrics` for Prometheus, `/api/v1/mem` with the
+    /// `mem --json` document. Reads the ledger at each request; never opens a device.
+    Serve {
+        /// Address to listen on; loopback unless you name another (`0.0.0.0:9464` for all).
+        #[arg(long, value_name = "ADDR", default_value = serve::DEFAULT_LISTEN)]
+        listen: std::net::SocketAddr,
+    },
+    /// Full-screen view of this host's devices: a bar per memory kind, the core grid by L1
+    /// fill, used bytes over the last minutes, largest free blocks, processes. Keys: ←/→
+    /// switch device, s sorts processes, q quits.
+    Top {
+        /// Seconds between ledger reads (0.1 to 86400).
+        #[arg(long, value_name = "SECS", default_value_t = 1.0, value_parser = parse_period)]
+        interval: f64,
+    },
+    /// Record memory over time as JSON lines: a sample of every device per period, each
+    /// placement with its owner when first seen and when gone, and the processes' event
+    /// rings (so short-lived placements are kept). Ctrl-C stops. `ttctl plot` draws it.
+    Record {
+        /// Write to FILE instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+        /// Seconds between samples (0.1 to 86400).
+        #[arg(long, value_name = "SECS", default_value_t = 0.5, value_parser = parse_period)]
+        interval: f64,
+        /// Stop after SECS seconds (default: at Ctrl-C).
+        #[arg(long, value_name = "SECS", value_parser = parse_period)]
+        duration: Option<f64>,
+    },
+    /// Draw a `ttctl record` file: used bytes per kind over time, one chart per device, peaks
+    /// marked; then print what held L1 at each device's L1 peak.
+    Plot {
+        /// The file `ttctl record -o` wrote.
+        file: std::path::PathBuf,
+        /// The picture to write; `.svg` or `.png`.
+        #[arg(short, long, value_name = "FILE", default_value = "usage.svg")]
+        output: std::path::PathBuf,
+    },
+    /// Print a shell completion script, e.g. `ttctl completions bash >
+    /// /etc/bash_completion.d/ttctl`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `ttctl man | man -l -`.
+    Man,
     /// Manage simulated chip files.
     Sim {
         #[command(subcommand)]
@@ -144,10 +183,18 @@ fn main() -> ExitCode {
             return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        (false, _) => "trace",
+    };
+    ttctl::set_quiet(cli.quiet);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -163,9 +210,19 @@ fn main() -> ExitCode {
                 harvesting_mask: harvest.unwrap_or(0),
                 sim_dir: None,
             };
-            run::run(&workload, device.as_deref(), &options, iterations, json)
+            run::run(workload, device.as_deref(), &options, iterations, json)
         }
         Command::Leaks { json, all } => leaks::leaks(json, all),
+        Command::Serve { listen } => serve::serve(listen),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man(),
+        Command::Plot { file, output } => ttctl::plot::plot(&file, &output),
+        Command::Record { output, interval, duration } => ttctl::record::record(
+            output.as_deref(),
+            std::time::Duration::from_secs_f64(interval),
+            duration.map(std::time::Duration::from_secs_f64),
+        ),
+        Command::Top { interval } => ttctl::top::top(std::time::Duration::from_secs_f64(interval)),
         Command::Mem { json, watch, device, pid, cores } => {
             mem::mem(json, watch, &mem::Filter { device, pid, cores })
         }
@@ -182,18 +239,21 @@ fn main() -> ExitCode {
     }
 }
 
-/// A request that names something that is not there (a pid, a device): exit code 2, like
-/// any other usage error.
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+/// `ttctl completions SHELL`: the script clap_complete generates from these definitions.
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "ttctl", &mut script);
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
+    Ok(())
 }
 
-impl std::error::Error for UsageError {}
+/// `ttctl man`: the man page clap_mangen renders from these definitions.
+fn man() -> anyhow::Result<()> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &page)?;
+    Ok(())
+}
 
 /// Parses a refresh period in seconds: a finite number from 0.1 to 86400.
 fn parse_period(text: &str) -> Result<f64, String> {

@@ -2,6 +2,8 @@
 //! a device).
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -113,20 +115,9 @@ pub fn backend_of(uid: ChipUid) -> &'static str {
     }
 }
 
-/// Bytes in a short human form (binary units).
+/// Bytes in a short human form (binary units, one decimal: `0 B`, `1.5 KiB`, `12.0 GiB`).
 pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    bytesize::ByteSize::b(bytes).display().iec().to_string()
 }
 
 /// Reads every ledger directory a monitor should (see [`tt_track::ledger_dirs_to_read`]).
@@ -140,9 +131,8 @@ pub fn read_all() -> Result<LedgerSnapshot> {
 
 /// `ttctl mem`.
 pub fn mem(json_out: bool, watch: Option<f64>, filter: &Filter) -> Result<()> {
-    let read = read_all;
     let Some(secs) = watch else {
-        let snapshot = read()?;
+        let snapshot = read_all()?;
         filter.check(&snapshot)?;
         if json_out {
             let document = crate::mem_json::to_json(&snapshot, filter);
@@ -153,23 +143,64 @@ pub fn mem(json_out: bool, watch: Option<f64>, filter: &Filter) -> Result<()> {
         return Ok(());
     };
     let period = Duration::from_secs_f64(secs.max(0.1));
-    let terminal = std::io::stdout().is_terminal();
-    loop {
-        let snapshot = read()?;
+    let terminal = std::io::stdout().is_terminal() && !json_out;
+    // Ctrl-C (or a TERM) ends the loop instead of the process, so the terminal's own screen
+    // comes back.
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("installing the Ctrl-C handler")?;
+    }
+    if terminal {
+        // The alternate screen, like top and watch: the shell's screen is back on exit.
+        out!("\x1b[?1049h")?;
+    }
+    let watched = watch_loop(json_out, filter, period, terminal, &stop);
+    if terminal {
+        out!("\x1b[?1049l")?;
+    }
+    watched
+}
+
+/// Now as an RFC 3339 UTC timestamp to the second.
+pub fn timestamp() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// Refreshes until `stop` is raised: a JSON line per period (the `mem --json` document with
+/// a `timestamp`), or the table under a timestamped header, redrawn in place on a terminal.
+fn watch_loop(
+    json_out: bool,
+    filter: &Filter,
+    period: Duration,
+    terminal: bool,
+    stop: &AtomicBool,
+) -> Result<()> {
+    while !stop.load(Ordering::Relaxed) {
+        let snapshot = read_all()?;
         if json_out {
-            let document = crate::mem_json::to_json(&snapshot, filter);
+            let mut document = crate::mem_json::to_json(&snapshot, filter);
+            if let Some(fields) = document.as_object_mut() {
+                fields.insert("timestamp".to_owned(), timestamp().into());
+            }
             outln!("{}", serde_json::to_string(&document)?)?;
         } else {
             if terminal {
                 // Home the cursor and clear, so the view refreshes in place.
                 out!("\x1b[H\x1b[2J")?;
             }
+            outln!("ttctl mem --watch {}s  {}  (Ctrl-C quits)", period.as_secs_f64(), timestamp())?;
             // A filter may name a process that has not started yet: say so and keep watching.
             match filter.check(&snapshot) {
                 Ok(()) => out!("{}", crate::mem_text::render(&snapshot, filter))?,
                 Err(waiting) => outln!("waiting: {waiting}")?,
             }
         }
-        std::thread::sleep(period);
+        // Sleep in slices so that Ctrl-C is answered promptly.
+        let wake = std::time::Instant::now() + period;
+        while !stop.load(Ordering::Relaxed) && std::time::Instant::now() < wake {
+            std::thread::sleep(Duration::from_millis(50).min(period));
+        }
     }
+    Ok(())
 }

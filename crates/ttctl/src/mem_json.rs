@@ -1,7 +1,10 @@
-//! `ttctl mem --json`: the stable machine form (`schema_version` 2). Bytes are integers in
-//! bytes; a figure nobody published is `null`, never 0.
+//! `ttctl mem --json`: the stable machine form (`schema_version` 2), built from typed
+//! documents so that its shape is checked by the compiler and described by
+//! `crates/ttctl/schema/ttctl.schema.json`. Bytes are integers in bytes; a figure nobody
+//! published is `null`, never 0.
 
-use serde_json::{json, Map, Value};
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 use tt_accounting::{BankClass, BankHealth, BankType, MemKind};
 use tt_track::{CoreSpread, CoreUsage, DeviceTotals, LedgerSnapshot};
 
@@ -10,152 +13,341 @@ use crate::mem::{backend_of, Filter};
 /// The JSON schema version `mem --json` writes.
 pub const MEM_SCHEMA_VERSION: u32 = 2;
 
-fn per_kind(figure: impl Fn(MemKind) -> u64) -> Value {
-    let map: Map<String, Value> =
-        MemKind::ALL.iter().map(|k| (k.name().to_owned(), json!(figure(*k)))).collect();
-    Value::Object(map)
+/// One figure per memory kind, written as an object keyed by the kind's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PerKind(pub [u64; MemKind::COUNT]);
+
+impl PerKind {
+    /// The figure `figure` gives for each kind.
+    pub fn of(figure: impl Fn(MemKind) -> u64) -> PerKind {
+        let mut values = [0; MemKind::COUNT];
+        for kind in MemKind::ALL {
+            values[kind.index()] = figure(kind);
+        }
+        PerKind(values)
+    }
 }
 
-fn pool(capacity: u64, used: u64, payload: u64) -> Value {
-    json!({
-        "capacity": capacity,
-        "used": used,
-        "free": capacity.saturating_sub(used),
-        "payload": payload,
-    })
+impl Serialize for PerKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(MemKind::COUNT))?;
+        for kind in MemKind::ALL {
+            map.serialize_entry(kind.name(), &self.0[kind.index()])?;
+        }
+        map.end()
+    }
 }
 
-fn spread(cores: &[CoreUsage]) -> Value {
+impl<'de> serde::Deserialize<'de> for PerKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let by_name = std::collections::BTreeMap::<String, u64>::deserialize(deserializer)?;
+        // A kind a later version adds is ignored; one missing reads 0.
+        Ok(PerKind::of(|kind| by_name.get(kind.name()).copied().unwrap_or(0)))
+    }
+}
+
+/// A memory pool against its capacity.
+#[derive(Debug, Serialize)]
+pub struct Pool {
+    capacity: u64,
+    used: u64,
+    free: u64,
+    payload: u64,
+}
+
+impl Pool {
+    fn new(capacity: u64, used: u64, payload: u64) -> Pool {
+        Pool { capacity, used, free: capacity.saturating_sub(used), payload }
+    }
+}
+
+/// Reserved L1 of the emptiest, the average and the fullest core.
+#[derive(Debug, Serialize)]
+pub struct Spread {
+    min: u64,
+    mean: u64,
+    max: u64,
+}
+
+fn spread(cores: &[CoreUsage]) -> Option<Spread> {
     if cores.is_empty() {
-        return Value::Null;
+        return None;
     }
     let s = CoreSpread::of(cores);
-    json!({"min": s.min, "mean": s.mean, "max": s.max})
+    Some(Spread { min: s.min, mean: s.mean, max: s.max })
 }
 
-fn health(h: Option<&BankHealth>) -> Value {
-    let Some(h) = h else { return Value::Null };
-    json!({
-        "banks": h.banks,
-        "bank_size": h.bank_size,
-        "free_per_bank": h.free_per_bank,
-        "free": h.free_per_bank.saturating_mul(u64::from(h.banks)),
-        "largest_free_per_bank": h.largest_free_per_bank,
-        "largest_interleaved": h.largest_free_per_bank.saturating_mul(u64::from(h.banks)),
-        "free_blocks": h.free_blocks,
-        "allocated_blocks": h.allocated_blocks,
-    })
+/// The allocator's health of one bank type.
+#[derive(Debug, Serialize)]
+pub struct Health {
+    banks: u32,
+    bank_size: u64,
+    free_per_bank: u64,
+    free: u64,
+    largest_free_per_bank: u64,
+    largest_interleaved: u64,
+    free_blocks: u64,
+    allocated_blocks: u64,
 }
 
-fn cores_json(dev: &DeviceTotals) -> Value {
+impl From<&BankHealth> for Health {
+    fn from(h: &BankHealth) -> Health {
+        Health {
+            banks: h.banks,
+            bank_size: h.bank_size,
+            free_per_bank: h.free_per_bank,
+            free: h.free_per_bank.saturating_mul(u64::from(h.banks)),
+            largest_free_per_bank: h.largest_free_per_bank,
+            largest_interleaved: h.largest_free_per_bank.saturating_mul(u64::from(h.banks)),
+            free_blocks: h.free_blocks,
+            allocated_blocks: h.allocated_blocks,
+        }
+    }
+}
+
+/// One core's L1.
+#[derive(Debug, Serialize)]
+pub struct Core {
+    x: u8,
+    y: u8,
+    kind: &'static str,
+    used: u64,
+    capacity: u64,
+}
+
+/// What the chip holds, from whoever registered it.
+#[derive(Debug, Serialize)]
+pub struct Capacity {
+    dram: u64,
+    dram_banks: u64,
+    l1: u64,
+    l1_per_core: u64,
+    cores: u64,
+    ethernet_l1: u64,
+    ethernet_l1_per_core: u64,
+    ethernet_cores: u64,
+}
+
+/// The pools of a chip.
+#[derive(Debug, Serialize)]
+pub struct Memory {
+    dram: Pool,
+    l1: Pool,
+    ethernet_l1: Pool,
+}
+
+/// Integrity errors by cause.
+#[derive(Debug, Serialize)]
+pub struct Integrity {
+    double_releases: u64,
+    foreign_placements: u64,
+    inherited_uses: u64,
+    impossible_figures: u64,
+}
+
+/// One process's share of a device.
+#[derive(Debug, Serialize)]
+pub struct DeviceProcess {
+    pid: u32,
+    command: String,
+    start_time_ticks: u64,
+    open: bool,
+    used: PerKind,
+    payload: PerKind,
+    peak: PerKind,
+    peak_used: u64,
+    live: PerKind,
+    integrity_errors: u64,
+}
+
+/// One device summed over live processes.
+#[derive(Debug, Serialize)]
+pub struct Device {
+    chip_uid: String,
+    arch: String,
+    backend: &'static str,
+    spec: Option<String>,
+    capacity: Capacity,
+    used: PerKind,
+    payload: PerKind,
+    peak: PerKind,
+    peak_used: u64,
+    live: PerKind,
+    placed: PerKind,
+    released: PerKind,
+    memory: Memory,
+    l1_per_core: Option<Spread>,
+    ethernet_l1_per_core: Option<Spread>,
+    cores: Vec<Core>,
+    /// Per bank type in [`BankType::ALL`] order, `null` when nobody publishes it.
+    #[serde(serialize_with = "per_bank_type")]
+    allocator: Vec<Option<Health>>,
+    processes: Vec<DeviceProcess>,
+    integrity_errors: u64,
+    integrity: Integrity,
+}
+
+fn per_bank_type<S: Serializer>(health: &[Option<Health>], s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(health.len()))?;
+    for (bank_type, h) in BankType::ALL.iter().zip(health) {
+        map.serialize_entry(bank_type.name(), h)?;
+    }
+    map.end()
+}
+
+/// A live process in the ledger.
+#[derive(Debug, Serialize)]
+pub struct Process {
+    pid: u32,
+    command: String,
+    start_time_ticks: u64,
+    devices: Vec<String>,
+    integrity_errors: u64,
+}
+
+/// A segment the reader could not use, and why.
+#[derive(Debug, Serialize)]
+pub struct Skipped {
+    path: String,
+    reason: String,
+}
+
+/// The whole `mem --json` document.
+#[derive(Debug, Serialize)]
+pub struct MemDocument {
+    schema_version: u32,
+    devices: Vec<Device>,
+    processes: Vec<Process>,
+    dead_segments_removed: usize,
+    skipped_segments: Vec<Skipped>,
+}
+
+fn cores(dev: &DeviceTotals) -> Vec<Core> {
     let capacity = &dev.capacity;
     let tensix = dev.tensix_cores.iter().map(|c| (c, "tensix", capacity.tensix_l1_per_core));
     let ethernet =
         dev.ethernet_cores.iter().map(|c| (c, "ethernet", capacity.ethernet_l1_per_core));
-    Value::Array(
-        tensix
-            .chain(ethernet)
-            .map(|(c, kind, per_core)| {
-                json!({"x": c.x, "y": c.y, "kind": kind, "used": c.used_bytes, "capacity": per_core})
-            })
-            .collect(),
-    )
+    tensix
+        .chain(ethernet)
+        .map(|(c, kind, per_core)| Core {
+            x: c.x,
+            y: c.y,
+            kind,
+            used: c.used_bytes,
+            capacity: per_core,
+        })
+        .collect()
 }
 
-fn device_json(snapshot: &LedgerSnapshot, dev: &DeviceTotals, filter: &Filter) -> Value {
-    let processes: Vec<Value> = snapshot
+fn device(snapshot: &LedgerSnapshot, dev: &DeviceTotals, filter: &Filter) -> Device {
+    let processes = snapshot
         .processes
         .iter()
         .filter(|p| filter.pid_matches(p.pid))
         .filter_map(|p| {
             let view = p.device(dev.uid)?;
-            Some(json!({
-                "pid": p.pid,
-                "command": p.command,
-                "start_time_ticks": p.start_time_ticks,
-                "open": view.open,
-                "used": per_kind(|k| view.kind(k).used_bytes),
-                "payload": per_kind(|k| view.kind(k).payload_bytes),
-                "peak": per_kind(|k| view.kind(k).peak_used_bytes),
-                "peak_used": view.peak_used_bytes,
-                "live": per_kind(|k| view.kind(k).live_count),
-                "integrity_errors": view.integrity.total(),
-            }))
-        })
-        .collect();
-    let allocator: Map<String, Value> =
-        BankType::ALL.iter().map(|t| (t.name().to_owned(), health(dev.bank_health(*t)))).collect();
-    let capacity = &dev.capacity;
-    json!({
-        "chip_uid": dev.uid.to_string(),
-        "arch": dev.arch,
-        "backend": backend_of(dev.uid),
-        "spec": if dev.spec.is_empty() { Value::Null } else { json!(dev.spec) },
-        "capacity": {
-            "dram": capacity.dram_bytes,
-            "dram_banks": capacity.dram_banks,
-            "l1": capacity.tensix_l1_bytes(),
-            "l1_per_core": capacity.tensix_l1_per_core,
-            "cores": capacity.tensix_cores,
-            "ethernet_l1": capacity.ethernet_l1_bytes(),
-            "ethernet_l1_per_core": capacity.ethernet_l1_per_core,
-            "ethernet_cores": capacity.ethernet_cores,
-        },
-        "used": per_kind(|k| dev.kind(k).used_bytes),
-        "payload": per_kind(|k| dev.kind(k).payload_bytes),
-        "peak": per_kind(|k| dev.kind(k).peak_used_bytes),
-        "peak_used": dev.peak_used_bytes,
-        "live": per_kind(|k| dev.kind(k).live_count),
-        "placed": per_kind(|k| dev.kind(k).placed_count),
-        "released": per_kind(|k| dev.kind(k).released_count),
-        "memory": {
-            "dram": pool(capacity.dram_bytes, dev.dram_used_bytes(), dev.class_payload_bytes(BankClass::Dram)),
-            "l1": pool(capacity.tensix_l1_bytes(), dev.tensix_l1_used_bytes(), dev.class_payload_bytes(BankClass::Tensix)),
-            "ethernet_l1": pool(capacity.ethernet_l1_bytes(), dev.ethernet_l1_used_bytes(), dev.class_payload_bytes(BankClass::Ethernet)),
-        },
-        "l1_per_core": spread(&dev.tensix_cores),
-        "ethernet_l1_per_core": spread(&dev.ethernet_cores),
-        "cores": cores_json(dev),
-        "allocator": allocator,
-        "processes": processes,
-        "integrity_errors": dev.integrity.total(),
-        "integrity": {
-            "double_releases": dev.integrity.double_releases,
-            "foreign_placements": dev.integrity.foreign_placements,
-            "inherited_uses": dev.integrity.inherited_uses,
-            "impossible_figures": dev.integrity.impossible_figures,
-        },
-    })
-}
-
-/// The whole `mem --json` document.
-pub fn to_json(snapshot: &LedgerSnapshot, filter: &Filter) -> Value {
-    let devices: Vec<Value> =
-        filter.devices(snapshot).into_iter().map(|d| device_json(snapshot, d, filter)).collect();
-    let processes: Vec<Value> = snapshot
-        .processes
-        .iter()
-        .filter(|p| filter.pid_matches(p.pid))
-        .map(|p| {
-            json!({
-                "pid": p.pid,
-                "command": p.command,
-                "start_time_ticks": p.start_time_ticks,
-                "devices": p.devices.iter().map(|d| d.uid.to_string()).collect::<Vec<_>>(),
-                "integrity_errors": p.integrity_errors(),
+            Some(DeviceProcess {
+                pid: p.pid,
+                command: p.command.clone(),
+                start_time_ticks: p.start_time_ticks,
+                open: view.open,
+                used: PerKind::of(|k| view.kind(k).used_bytes),
+                payload: PerKind::of(|k| view.kind(k).payload_bytes),
+                peak: PerKind::of(|k| view.kind(k).peak_used_bytes),
+                peak_used: view.peak_used_bytes,
+                live: PerKind::of(|k| view.kind(k).live_count),
+                integrity_errors: view.integrity.total(),
             })
         })
         .collect();
-    let skipped: Vec<Value> = snapshot
-        .skipped
-        .iter()
-        .map(|s| json!({"path": s.path.display().to_string(), "reason": s.reason.to_string()}))
-        .collect();
-    json!({
-        "schema_version": MEM_SCHEMA_VERSION,
-        "devices": devices,
-        "processes": processes,
-        "dead_segments_removed": snapshot.removed_dead.len(),
-        "skipped_segments": skipped,
-    })
+    let capacity = &dev.capacity;
+    let integrity = &dev.integrity;
+    Device {
+        chip_uid: dev.uid.to_string(),
+        arch: dev.arch.clone(),
+        backend: backend_of(dev.uid),
+        spec: (!dev.spec.is_empty()).then(|| dev.spec.clone()),
+        capacity: Capacity {
+            dram: capacity.dram_bytes,
+            dram_banks: capacity.dram_banks,
+            l1: capacity.tensix_l1_bytes(),
+            l1_per_core: capacity.tensix_l1_per_core,
+            cores: capacity.tensix_cores,
+            ethernet_l1: capacity.ethernet_l1_bytes(),
+            ethernet_l1_per_core: capacity.ethernet_l1_per_core,
+            ethernet_cores: capacity.ethernet_cores,
+        },
+        used: PerKind::of(|k| dev.kind(k).used_bytes),
+        payload: PerKind::of(|k| dev.kind(k).payload_bytes),
+        peak: PerKind::of(|k| dev.kind(k).peak_used_bytes),
+        peak_used: dev.peak_used_bytes,
+        live: PerKind::of(|k| dev.kind(k).live_count),
+        placed: PerKind::of(|k| dev.kind(k).placed_count),
+        released: PerKind::of(|k| dev.kind(k).released_count),
+        memory: Memory {
+            dram: Pool::new(
+                capacity.dram_bytes,
+                dev.dram_used_bytes(),
+                dev.class_payload_bytes(BankClass::Dram),
+            ),
+            l1: Pool::new(
+                capacity.tensix_l1_bytes(),
+                dev.tensix_l1_used_bytes(),
+                dev.class_payload_bytes(BankClass::Tensix),
+            ),
+            ethernet_l1: Pool::new(
+                capacity.ethernet_l1_bytes(),
+                dev.ethernet_l1_used_bytes(),
+                dev.class_payload_bytes(BankClass::Ethernet),
+            ),
+        },
+        l1_per_core: spread(&dev.tensix_cores),
+        ethernet_l1_per_core: spread(&dev.ethernet_cores),
+        cores: cores(dev),
+        allocator: BankType::ALL.iter().map(|t| dev.bank_health(*t).map(Health::from)).collect(),
+        processes,
+        integrity_errors: integrity.total(),
+        integrity: Integrity {
+            double_releases: integrity.double_releases,
+            foreign_placements: integrity.foreign_placements,
+            inherited_uses: integrity.inherited_uses,
+            impossible_figures: integrity.impossible_figures,
+        },
+    }
+}
+
+/// The whole `mem --json` document of `snapshot`, filtered as `filter` says.
+pub fn document(snapshot: &LedgerSnapshot, filter: &Filter) -> MemDocument {
+    MemDocument {
+        schema_version: MEM_SCHEMA_VERSION,
+        devices: filter
+            .devices(snapshot)
+            .into_iter()
+            .map(|d| device(snapshot, d, filter))
+            .collect(),
+        processes: snapshot
+            .processes
+            .iter()
+            .filter(|p| filter.pid_matches(p.pid))
+            .map(|p| Process {
+                pid: p.pid,
+                command: p.command.clone(),
+                start_time_ticks: p.start_time_ticks,
+                devices: p.devices.iter().map(|d| d.uid.to_string()).collect(),
+                integrity_errors: p.integrity_errors(),
+            })
+            .collect(),
+        dead_segments_removed: snapshot.removed_dead.len(),
+        skipped_segments: snapshot
+            .skipped
+            .iter()
+            .map(|s| Skipped { path: s.path.display().to_string(), reason: s.reason.to_string() })
+            .collect(),
+    }
+}
+
+/// The `mem --json` document as a JSON value (for callers that add to it, like `--watch`).
+pub fn to_json(snapshot: &LedgerSnapshot, filter: &Filter) -> serde_json::Value {
+    // Serializing plain structs of integers and strings into a Value cannot fail.
+    serde_json::to_value(document(snapshot, filter)).unwrap_or_default()
 }

@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use serde_json::{json, Value};
 use tt_accounting::{BankType, MemKind};
 use tt_alloc::{Allocation, BufferRequest, Layout, Policy};
 use tt_device::{Device, DramBankId};
@@ -12,6 +11,7 @@ use tt_program::{builtin_kernel, Processor, Program, Runtime};
 use tt_track::{KindUsage, ProcessView, Tracker};
 
 use crate::mem;
+use crate::mem_json::PerKind;
 use crate::UsageError;
 
 /// A small deterministic generator (splitmix64): workloads repeat exactly run to run.
@@ -45,10 +45,24 @@ fn per_kind(
     out
 }
 
-fn usage_json(u: &[u64; MemKind::COUNT]) -> Value {
-    let map: serde_json::Map<String, Value> =
-        MemKind::ALL.iter().map(|k| (k.name().to_string(), json!(u[k.index()]))).collect();
-    Value::Object(map)
+/// `ttctl run --json` (schema_version 2).
+#[derive(serde::Serialize)]
+struct RunReport<'a> {
+    schema_version: u32,
+    workload: &'a str,
+    device: String,
+    chip_uid: String,
+    iterations: u32,
+    units: u64,
+    bytes: u64,
+    seconds: f64,
+    kernel_seconds: Option<f64>,
+    bytes_per_second: Option<f64>,
+    before: PerKind,
+    peak: PerKind,
+    peak_total: u64,
+    after: PerKind,
+    returned_to_baseline: bool,
 }
 
 /// Writes a recognisable pattern into every page of `buf` and reads one page back.
@@ -141,12 +155,16 @@ fn buffers(session: &Runtime, iterations: u32) -> Result<(u64, u64)> {
     Ok((made, written))
 }
 
-/// A progress bar over `rounds`; indicatif draws it only when stderr is a terminal.
+/// A progress bar over `rounds` with its rate and time left; indicatif draws it only when
+/// stderr is a terminal, and `-q` hides it.
 fn progress(rounds: u32, what: &str) -> indicatif::ProgressBar {
+    if crate::quiet() {
+        return indicatif::ProgressBar::hidden();
+    }
     let bar = indicatif::ProgressBar::new(u64::from(rounds));
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} rounds {elapsed}")
-    {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{prefix} [{bar:30}] {pos}/{len} rounds  {per_sec}  ETA {eta}  ({elapsed})",
+    ) {
         bar.set_style(style);
     }
     bar.set_prefix(what.to_string());
@@ -154,7 +172,54 @@ fn progress(rounds: u32, what: &str) -> indicatif::ProgressBar {
 }
 
 /// The workloads `ttctl run` knows.
-pub const WORKLOADS: [&str; 5] = ["programs", "buffers", "loopback", "add", "reduce"];
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Workload {
+    /// Load, run and drop programs of three kernels and four circular buffers on 64 cores.
+    Programs,
+    /// DRAM and L1 buffer churn, interleaved and sharded.
+    Buffers,
+    /// DRAM -> L1 -> DRAM copy on every core, checked on the host.
+    Loopback,
+    /// C = A + B with reader, compute and writer kernels, checked on the host.
+    Add,
+    /// A 64-core sum synchronised with semaphores, checked on the host.
+    Reduce,
+}
+
+impl Workload {
+    /// The name typed on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Programs => "programs",
+            Workload::Buffers => "buffers",
+            Workload::Loopback => "loopback",
+            Workload::Add => "add",
+            Workload::Reduce => "reduce",
+        }
+    }
+}
+
+/// Runs a computing workload one round at a time, so the progress bar moves with it; each
+/// round loads, runs, checks and drops its programs.
+fn computing(session: &Runtime, workload: Workload, iterations: u32) -> Result<compute::Report> {
+    let mut total = compute::Report { runs: 0, bytes: 0, kernel_time: Default::default() };
+    let bar = progress(iterations, workload.name());
+    for _ in 0..iterations {
+        let mut no_sampling = || {};
+        let round = match workload {
+            Workload::Loopback => compute::loopback(session, 1, &mut no_sampling),
+            Workload::Add => compute::add(session, 1, &mut no_sampling),
+            _ => compute::reduce(session, 1, &mut no_sampling),
+        }
+        .with_context(|| format!("workload `{}`", workload.name()))?;
+        total.runs += round.runs;
+        total.bytes += round.bytes;
+        total.kernel_time += round.kernel_time;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(total)
+}
 
 /// Programs per iteration of `programs`.
 const PROGRAMS_PER_ROUND: usize = 8;
@@ -219,7 +284,7 @@ fn programs(session: &Runtime, iterations: u32) -> Result<(u64, u64)> {
 
 /// `ttctl run <workload>`.
 pub fn run(
-    workload: &str,
+    workload: Workload,
     device: Option<&str>,
     options: &tt_device::OpenOptions,
     iterations: u32,
@@ -229,6 +294,12 @@ pub fn run(
     // segment is removed when the run ends instead of being left for the next reader to
     // find dead.
     let tracker = &Tracker::from_env();
+    if !tracker.is_enabled() {
+        eprintln!(
+            "ttctl: TT_TRACKING=off: nothing is recorded in the ledger, so every memory figure \
+             below is 0 and other monitors do not see this run"
+        );
+    }
     let device = match device {
         Some(spec) => Device::open_with(spec, options),
         None => Device::open_default_with(options),
@@ -252,21 +323,15 @@ pub fn run(
     let start = Instant::now();
     let mut kernel_time = None;
     let (made, written) = match workload {
-        "buffers" => buffers(&session, iterations)?,
-        "programs" => programs(&session, iterations)?,
-        "loopback" | "add" | "reduce" => {
-            let mut no_sampling = || {};
-            let report = match workload {
-                "loopback" => compute::loopback(&session, iterations, &mut no_sampling),
-                "add" => compute::add(&session, iterations, &mut no_sampling),
-                _ => compute::reduce(&session, iterations, &mut no_sampling),
-            }
-            .with_context(|| format!("workload `{workload}`"))?;
+        Workload::Buffers => buffers(&session, iterations)?,
+        Workload::Programs => programs(&session, iterations)?,
+        Workload::Loopback | Workload::Add | Workload::Reduce => {
+            let report = computing(&session, workload, iterations)?;
             kernel_time = Some(report.kernel_time);
             (report.runs, report.bytes)
         }
-        other => bail!("unknown workload `{other}`; available: {}", WORKLOADS.join(", ")),
     };
+    let workload = workload.name();
     let elapsed = start.elapsed();
     let throughput = kernel_time.map(|t| written as f64 / t.as_secs_f64().max(1e-9));
     let view = tracker.snapshot();
@@ -275,23 +340,23 @@ pub fn run(
     let peak_total = view.as_ref().and_then(|v| v.device(uid)).map_or(0, |d| d.peak_used_bytes);
     let returned = after == before;
     if json_out {
-        let out = json!({
-            "schema_version": 2,
-            "workload": workload,
-            "device": session.device().spec().to_string(),
-            "chip_uid": uid.to_string(),
-            "iterations": iterations,
-            "units": made,
-            "bytes": written,
-            "seconds": elapsed.as_secs_f64(),
-            "kernel_seconds": kernel_time.map(|t| t.as_secs_f64()),
-            "bytes_per_second": throughput,
-            "before": usage_json(&before),
-            "peak": usage_json(&peak),
-            "peak_total": peak_total,
-            "after": usage_json(&after),
-            "returned_to_baseline": returned,
-        });
+        let out = RunReport {
+            schema_version: 2,
+            workload,
+            device: session.device().spec().to_string(),
+            chip_uid: uid.to_string(),
+            iterations,
+            units: made,
+            bytes: written,
+            seconds: elapsed.as_secs_f64(),
+            kernel_seconds: kernel_time.map(|t| t.as_secs_f64()),
+            bytes_per_second: throughput,
+            before: PerKind(before),
+            peak: PerKind(peak),
+            peak_total,
+            after: PerKind(after),
+            returned_to_baseline: returned,
+        };
         outln!("{}", serde_json::to_string_pretty(&out)?)?;
     } else {
         outln!(
@@ -317,12 +382,15 @@ pub fn run(
             outln!("  {name:<7}{}", kinds.join("  "))
         };
         line("before", &before)?;
-        line("peak", &peak)?;
-        outln!(
-            "  (used = reserved bytes; peak is the ledger's high-water mark of each kind, and of \
-             all kinds together {})",
-            mem::human(peak_total)
-        )?;
+        // No rounds ran, so there is no workload peak to show (only the setup's).
+        if iterations > 0 {
+            line("peak", &peak)?;
+            outln!(
+                "  (used = reserved bytes; peak is the ledger's high-water mark of each kind, and \
+                 of all kinds together {})",
+                mem::human(peak_total)
+            )?;
+        }
         line("after", &after)?;
         outln!("\nmemory view (all live processes):")?;
         let snapshot = crate::mem::read_all()?;

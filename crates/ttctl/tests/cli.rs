@@ -185,10 +185,11 @@ fn exit_codes_and_one_line_errors() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("sim:grayskull") && err.contains("sim:wormhole_b0"), "{err}");
+    // A workload is a closed list: a wrong name is a usage error, before any device opens.
     let unknown = env.ttctl(&["run", "nonsense", "--device", "sim:wormhole_b0:7"]);
-    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr)
-        .contains("available: programs, buffers, loopback, add, reduce"));
+        .contains("possible values: programs, buffers, loopback, add, reduce"));
 }
 
 #[test]

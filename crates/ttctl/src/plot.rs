@@ -1,0 +1,269 @@
+//! `ttctl plot`: draws a `ttctl record` file, used bytes per kind over time with each
+//! kind's peak marked, one chart per device (plotters, SVG or PNG by the file's extension),
+//! and prints what held L1 at each device's L1 peak.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use tt_accounting::MemKind;
+
+use crate::mem::human;
+use crate::mem_json::PerKind;
+use crate::record::RecordLine;
+use crate::UsageError;
+
+/// Where a PNG's text font is looked for (Debian's fonts-dejavu-core).
+const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+/// One device's samples: (seconds since the first sample, clock ns, used per kind).
+#[derive(Default)]
+struct Series {
+    spec: String,
+    samples: Vec<(f64, u64, PerKind)>,
+}
+
+/// A placement the record saw: kind, bytes, owner, source line, seen at, gone at.
+struct Held {
+    kind: String,
+    bytes: u64,
+    owner: String,
+    provenance: String,
+    seen_ns: u64,
+    gone_ns: Option<u64>,
+}
+
+/// The fullest moment of a device's L1 in a recording.
+pub struct L1Peak {
+    /// The chip.
+    pub chip_uid: String,
+    /// Seconds since the recording's first sample.
+    pub seconds: f64,
+    /// L1 bytes used then (every kind but DRAM).
+    pub bytes: u64,
+    /// What held them: "kind owner (source line)" and bytes, largest first.
+    pub holders: Vec<(String, u64)>,
+}
+
+/// A record file read back.
+#[derive(Default)]
+pub struct Recording {
+    devices: BTreeMap<String, Series>,
+    placements: BTreeMap<(String, u32, u64), Held>,
+    first_ns: Option<u64>,
+    /// Lines that were not record lines (a truncated last line, another file's lines).
+    pub skipped_lines: usize,
+}
+
+impl Recording {
+    /// Parses the JSON lines of `text`.
+    pub fn parse(text: &str) -> Recording {
+        let mut rec = Recording::default();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let Ok(parsed) = serde_json::from_str::<RecordLine>(line) else {
+                rec.skipped_lines += 1;
+                continue;
+            };
+            match parsed {
+                RecordLine::Sample { clock_ns, devices, .. } => {
+                    let first = *rec.first_ns.get_or_insert(clock_ns);
+                    let t = clock_ns.saturating_sub(first) as f64 / 1e9;
+                    // A chip seen before and absent now is held by no live process: 0.
+                    for (uid, series) in rec.devices.iter_mut() {
+                        if !devices.iter().any(|d| &d.chip_uid == uid) {
+                            series.samples.push((t, clock_ns, PerKind::default()));
+                        }
+                    }
+                    for d in devices {
+                        let series = rec.devices.entry(d.chip_uid).or_default();
+                        series.spec = d.spec;
+                        series.samples.push((t, clock_ns, d.used));
+                    }
+                }
+                RecordLine::Placement {
+                    clock_ns,
+                    chip_uid,
+                    pid,
+                    id,
+                    kind,
+                    bytes,
+                    owner,
+                    provenance,
+                    ..
+                } => {
+                    let held =
+                        Held { kind, bytes, owner, provenance, seen_ns: clock_ns, gone_ns: None };
+                    rec.placements.insert((chip_uid, pid, id), held);
+                }
+                RecordLine::Release { clock_ns, chip_uid, pid, id } => {
+                    if let Some(held) = rec.placements.get_mut(&(chip_uid, pid, id)) {
+                        held.gone_ns = Some(clock_ns);
+                    }
+                }
+                RecordLine::Event { .. } => {}
+            }
+        }
+        rec
+    }
+
+    /// Per device, the sample where Tensix L1 (every kind but DRAM) was fullest, and what
+    /// held it then.
+    pub fn l1_peaks(&self) -> Vec<L1Peak> {
+        let l1 = |used: &PerKind| {
+            MemKind::ALL.iter().filter(|k| **k != MemKind::Dram).map(|k| used.0[k.index()]).sum()
+        };
+        let mut peaks = Vec::new();
+        for (uid, series) in &self.devices {
+            let Some(&(t, at_ns, ref used)) =
+                series.samples.iter().rev().max_by_key(|(_, _, used)| l1(used))
+            else {
+                continue;
+            };
+            let mut holders: BTreeMap<String, u64> = BTreeMap::new();
+            for ((chip, _, _), held) in &self.placements {
+                let live = held.seen_ns <= at_ns && held.gone_ns.is_none_or(|gone| gone > at_ns);
+                if chip == uid && live && held.kind != "dram" {
+                    let name = format!("{} {} ({})", held.kind, held.owner, held.provenance);
+                    *holders.entry(name).or_default() += held.bytes;
+                }
+            }
+            let mut holders: Vec<(String, u64)> = holders.into_iter().collect();
+            holders.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            peaks.push(L1Peak { chip_uid: uid.clone(), seconds: t, bytes: l1(used), holders });
+        }
+        peaks
+    }
+}
+
+fn colour(kind: MemKind) -> RGBColor {
+    match kind {
+        MemKind::Dram => BLUE,
+        MemKind::L1 => GREEN,
+        MemKind::L1Small => RGBColor(0, 160, 80),
+        MemKind::Trace => MAGENTA,
+        MemKind::Cb => CYAN,
+        MemKind::Kernel => RGBColor(200, 150, 0),
+        MemKind::System => RED,
+        MemKind::Reserved => RGBColor(120, 120, 120),
+    }
+}
+
+fn chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    uid: &str,
+    series: &Series,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let span = series.samples.last().map_or(1.0, |s| s.0).max(1e-3);
+    let top = series.samples.iter().flat_map(|s| s.2 .0).max().unwrap_or(0).max(1);
+    let title =
+        if series.spec.is_empty() { uid.to_owned() } else { format!("{uid} ({})", series.spec) };
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("{title}: used bytes per kind"), ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..span, 0u64..top + top / 10)?;
+    chart.configure_mesh().x_desc("seconds").y_label_formatter(&|bytes| human(*bytes)).draw()?;
+    for kind in MemKind::ALL {
+        let points: Vec<(f64, u64)> =
+            series.samples.iter().map(|(t, _, used)| (*t, used.0[kind.index()])).collect();
+        // The first sample at the peak (max_by_key would give the last).
+        let Some(&(peak_t, peak)) = points.iter().rev().max_by_key(|p| p.1) else { continue };
+        if peak == 0 {
+            continue;
+        }
+        let style = colour(kind);
+        chart
+            .draw_series(LineSeries::new(points, style.stroke_width(2)))?
+            .label(kind.name())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        // The peak: a dot and its figure.
+        chart.draw_series(std::iter::once(Circle::new((peak_t, peak), 4, style.filled())))?;
+        // Left of the dot in the right half, so the figure stays inside the chart.
+        let anchor = if peak_t > span / 2.0 { HPos::Right } else { HPos::Left };
+        let font =
+            TextStyle::from(("sans-serif", 12).into_font()).pos(Pos::new(anchor, VPos::Bottom));
+        chart.draw_series(std::iter::once(Text::new(
+            format!("peak {} ", human(peak)),
+            (peak_t, peak),
+            font,
+        )))?;
+    }
+    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+    Ok(())
+}
+
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, rec: &Recording) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let areas = root.split_evenly((rec.devices.len().max(1), 1));
+    for (area, (uid, series)) in areas.iter().zip(&rec.devices) {
+        chart(area, uid, series)?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// Makes the text font known to plotters, once.
+fn register_font() -> Result<()> {
+    static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *REGISTERED.get_or_init(|| {
+        std::fs::read(FONT).ok().is_some_and(|bytes| {
+            // plotters keeps fonts for the life of the process.
+            let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+            plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok()
+        })
+    }) {
+        Ok(())
+    } else {
+        bail!("drawing text needs the TrueType font {FONT} (Debian: apt-get install fonts-dejavu-core)")
+    }
+}
+
+/// `ttctl plot FILE -o OUT`: OUT's extension (`.svg`, `.png`) picks the format.
+pub fn plot(input: &Path, output: &Path) -> Result<()> {
+    let format = output.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    if !matches!(format.as_deref(), Some("svg" | "png")) {
+        return Err(UsageError(format!(
+            "cannot tell the format of {}: name it .svg or .png",
+            output.display()
+        ))
+        .into());
+    }
+    let text =
+        std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
+    let rec = Recording::parse(&text);
+    if rec.devices.is_empty() {
+        bail!(
+            "{} has no samples of a device in use ({} lines were not record lines); record with \
+             `ttctl record -o FILE` while a workload runs",
+            input.display(),
+            rec.skipped_lines
+        );
+    }
+    register_font()?;
+    let height = 400 * rec.devices.len() as u32;
+    match format.as_deref() {
+        Some("svg") => draw(SVGBackend::new(output, (1000, height)).into_drawing_area(), &rec)?,
+        _ => draw(BitMapBackend::new(output, (1000, height)).into_drawing_area(), &rec)?,
+    }
+    outln!("wrote {} ({} device(s))", output.display(), rec.devices.len())?;
+    for L1Peak { chip_uid, seconds, bytes, holders } in rec.l1_peaks() {
+        outln!("{chip_uid}: L1 peak {} at {seconds:.2} s; held then:", human(bytes))?;
+        for (holder, bytes) in holders.iter().take(10) {
+            outln!("  {:>10}  {holder}", human(*bytes))?;
+        }
+        if holders.len() > 10 {
+            outln!("  ... and {} more", holders.len() - 10)?;
+        }
+    }
+    Ok(())
+}
