@@ -31,6 +31,11 @@ const NO_FREE_ENTRY: u32 = u32::MAX;
 pub(crate) struct DeviceWriter {
     held: AtomicBool,
     reserved_now: AtomicU64,
+    /// Records counted in this slot and not yet released: while any is, the slot's anchor
+    /// (which the records point to) must live.
+    records_alive: AtomicU64,
+    /// Set once the tracker that owns the slot's anchor is gone.
+    orphaned: AtomicBool,
     /// Head of the free list threaded through the live entries' `next_free`.
     free_head: AtomicU32,
     /// Entries `0..next_unused` have been used at least once; the rest were never touched.
@@ -42,6 +47,8 @@ impl Default for DeviceWriter {
         DeviceWriter {
             held: AtomicBool::new(false),
             reserved_now: AtomicU64::new(0),
+            records_alive: AtomicU64::new(0),
+            orphaned: AtomicBool::new(false),
             free_head: AtomicU32::new(NO_FREE_ENTRY),
             next_unused: AtomicU32::new(0),
         }
@@ -82,6 +89,14 @@ impl DeviceWriter {
                 return;
             }
         }
+    }
+
+    /// Marks the slot's anchor as no longer owned by a tracker; true when no record points to
+    /// it any more, so the caller frees it (else the last record's release does).
+    pub(crate) fn orphan(&self) -> bool {
+        let _held = self.lock();
+        self.orphaned.store(true, Ordering::Relaxed);
+        self.records_alive.load(Ordering::Relaxed) == 0
     }
 
     /// Forgets everything about the slot's previous chip (the caller holds the lock and the
@@ -147,6 +162,7 @@ pub(crate) fn count_place(
     let device = &layout.devices[slot];
     let counters = &device.kinds[event.kind.index()];
     let _held = writer.lock();
+    bump(&writer.records_alive, 1, Ordering::Relaxed);
     let placed = bump(&counters.placed_reserved, event.reserved, Ordering::Relaxed);
     bump(&counters.placed_payload, event.payload, Ordering::Relaxed);
     bump(&counters.placed_count, 1, Ordering::Relaxed);
@@ -206,7 +222,11 @@ fn share_cores(device: &DeviceRecord, class: BankClass, share: &CoreShare, add: 
 
 /// How a release went.
 pub(crate) enum Released {
-    Counted,
+    /// Counted; `last` when it was the last record of an orphaned slot, whose anchor the
+    /// caller must now free.
+    Counted {
+        last: bool,
+    },
     DoubleRelease,
 }
 
@@ -250,7 +270,10 @@ pub(crate) fn count_release(
     }
     share_cores(device, event.class, event.share, false);
     push_event(&layout.rings[slot], device, OP_RELEASE, event);
-    Released::Counted
+    drop_by(&writer.records_alive, 1);
+    let last = writer.orphaned.load(Ordering::Relaxed)
+        && writer.records_alive.load(Ordering::Relaxed) == 0;
+    Released::Counted { last }
 }
 
 /// The integrity counters a device slot keeps.

@@ -10,7 +10,7 @@ use tt_accounting::{BankClass, MemKind, PlacementGuard};
 use tt_soc::ChipUid;
 
 use crate::observer::Observers;
-use crate::tracker::SlotAnchor;
+use crate::tracker::AnchorRef;
 
 /// A per-process allocation id: unique within the process and increasing within each
 /// thread (threads take ids in blocks, so they never contend on one counter).
@@ -68,7 +68,7 @@ pub(crate) const NO_TABLE_ENTRY: u32 = u32::MAX;
 /// Where a record was counted, which its release needs.
 pub(crate) enum RecordOwner {
     /// Counted in the anchor's ledger and slot.
-    Counted(Arc<SlotAnchor>),
+    Counted(AnchorRef),
     /// Not counted (tracking off); the observers to tell of the release, if any listened.
     Uncounted(Option<Arc<Observers>>),
 }

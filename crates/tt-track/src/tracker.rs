@@ -4,6 +4,7 @@
 use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, Location};
 use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -80,25 +81,65 @@ impl Ledger {
     }
 }
 
-/// What a record keeps so that its drop can release: the ledger and slot it was counted in,
-/// and the tracker's observers. One per device slot, so records of different devices never
-/// touch one reference count (a shared counter is what the ledger exists to avoid).
+/// What a record needs so that its drop can release: the ledger and slot it was counted in,
+/// and the tracker's observers. One per device slot.
 pub(crate) struct SlotAnchor {
     pub(crate) ledger: Arc<Ledger>,
     pub(crate) observers: Arc<Observers>,
     pub(crate) index: usize,
 }
 
+/// A record's pointer to its slot's anchor, without a reference count: a shared count per
+/// record puts a locked read-modify-write on both placement and release, which on x86 waits
+/// for every store of the event before it to drain, and makes all threads of a device share
+/// one counter.
+///
+/// Lifetime rule, which every dereference relies on: an anchor is freed only when its
+/// tracker is gone (the slot is orphaned) and no record counted in its slot is left
+/// (`records_alive`, kept under the slot's writer lock, is 0); whichever of the tracker's drop
+/// and the last release sees both first frees it, exactly once, and neither touches the
+/// anchor after the writer lock that decided it is released.
+#[derive(Clone, Copy)]
+pub(crate) struct AnchorRef(NonNull<SlotAnchor>);
+
+// SAFETY: SlotAnchor is Send and Sync (two Arcs of Sync types and an index); AnchorRef only
+// gives shared access to it, under the lifetime rule above, from any thread.
+unsafe impl Send for AnchorRef {}
+// SAFETY: as for Send: only shared references are handed out.
+unsafe impl Sync for AnchorRef {}
+
+impl AnchorRef {
+    fn new(anchor: SlotAnchor) -> AnchorRef {
+        AnchorRef(NonNull::from(Box::leak(Box::new(anchor))))
+    }
+
+    /// The anchor. The caller holds a record counted in the anchor's slot and not yet
+    /// released (or is the anchor's tracker), so by the lifetime rule it is alive.
+    #[inline]
+    fn get<'a>(self) -> &'a SlotAnchor {
+        // SAFETY: the pointer came from Box::leak and is freed only under the lifetime rule,
+        // which the caller's live record (or owning tracker) keeps from happening.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Frees the anchor. Called once, by whoever found the slot orphaned with no record left.
+    fn free(self) {
+        // SAFETY: the pointer came from Box::leak; the lifetime rule lets exactly one caller
+        // reach here, after which no record points to the anchor and no tracker owns it.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
 /// A ledger with the anchors of its slots.
 pub(crate) struct AnchoredLedger {
     ledger: Arc<Ledger>,
-    anchors: [Arc<SlotAnchor>; MAX_DEVICES],
+    anchors: [AnchorRef; MAX_DEVICES],
 }
 
 impl AnchoredLedger {
     fn new(ledger: Arc<Ledger>, observers: &Arc<Observers>) -> AnchoredLedger {
         let anchors = std::array::from_fn(|index| {
-            Arc::new(SlotAnchor {
+            AnchorRef::new(SlotAnchor {
                 ledger: Arc::clone(&ledger),
                 observers: Arc::clone(observers),
                 index,
@@ -109,8 +150,18 @@ impl AnchoredLedger {
 
     /// The anchor of slot `index` (an index below MAX_DEVICES, as slots are).
     #[inline]
-    pub(crate) fn anchor(&self, index: usize) -> &Arc<SlotAnchor> {
-        &self.anchors[index % MAX_DEVICES]
+    pub(crate) fn anchor(&self, index: usize) -> AnchorRef {
+        self.anchors[index % MAX_DEVICES]
+    }
+}
+
+impl Drop for AnchoredLedger {
+    fn drop(&mut self) {
+        for (writer, anchor) in self.ledger.writers.iter().zip(self.anchors) {
+            if writer.orphan() {
+                anchor.free();
+            }
+        }
     }
 }
 
@@ -306,7 +357,7 @@ impl Tracker {
         // From here the record owns the counted bytes: if an observer unwinds, dropping the
         // record releases them, so nothing stays counted without an owner.
         let record = AllocRecord {
-            owner: RecordOwner::Counted(Arc::clone(ledger.anchor(index))),
+            owner: RecordOwner::Counted(ledger.anchor(index)),
             id,
             device: placement.device,
             kind: placement.kind,
@@ -443,7 +494,7 @@ impl Tracker {
     ) -> AllocRecord {
         let ledger = self.ledger().ok().flatten().expect("tracking on");
         AllocRecord {
-            owner: RecordOwner::Counted(Arc::clone(ledger.anchor(slot.index()))),
+            owner: RecordOwner::Counted(ledger.anchor(slot.index())),
             id: crate::record::AllocId::from_raw(id),
             device: slot.uid(),
             kind,
@@ -468,19 +519,24 @@ impl Tracker {
 /// counted in, and tells the observers.
 #[inline]
 pub(crate) fn release(record: &AllocRecord) {
-    let anchor = match &record.owner {
+    let anchor_ref = match &record.owner {
         RecordOwner::Uncounted(None) => return,
         RecordOwner::Uncounted(Some(observers)) => {
             notify_release(observers, EventOp::Release, record);
             return;
         }
-        RecordOwner::Counted(anchor) => anchor,
+        RecordOwner::Counted(anchor) => *anchor,
     };
+    // Alive: this record is still counted in the anchor's slot.
+    let anchor = anchor_ref.get();
     let ledger = &anchor.ledger;
     if !ledger.memory.belongs_to_this_process() {
         // Inherited by a forked child: the placement, and its release, are the parent's.
         return;
     }
+    // Taken now: once the release is counted, a tracker dropped on another thread may free
+    // the anchor, so nothing of it is used after `count_release`.
+    let observers = anchor.observers.active().then(|| Arc::clone(&anchor.observers));
     let index = anchor.index;
     let counted = Counted {
         kind: record.kind,
@@ -489,17 +545,23 @@ pub(crate) fn release(record: &AllocRecord) {
         reserved: record.reserved,
         payload: record.payload,
         share: &record.share,
-        // Releases are not stamped: a clock read is the dearest step of an event, and a
-        // placement's age needs only its own stamp.
+        // Releases are not stamped: a placement's age needs only its own stamp.
         at_ns: 0,
     };
     let released =
         count_release(ledger.layout(), &ledger.writers[index], index, record.table_entry, &counted);
     let op = match released {
-        Released::Counted => EventOp::Release,
+        Released::Counted { last } => {
+            if last {
+                anchor_ref.free();
+            }
+            EventOp::Release
+        }
         Released::DoubleRelease => EventOp::DoubleRelease,
     };
-    notify_release(&anchor.observers, op, record);
+    if let Some(observers) = observers {
+        notify_release(&observers, op, record);
+    }
 }
 
 #[inline]
