@@ -3,6 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 
+use tt_privdir::DirError;
 use tt_soc::ChipUid;
 
 /// Everything that can go wrong while tracking or reading the ledger.
@@ -177,4 +178,13 @@ pub enum TrackError {
         /// Which field was wrong and how.
         what: String,
     },
+}
+
+impl From<DirError> for TrackError {
+    fn from(error: DirError) -> Self {
+        match error {
+            DirError::Unsafe { path, found } => TrackError::UnsafeLedgerDir { path, found },
+            DirError::Io { path, source, .. } => TrackError::LedgerDir { path, source },
+        }
+    }
 }

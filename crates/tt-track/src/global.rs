@@ -23,7 +23,7 @@ fn runtime_ledger_dir() -> Option<PathBuf> {
 
 /// `/dev/shm/tt-ledger-<euid>`, for systems without a runtime directory.
 fn shm_ledger_dir() -> PathBuf {
-    PathBuf::from(format!("/dev/shm/tt-ledger-{}", crate::segment::dir::effective_uid()))
+    PathBuf::from(format!("/dev/shm/tt-ledger-{}", tt_privdir::effective_uid()))
 }
 
 /// The ledger directory this process writes to: `$TT_LEDGER_DIR`, else the per-user runtime

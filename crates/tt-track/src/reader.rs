@@ -11,12 +11,12 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use tt_accounting::{BankClass, BankHealth, BankType, MemKind};
+use tt_privdir::{check_owned_regular, PrivateDir};
 use tt_soc::ChipUid;
 
 use crate::devices::DeviceCapacity;
 use crate::error::TrackError;
 use crate::liveness::lock_holder;
-use crate::segment::dir::{check_owned_regular, LedgerDir};
 use crate::segment::layout::SCHEMA_VERSION;
 use crate::segment::mapped::CopiedSegment;
 use crate::segment::writer::{own_segment, SEGMENT_SUFFIX};
@@ -184,7 +184,9 @@ pub fn read_ledger(dir: impl AsRef<Path>) -> Result<LedgerSnapshot, TrackError> 
         skipped: Vec::new(),
         removed_dead: Vec::new(),
     };
-    let Some(dir) = LedgerDir::open_existing(path)? else { return Ok(snapshot) };
+    let Some(dir) = PrivateDir::open_existing(path, "ledger directory")? else {
+        return Ok(snapshot);
+    };
     let all =
         dir.entries().map_err(|source| TrackError::ListLedger { path: path.to_owned(), source })?;
     let mut segments: Vec<&OsString> = all.iter().filter(|n| is_segment_name(n)).collect();
@@ -226,7 +228,7 @@ const ABANDONED_TEMPORARY_AGE: std::time::Duration = std::time::Duration::from_s
 
 /// Removes an abandoned temporary segment; true when it removed one. A young file is left
 /// alone even when unlocked: its writer may not have taken the lock yet.
-fn sweep_abandoned_temporary(dir: &LedgerDir, name: &OsStr) -> bool {
+fn sweep_abandoned_temporary(dir: &PrivateDir, name: &OsStr) -> bool {
     let Ok(stat) = dir.stat(name) else { return false };
     if check_owned_regular(&stat).is_err() {
         return false;
@@ -241,14 +243,14 @@ fn sweep_abandoned_temporary(dir: &LedgerDir, name: &OsStr) -> bool {
     if own_segment(stat.st_dev, stat.st_ino).is_some() {
         return false;
     }
-    let Ok(file) = dir.open_owned_file(name) else { return false };
+    let Ok(file) = dir.open_owned_file(name, false) else { return false };
     match lock_holder(file.as_fd()) {
         Ok(None) => dir.remove(name).is_ok(),
         _ => false,
     }
 }
 
-fn read_segment(dir: &LedgerDir, name: &OsStr) -> Result<SegmentState, TrackError> {
+fn read_segment(dir: &PrivateDir, name: &OsStr) -> Result<SegmentState, TrackError> {
     let path = dir.join(name);
     let io = |source| TrackError::SegmentIo { path: path.clone(), source };
     // stat, not open: recognising our own segment must not create a descriptor of it.
@@ -265,7 +267,7 @@ fn read_segment(dir: &LedgerDir, name: &OsStr) -> Result<SegmentState, TrackErro
         return Ok(SegmentState::Live(view));
     }
 
-    let file = match dir.open_owned_file(name) {
+    let file = match dir.open_owned_file(name, false) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(SegmentState::Vanished),
         Err(e) if e.kind() == io::ErrorKind::InvalidData => {

@@ -10,13 +10,13 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tt_soc::{Arch, BoardPreset, ChipUid, NocCoord, SocDescriptor};
 
-use crate::dir::SimDir;
 use crate::exec::memory::ChipMemory;
 use crate::exec::reset::ResetEngine;
 use crate::exec::tile::Tiles;
 use crate::firmware::{self, ArcMessageLoop, FirmwareIdentity};
 use crate::layout::{ChipLayout, HEADER_SIZE};
 use crate::{SimError, SimTlbWindow};
+use tt_privdir::PrivateDir;
 
 const MAGIC: [u8; 8] = *b"TTSIMCHP";
 /// Version 2 added the board and chip index and the ARC tile's firmware ranges; version 3 a
@@ -155,7 +155,7 @@ const RUNTIME_DIR_ENV: &str = "XDG_RUNTIME_DIR";
 /// directory (`$XDG_RUNTIME_DIR/tt-sim`, private to the user, so no other user can take the
 /// name first), else `/dev/shm/tt-sim-<euid>` (shared memory, so the file's pages are the
 /// chip), else the temp directory. Whichever it is, it is used only if it is a directory of
-/// this user that no one else may enter (see `SimDir`).
+/// this user that no one else may enter (see `PrivateDir`).
 pub fn default_sim_dir() -> PathBuf {
     match std::env::var_os("TT_SIM_DIR") {
         Some(dir) if !dir.is_empty() => return PathBuf::from(dir),
@@ -168,7 +168,7 @@ pub fn default_sim_dir() -> PathBuf {
     }
     let shm = Path::new("/dev/shm");
     let base = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
-    base.join(format!("tt-sim-{}", crate::dir::effective_uid()))
+    base.join(format!("tt-sim-{}", tt_privdir::effective_uid()))
 }
 
 /// A temporary chip file older than this whose lock nobody holds was left by a process that
@@ -191,11 +191,11 @@ fn is_temporary_of(name: &OsStr, chip_name: &OsStr) -> bool {
 }
 
 /// Removes temporary files of `chip_name` left by creators that died (old and unlocked).
-fn sweep_abandoned_temporaries(dir: &SimDir, chip_name: &OsStr) {
+fn sweep_abandoned_temporaries(dir: &PrivateDir, chip_name: &OsStr) {
     let Ok(entries) = dir.entries() else { return };
     for name in entries.iter().filter(|n| is_temporary_of(n, chip_name)) {
         let Ok(stat) = dir.stat(name) else { continue };
-        if crate::dir::check_owned_regular(&stat).is_err() {
+        if tt_privdir::check_owned_regular(&stat).is_err() {
             continue;
         }
         let now = std::time::SystemTime::now()
@@ -217,7 +217,7 @@ fn sweep_abandoned_temporaries(dir: &SimDir, chip_name: &OsStr) {
 /// without replacing anything, so a chip file is never seen half made (a creator killed
 /// midway leaves only a temporary file, swept later).
 fn open_or_create_chip(
-    dir: &SimDir,
+    dir: &PrivateDir,
     name: &OsStr,
     kind: SimKind,
     sim_id: u32,
@@ -431,7 +431,7 @@ impl SimChip {
             let path = path.to_path_buf();
             move |source| SimError::Io { what, path, source }
         };
-        let sim_dir = SimDir::open_or_create(dir)?;
+        let sim_dir = PrivateDir::open_or_create(dir, "simulator directory")?;
         let name = OsString::from(kind.file_name(sim_id));
         let path = sim_dir.join(&name);
         let layout = ChipLayout::new(&soc);

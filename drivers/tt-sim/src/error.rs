@@ -173,3 +173,21 @@ pub enum SimError {
         source: std::io::Error,
     },
 }
+
+impl From<tt_privdir::DirError> for SimError {
+    fn from(error: tt_privdir::DirError) -> Self {
+        use tt_privdir::{DirError, DirStep};
+        match error {
+            DirError::Unsafe { path, found } => SimError::UnsafeSimDir { path, found },
+            DirError::Io { path, step, source } => SimError::Io {
+                what: match step {
+                    DirStep::Create => "cannot create simulator directory",
+                    DirStep::Open => "cannot open simulator directory",
+                    DirStep::Stat => "cannot stat simulator directory",
+                },
+                path,
+                source,
+            },
+        }
+    }
+}

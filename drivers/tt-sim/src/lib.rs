@@ -24,7 +24,6 @@
 //! kernels through firmware it places at the reset pcs, by L1 writes alone.
 
 mod chip;
-mod dir;
 mod error;
 mod exec;
 mod firmware;

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use tt_soc::{Arch, BoardPreset, ChipUid};
 
-use crate::dir::{check_owned_regular, SimDir};
 use crate::{SimError, SimKind};
+use tt_privdir::{check_owned_regular, PrivateDir};
 
 /// A simulated chip file found on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +52,9 @@ fn parse_name(name: &str) -> Option<(SimKind, u32)> {
 /// it is never opened, so it can neither block the listing nor lie in it. A directory that
 /// is not a private directory of this user is refused.
 pub fn list_chips(dir: &Path) -> Result<Vec<SimChipInfo>, SimError> {
-    let Some(sim_dir) = SimDir::open_existing(dir)? else { return Ok(Vec::new()) };
+    let Some(sim_dir) = PrivateDir::open_existing(dir, "simulator directory")? else {
+        return Ok(Vec::new());
+    };
     let entries = sim_dir.entries().map_err(|source| SimError::Io {
         what: "cannot list simulator directory",
         path: dir.to_path_buf(),
@@ -122,7 +124,7 @@ pub fn remove_chip(dir: &Path, kind: SimKind, sim_id: u32) -> Result<PathBuf, Si
         path,
         source: std::io::ErrorKind::NotFound.into(),
     };
-    let Some(sim_dir) = SimDir::open_existing(dir)? else {
+    let Some(sim_dir) = PrivateDir::open_existing(dir, "simulator directory")? else {
         return Err(missing(dir.join(&name)));
     };
     let path = sim_dir.join(&name);

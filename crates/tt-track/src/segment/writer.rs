@@ -13,8 +13,8 @@ use std::sync::{Arc, Weak};
 use memmap2::{MmapMut, MmapOptions};
 use parking_lot::Mutex;
 use tt_accounting::{fork_generation, ForkGeneration};
+use tt_privdir::PrivateDir;
 
-use super::dir::LedgerDir;
 use super::layout::{
     prefix_within, store_bytes, SegmentLayout, COMMAND_BYTES, HEADER_BYTES, LIVE_TABLE_CAPACITY,
     MAX_DEVICES, MAX_ETHERNET_CORES, MAX_TENSIX_CORES, RING_CAPACITY, SCHEMA_VERSION,
@@ -41,7 +41,7 @@ pub(crate) struct SegmentMemory {
 struct PublishedFile {
     path: PathBuf,
     /// The directory it lives in, and its name there: removal goes through the descriptor.
-    dir: LedgerDir,
+    dir: PrivateDir,
     name: OsString,
     /// Kept open for the process lifetime: the POSIX lock lives exactly as long as it.
     _locked: File,
@@ -90,7 +90,7 @@ impl SegmentMemory {
         dir: &Path,
         identity: &ProcessIdentity,
     ) -> Result<Arc<SegmentMemory>, TrackError> {
-        let dir = LedgerDir::open_or_create(dir)?;
+        let dir = PrivateDir::open_or_create(dir, "ledger directory")?;
         let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed);
         let stem = format!("{}-{}-{}", identity.pid, identity.start_time_ticks, serial);
         let temporary = OsString::from(format!(".{stem}.tmp"));
