@@ -427,15 +427,22 @@ fn decode_device(
     })
 }
 
+/// One figure summed over the L1 kinds (`l1`) or the DRAM kinds, saturating.
+fn sum_kinds(
+    kinds: &[KindUsage; MemKind::COUNT],
+    l1: bool,
+    figure: impl Fn(&KindUsage) -> u64,
+) -> u64 {
+    MemKind::ALL
+        .iter()
+        .filter(|k| k.is_l1() == l1)
+        .fold(0u64, |s, k| s.saturating_add(figure(&kinds[k.index()])))
+}
+
 /// Payload now per bank class: DRAM holds the DRAM and TRACE kinds, Ethernet cores what the
 /// writer counted apart, and Tensix cores the rest of the L1 kinds.
 fn payload_by_class(kinds: &[KindUsage; MemKind::COUNT], ethernet: u64) -> [u64; 3] {
-    let sum = |l1: bool| {
-        MemKind::ALL
-            .iter()
-            .filter(|k| k.is_l1() == l1)
-            .fold(0u64, |s, k| s.saturating_add(kinds[k.index()].payload_bytes))
-    };
+    let sum = |l1| sum_kinds(kinds, l1, |k| k.payload_bytes);
     [sum(false), sum(true).saturating_sub(ethernet), ethernet]
 }
 
@@ -446,12 +453,7 @@ fn impossible_figures(kinds: &[KindUsage; MemKind::COUNT], capacity: &DeviceCapa
         .iter()
         .filter(|k| k.released_bytes > k.placed_bytes || k.released_count > k.placed_count)
         .count() as u64;
-    let sum = |l1: bool| {
-        MemKind::ALL
-            .iter()
-            .filter(|k| k.is_l1() == l1)
-            .fold(0u64, |s, k| s.saturating_add(kinds[k.index()].used_bytes))
-    };
+    let sum = |l1| sum_kinds(kinds, l1, |k| k.used_bytes);
     let l1_capacity = capacity.tensix_l1_bytes().saturating_add(capacity.ethernet_l1_bytes());
     let over_dram = capacity.dram_bytes > 0 && sum(false) > capacity.dram_bytes;
     let over_l1 = l1_capacity > 0 && sum(true) > l1_capacity;
