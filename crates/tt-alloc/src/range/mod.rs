@@ -1,16 +1,15 @@
-//! The single-range allocation engine: one address range, exact best fit at a cost that
-//! stays flat as the number of blocks grows.
+//! The single-range allocation engine: one address range, best fit at a cost that stays
+//! flat as the number of blocks grows.
 //!
 //! Blocks (free and allocated) tile the range and live in a slab linked in address order, so
-//! freeing coalesces with both neighbours in O(1). Free blocks are also filed in a
-//! two-level segregated size index ([`size_index`]); an allocation finds the first class
-//! that can hold the request with two bit scans, then the smallest fitting block at the
-//! lowest address with one descent of that class's tree ordered by (size, address)
-//! ([`free_tree`]), so blocks of one repeated size cost O(log n), not a walk of the class.
-//! Allocated blocks are found by address through a hash map when callers free by address
-//! ([`RangeAllocator::free`]); callers that keep a [`RangeHandle`] free without any lookup
-//! ([`RangeAllocator::free_handle`]), the handle naming the block's node directly and a
-//! generation catching stale and double frees.
+//! freeing coalesces with both neighbours in O(1). Free blocks are also filed in a size
+//! index ([`size_index`]): small blocks by exact size, each size a list, so a best fit is
+//! two bit scans and a list head; larger ones in two-level segregated size classes, each
+//! class a tree ordered by (size, address), so the best fit is one descent however many
+//! blocks share a size. Allocated blocks are found by address through a hash map when
+//! callers free by address ([`RangeAllocator::free`]); callers that keep a [`RangeHandle`]
+//! free without any lookup ([`RangeAllocator::free_handle`]), the handle naming the block's
+//! node directly and a generation catching stale and double frees.
 
 mod addr_map;
 mod exact_sizes;
@@ -22,6 +21,8 @@ mod size_index;
 #[cfg(test)]
 mod tests;
 
+use std::num::NonZeroU32;
+
 use serde::Serialize;
 
 use crate::error::RangeError;
@@ -32,7 +33,10 @@ use size_index::SizeIndex;
 /// Where in the range an allocation goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Policy {
-    /// The smallest free block that fits, at its bottom; ties go to the lowest address.
+    /// The smallest free block that fits, at its bottom. Among blocks of that size, a small
+    /// one (below 4096 alignment units) is taken most recently freed first, which keeps
+    /// the choice O(1); a large one lowest address first. Either way the bytes used are
+    /// those of an exact best fit.
     #[default]
     BestFitBottomUp,
     /// The smallest free block that fits, at its top; ties go to the highest address.
@@ -86,7 +90,9 @@ pub struct FreeBlock {
 pub struct RangeHandle {
     addr: u64,
     node: u32,
-    generation: u32,
+    /// The node's generation with [`UNINDEXED`] set, never zero: callers keep handles in
+    /// `Option`s by the million, and the niche keeps those at 16 bytes.
+    generation: NonZeroU32,
 }
 
 impl RangeHandle {
@@ -210,6 +216,7 @@ impl RangeAllocator {
     ) -> Result<RangeHandle, RangeError> {
         let (node, addr, size) = self.place(size, align, policy)?;
         let generation = self.carve(node, addr, size, false);
+        let generation = NonZeroU32::new(generation | UNINDEXED).unwrap_or(NonZeroU32::MIN);
         Ok(RangeHandle { addr, node, generation })
     }
 
@@ -220,7 +227,7 @@ impl RangeAllocator {
     pub fn free_handle(&mut self, handle: RangeHandle) -> Result<u64, RangeError> {
         let live = self.slab.nodes.get(handle.node as usize).is_some_and(|n| {
             n.state() == NodeState::Allocated
-                && n.bin_next == (handle.generation | UNINDEXED)
+                && n.bin_next == handle.generation.get()
                 && n.addr == handle.addr
         });
         if !live {
@@ -230,6 +237,7 @@ impl RangeAllocator {
     }
 
     /// Checks a request and finds where it goes: (free node, address, rounded size).
+    #[inline]
     fn place(
         &mut self,
         size: u64,
@@ -299,6 +307,7 @@ impl RangeAllocator {
 
     /// Turns allocated node `index` (already out of the address map) into free space,
     /// coalescing with free neighbours, and returns its size.
+    #[inline]
     fn release(&mut self, mut index: u32) -> u64 {
         let size = self.slab.nodes[index as usize].size;
         self.allocated_bytes -= size;
@@ -361,7 +370,7 @@ impl RangeAllocator {
     }
 
     fn largest_free(&self) -> Option<FreeBlock> {
-        let index = self.index.largest(&self.slab.nodes, self.align_shift)?;
+        let index = self.index.largest(&self.slab.nodes)?;
         let n = self.slab.nodes.get(index as usize)?;
         Some(FreeBlock { addr: n.addr, size: n.size })
     }
@@ -419,6 +428,7 @@ impl RangeAllocator {
     /// space before and after it as free blocks. The caller checked room for two nodes.
     /// An `indexed` block goes in the address map; either way it is stamped with a fresh
     /// generation, which is returned.
+    #[inline]
     fn carve(&mut self, index: u32, addr: u64, size: u64, indexed: bool) -> u32 {
         self.index.remove(&mut self.slab.nodes, index, self.align_shift);
         self.free_blocks -= 1;

@@ -1,5 +1,6 @@
 //! Random interleavings of allocate and free checked against a model and a brute-force
-//! best-fit oracle, and the default policy against an independent reference best fit.
+//! best-fit oracle, and the default policy against an independent reference best fit that
+//! breaks ties the way the engine documents.
 
 use std::cmp::Reverse;
 
@@ -22,25 +23,29 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// The block best fit must choose: smallest that fits, lowest (or highest) address on ties.
-fn oracle(r: &RangeAllocator, size: u64, align: u64, top_down: bool) -> Option<u64> {
-    let mut best: Option<(u64, u64, u64)> = None; // (size, block addr, placed addr)
-    for b in r.blocks().iter().filter(|b| !b.allocated) {
-        let placed = if top_down {
-            (b.addr + b.size).checked_sub(size).map(|a| a & !(align - 1)).filter(|&a| a >= b.addr)
-        } else {
-            Some(b.addr.div_ceil(align) * align).filter(|&a| a + size <= b.addr + b.size)
-        };
-        let Some(placed) = placed else { continue };
-        let better = match best {
-            None => true,
-            Some((s, a, _)) => b.size < s || (b.size == s && (b.addr > a) == top_down),
-        };
-        if better {
-            best = Some((b.size, b.addr, placed));
-        }
+/// Where `size` bytes aligned to `align` go in free block `b` (its bottom, or its top when
+/// `top_down`), if they fit.
+fn placed_in(b: &Block, size: u64, align: u64, top_down: bool) -> Option<u64> {
+    if top_down {
+        (b.addr + b.size).checked_sub(size).map(|a| a & !(align - 1)).filter(|&a| a >= b.addr)
+    } else {
+        Some(b.addr.div_ceil(align) * align).filter(|&a| a + size <= b.addr + b.size)
     }
-    best.map(|(_, _, placed)| placed)
+}
+
+/// The placements best fit may choose: in a free block of the smallest size that fits, at
+/// that block's bottom (top when `top_down`). Which of several such blocks is taken is the
+/// engine's tie-break, checked exactly by the reference test below.
+fn oracle(r: &RangeAllocator, size: u64, align: u64, top_down: bool) -> Vec<u64> {
+    let free: Vec<Block> = r.blocks().into_iter().filter(|b| !b.allocated).collect();
+    let fits = |b: &&Block| placed_in(b, size, align, top_down).is_some();
+    let Some(best) = free.iter().filter(fits).map(|b| b.size).min() else {
+        return Vec::new();
+    };
+    free.iter()
+        .filter(|b| b.size == best)
+        .filter_map(|b| placed_in(b, size, align, top_down))
+        .collect()
 }
 
 /// A live allocation: (address, size, alignment, handle if allocated for one).
@@ -100,11 +105,11 @@ proptest! {
                         1 => Policy::TopDown,
                         _ => Policy::At((r.base() + at % r.size().max(1)) / align * align),
                     };
-                    let expected = match policy {
+                    let allowed = match policy {
                         Policy::At(addr) => {
                             let fits = r.blocks().iter().any(|b| !b.allocated
                                 && b.addr <= addr && addr + rounded <= b.addr + b.size);
-                            fits.then_some(addr)
+                            if fits { vec![addr] } else { Vec::new() }
                         }
                         p => oracle(&r, rounded, align, p == Policy::TopDown),
                     };
@@ -114,7 +119,10 @@ proptest! {
                     } else {
                         r.allocate_handle(size, align, policy).map(|h| (h.addr(), Some(h)))
                     };
-                    prop_assert_eq!(got.as_ref().ok().map(|g| g.0), expected, "{:?}", got);
+                    match &got {
+                        Ok((addr, _)) => prop_assert!(allowed.contains(addr), "{:#x} not in {:x?}", addr, allowed),
+                        Err(e) => prop_assert!(allowed.is_empty(), "{:?} though {:x?} fit", e, allowed),
+                    }
                     if let Ok((addr, handle)) = got {
                         live.push((addr, rounded, align, handle));
                     }
@@ -157,48 +165,63 @@ proptest! {
 }
 
 /// An independent best-fit allocator: free blocks in an address-ordered map, the best fit
-/// found by a full scan (smallest, then lowest address), neighbours coalesced on free.
+/// found by a full scan, neighbours coalesced on free. Ties on size follow the engine's
+/// documented rule: a block below [`EXACT_UNITS`] alignment units goes most recently freed
+/// (or split off) first, a larger one lowest address first. Every block entering the free
+/// set gets a fresh stamp to tell "most recently".
 struct ReferenceBestFit {
-    free: std::collections::BTreeMap<u64, u64>,
+    /// addr -> (size, stamp)
+    free: std::collections::BTreeMap<u64, (u64, u64)>,
+    alignment: u64,
+    clock: u64,
 }
 
 impl ReferenceBestFit {
-    fn new(base: u64, size: u64) -> Self {
-        Self { free: std::iter::once((base, size)).filter(|&(_, s)| s > 0).collect() }
+    fn new(base: u64, size: u64, alignment: u64) -> Self {
+        let free = std::iter::once((base, (size, 0))).filter(|&(_, (s, _))| s > 0).collect();
+        Self { free, alignment, clock: 0 }
+    }
+
+    fn file(&mut self, addr: u64, size: u64) {
+        self.clock += 1;
+        self.free.insert(addr, (size, self.clock));
     }
 
     fn allocate(&mut self, size: u64) -> Option<u64> {
+        let small = |hole: u64| hole / self.alignment < super::exact_sizes::EXACT_UNITS;
         let (addr, hole) = self
             .free
             .iter()
-            .filter(|&(_, &hole)| hole >= size)
-            .min_by_key(|&(&addr, &hole)| (hole, addr))
-            .map(|(&a, &h)| (a, h))?;
+            .filter(|&(_, &(hole, _))| hole >= size)
+            .min_by_key(|&(&addr, &(hole, stamp))| {
+                (hole, if small(hole) { Reverse(stamp) } else { Reverse(u64::MAX - addr) })
+            })
+            .map(|(&a, &(h, _))| (a, h))?;
         self.free.remove(&addr);
         if hole > size {
-            self.free.insert(addr + size, hole - size);
+            self.file(addr + size, hole - size);
         }
         Some(addr)
     }
 
     fn free(&mut self, addr: u64, size: u64) {
         let (mut start, mut len) = (addr, size);
-        if let Some((&prev, &prev_len)) = self.free.range(..addr).next_back() {
+        if let Some((&prev, &(prev_len, _))) = self.free.range(..addr).next_back() {
             if prev + prev_len == addr {
                 self.free.remove(&prev);
                 (start, len) = (prev, prev_len + len);
             }
         }
-        if let Some(next_len) = self.free.remove(&(addr + size)) {
+        if let Some((next_len, _)) = self.free.remove(&(addr + size)) {
             len += next_len;
         }
-        self.free.insert(start, len);
+        self.file(start, len);
     }
 
     /// The largest free block, lowest address among equals.
     fn largest(&self) -> Option<FreeBlock> {
-        let best = self.free.iter().min_by_key(|&(&addr, &size)| (Reverse(size), addr))?;
-        Some(FreeBlock { addr: *best.0, size: *best.1 })
+        let best = self.free.iter().min_by_key(|&(&addr, &(size, _))| (Reverse(size), addr))?;
+        Some(FreeBlock { addr: *best.0, size: best.1 .0 })
     }
 }
 
@@ -206,7 +229,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     /// Sizes drawn from a handful of values, as for tensors of a few shapes, so that many
-    /// free blocks tie on size and the lowest-address rule decides nearly every placement.
+    /// free blocks tie on size and the tie-break rule decides nearly every placement.
     #[test]
     fn default_policy_places_exactly_like_a_reference_best_fit(
         units in prop::collection::vec(prop::sample::select(vec![1u64, 2, 3, 4, 8, 64]), 1..400),
@@ -217,7 +240,7 @@ proptest! {
         // Scaled sizes land below, across and above the exact-size limit of the index.
         const ALIGN: u64 = 32;
         let mut r = RangeAllocator::new(0x10_0000, capacity_units * scale * ALIGN, ALIGN);
-        let mut reference = ReferenceBestFit::new(r.base(), r.size());
+        let mut reference = ReferenceBestFit::new(r.base(), r.size(), ALIGN);
         let mut live: Vec<(u64, u64, RangeHandle)> = Vec::new();
         let unit = scale * ALIGN;
         // Fill with blocks of one size and free every other one: that size's class grows

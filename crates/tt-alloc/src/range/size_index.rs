@@ -85,15 +85,20 @@ impl SizeIndex {
     }
 
     /// Files free node `index` (whose size and address are already set).
+    #[inline]
     pub(super) fn insert(&mut self, nodes: &mut [Node], index: u32, align_shift: u32) {
-        let node = &mut nodes[index as usize];
-        let units = node.size >> align_shift;
+        let units = nodes[index as usize].size >> align_shift;
         if units < EXACT_UNITS {
-            // Exact-size blocks are in no tree; their child links must not look like one.
-            (node.bin_prev, node.bin_next) = (NIL, NIL);
-            self.exact.insert(units, node.addr, index);
-            return;
+            self.exact.insert(nodes, units, index);
+        } else {
+            self.insert_in_class(nodes, index, units);
         }
+    }
+
+    // Large blocks are few (most requests are small), so their tree code stays out of line
+    // and the exact-size path above inlines into every caller.
+    #[inline(never)]
+    fn insert_in_class(&mut self, nodes: &mut [Node], index: u32, units: u64) {
         let class = class_of(units);
         self.roots[class] = free_tree::insert(nodes, self.roots[class], index);
         let (top, sub) = (class / SUBCLASSES as usize, class % SUBCLASSES as usize);
@@ -103,12 +108,18 @@ impl SizeIndex {
 
     /// Takes free node `index` out of the index; its size and address must be the ones it
     /// was filed with, and the caller resizes, allocates or releases it next.
+    #[inline]
     pub(super) fn remove(&mut self, nodes: &mut [Node], index: u32, align_shift: u32) {
-        let (units, addr) = (nodes[index as usize].size >> align_shift, nodes[index as usize].addr);
+        let units = nodes[index as usize].size >> align_shift;
         if units < EXACT_UNITS {
-            self.exact.remove(nodes, units, addr, index, align_shift);
-            return;
+            self.exact.remove(nodes, units, index);
+        } else {
+            self.remove_from_class(nodes, index, units);
         }
+    }
+
+    #[inline(never)]
+    fn remove_from_class(&mut self, nodes: &mut [Node], index: u32, units: u64) {
         let class = class_of(units);
         self.roots[class] = free_tree::remove(nodes, self.roots[class], index);
         if self.roots[class] == NIL {
@@ -120,11 +131,14 @@ impl SizeIndex {
         }
     }
 
-    /// The best fit for `size` bytes (a multiple of the alignment) at a multiple of `align`:
-    /// the smallest free block that holds it, lowest address among equals (highest when
-    /// `top_down`), as (node, placed address).
+    /// The best fit for `size` bytes (a multiple of the alignment) at a multiple of `align`,
+    /// as (node, placed address): a free block of the smallest size that holds it. Among
+    /// blocks of that size, a small size's most recently filed block is taken when any of
+    /// them fits at its start, else the lowest-addressed one that fits (highest when
+    /// `top_down`); a large size's lowest-addressed (highest) one.
+    #[inline]
     pub(super) fn best_fit(
-        &mut self,
+        &self,
         nodes: &[Node],
         size: u64,
         align: u64,
@@ -132,23 +146,34 @@ impl SizeIndex {
         align_shift: u32,
     ) -> Option<(u32, u64)> {
         let units = size >> align_shift;
-        // Without a larger alignment every block of `size` bytes or more fits at its start.
-        let plain = !top_down && align <= 1 << align_shift;
+        // Without a larger alignment every block of `size` bytes or more fits at its start,
+        // so the head of the smallest size at or above the request is the answer.
+        if !top_down && align <= 1 << align_shift {
+            if let Some(index) = self.exact.first_at_least(units).and_then(|u| self.exact.head(u)) {
+                return Some((index, nodes[index as usize].addr));
+            }
+        }
+        self.best_fit_slow(nodes, size, align, top_down, units)
+    }
+
+    #[inline(never)]
+    fn best_fit_slow(
+        &self,
+        nodes: &[Node],
+        size: u64,
+        align: u64,
+        top_down: bool,
+        units: u64,
+    ) -> Option<(u32, u64)> {
         let mut at_least = units;
         while let Some(found) = self.exact.first_at_least(at_least) {
-            if plain {
-                if let Some(index) = self.exact.lowest(nodes, found, align_shift) {
-                    return Some((index, nodes[index as usize].addr));
-                }
-            } else {
-                let fits = self.exact.blocks(nodes, found, align_shift).filter_map(|i| {
-                    let placed = nodes[i as usize].place(size, align, top_down)?;
-                    Some((i, placed, nodes[i as usize].addr))
-                });
-                let best = fits.reduce(|a, b| if (b.2 > a.2) == top_down { b } else { a });
-                if let Some((index, placed, _)) = best {
-                    return Some((index, placed));
-                }
+            let fits = self.exact.blocks(nodes, found).filter_map(|i| {
+                let placed = nodes[i as usize].place(size, align, top_down)?;
+                Some((i, placed, nodes[i as usize].addr))
+            });
+            let best = fits.reduce(|a, b| if (b.2 > a.2) == top_down { b } else { a });
+            if let Some((index, placed, _)) = best {
+                return Some((index, placed));
             }
             at_least = found + 1;
         }
@@ -164,7 +189,7 @@ impl SizeIndex {
 
     /// The largest free block, lowest address among equals. Every block in a class is
     /// larger than every block filed by exact size.
-    pub(super) fn largest(&self, nodes: &[Node], align_shift: u32) -> Option<u32> {
+    pub(super) fn largest(&self, nodes: &[Node]) -> Option<u32> {
         if let Some(class) = self.last_non_empty() {
             let root = self.root(class);
             let largest = nodes.get(free_tree::last(nodes, root) as usize)?.size;
@@ -172,7 +197,7 @@ impl SizeIndex {
             return (lowest != NIL).then_some(lowest);
         }
         let units = self.exact.largest()?;
-        self.exact.lowest_in_place(nodes, units, align_shift)
+        self.exact.blocks(nodes, units).min_by_key(|&i| nodes[i as usize].addr)
     }
 }
 
@@ -210,7 +235,7 @@ mod tests {
         ];
         let mut index = SizeIndex::new();
         assert_eq!(index.best_fit(&nodes, 16, 16, false, SHIFT), None);
-        assert_eq!(index.largest(&nodes, SHIFT), None);
+        assert_eq!(index.largest(&nodes), None);
         for i in 0..4 {
             index.insert(&mut nodes, i, SHIFT);
         }
@@ -222,26 +247,26 @@ mod tests {
         assert_eq!(index.best_fit(&nodes, units(6), 16, false, SHIFT), Some((2, 0x2000)));
         assert_eq!(index.best_fit(&nodes, units(41), 16, false, SHIFT), Some((3, 0x10_0000)));
         assert_eq!(index.best_fit(&nodes, (1 << 40) + 16, 16, false, SHIFT), None);
-        assert_eq!(index.largest(&nodes, SHIFT), Some(3));
+        assert_eq!(index.largest(&nodes), Some(3));
 
         // A removed node is changed by its caller right after; its stale entry is skipped.
         index.remove(&mut nodes, 3, SHIFT);
         nodes[3].set_state(NodeState::Vacant);
-        assert_eq!(index.largest(&nodes, SHIFT), Some(2));
+        assert_eq!(index.largest(&nodes), Some(2));
         index.remove(&mut nodes, 1, SHIFT);
         nodes[1].set_state(NodeState::Allocated);
         assert_eq!(index.best_fit(&nodes, units(3), 16, false, SHIFT), Some((0, 0x1000)));
         assert_eq!(index.best_fit(&nodes, units(41), 16, false, SHIFT), None);
         index.remove(&mut nodes, 2, SHIFT);
         nodes[2].set_state(NodeState::Vacant);
-        assert_eq!(index.largest(&nodes, SHIFT), Some(0));
+        assert_eq!(index.largest(&nodes), Some(0));
     }
 
     #[test]
-    fn many_blocks_of_one_size_come_out_lowest_address_first() {
+    fn many_blocks_of_one_size_come_out_most_recently_filed_first() {
         use super::super::node::NodeState;
-        // Addresses in a scrambled order; removing every third block (and compacting the heap
-        // on the way) leaves the rest to come out in address order.
+        // Filed in a scrambled address order; every third block leaves (coalesced away, say)
+        // and the rest come out newest first, each in O(1).
         let mut nodes: Vec<Node> =
             (0..3000u64).map(|i| Node::free((i * 7919 % 3000) * 0x1000, 0x100)).collect();
         let mut index = SizeIndex::new();
@@ -252,9 +277,8 @@ mod tests {
             index.remove(&mut nodes, i, 4);
             nodes[i as usize].set_state(NodeState::Vacant);
         }
-        let mut expected: Vec<u64> =
-            (0..3000u64).filter(|i| i % 3 != 0).map(|i| (i * 7919 % 3000) * 0x1000).collect();
-        expected.sort_unstable();
+        let expected: Vec<u64> =
+            (0..3000u64).rev().filter(|i| i % 3 != 0).map(|i| (i * 7919 % 3000) * 0x1000).collect();
         let mut taken = Vec::new();
         while let Some((i, addr)) = index.best_fit(&nodes, 0x100, 16, false, 4) {
             assert_eq!(nodes[i as usize].addr, addr);

@@ -76,10 +76,37 @@ fn best_fit_takes_the_smallest_hole_that_fits() {
 
 #[test]
 fn equal_holes_tie_break_by_direction() {
+    // The two 0x40 holes were freed 0x110 first, then 0x1f0.
     let mut r = holes();
-    assert_eq!(r.allocate(0x30, 0, Policy::BestFitBottomUp), Ok(0x110), "lowest 0x40 hole");
+    assert_eq!(r.allocate(0x30, 0, Policy::BestFitBottomUp), Ok(0x1f0), "last freed 0x40 hole");
+    assert_eq!(r.allocate(0x40, 0, Policy::BestFitBottomUp), Ok(0x110), "then the other");
     let mut r = holes();
     assert_eq!(r.allocate(0x30, 0, Policy::TopDown), Ok(0x200), "top of highest 0x40 hole");
+    let mut r = holes();
+    assert_eq!(r.allocate(0x30, 0x100, Policy::BestFitBottomUp), Ok(0x200), "aligned: 0x1f0 hole");
+}
+
+#[test]
+fn small_equal_holes_go_most_recently_freed_first_and_large_ones_lowest_address_first() {
+    for (unit, expect_last_freed) in [(16u64, true), (16 * 8192, false)] {
+        let mut r = RangeAllocator::new(0, 64 * unit, 16);
+        let a: Vec<u64> =
+            (0..6).map(|_| r.allocate(2 * unit, 0, Policy::BestFitBottomUp).unwrap()).collect();
+        // Holes of two units at a[1] and a[3], freed high first; a[5] keeps the tail apart.
+        r.free(a[3]).unwrap();
+        r.free(a[1]).unwrap();
+        let (last_freed, lowest) = (a[1], a[1]);
+        let got = r.allocate(2 * unit, 0, Policy::BestFitBottomUp).unwrap();
+        assert_eq!(got, if expect_last_freed { last_freed } else { lowest }, "unit {unit:#x}");
+        r.free(got).unwrap();
+        // Freed low first this time: small sizes now take a[3], large ones still a[1].
+        let b = r.allocate(2 * unit, 0, Policy::BestFitBottomUp).unwrap();
+        let c = r.allocate(2 * unit, 0, Policy::BestFitBottomUp).unwrap();
+        r.free(b.min(c)).unwrap();
+        r.free(b.max(c)).unwrap();
+        let got = r.allocate(2 * unit, 0, Policy::BestFitBottomUp).unwrap();
+        assert_eq!(got, if expect_last_freed { a[3] } else { a[1] }, "unit {unit:#x}");
+    }
 }
 
 #[test]
