@@ -129,27 +129,42 @@ pub mod reset_flags {
     pub const POST_RESET: u32 = 6;
 }
 
-/// `tenstorrent_pin_pages_in.flags` bits.
-pub mod pin_pages_flags {
-    /// The caller attests that the pages are physically contiguous.
-    pub const CONTIGUOUS: u32 = 1;
-    /// Also map the pages for NOC DMA (out struct grows a `noc_address`).
-    pub const NOC_DMA: u32 = 2;
-    /// Allocate the NOC DMA window top-down.
-    pub const NOC_TOP_DOWN: u32 = 4;
+bitflags::bitflags! {
+    /// `tenstorrent_pin_pages_in.flags` (`TENSTORRENT_PIN_PAGES_*` in tt-kmd's ioctl.h).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct PinPagesFlags: u32 {
+        /// The caller attests that the pages are physically contiguous.
+        const CONTIGUOUS = 1;
+        /// Also map the pages for NOC DMA (out struct grows a `noc_address`).
+        const NOC_DMA = 2;
+        /// Allocate the NOC DMA window top-down.
+        const NOC_TOP_DOWN = 4;
+    }
 }
 
 /// `tenstorrent_allocate_dma_buf_in.flags`: also map the buffer for NOC DMA.
 pub const ALLOCATE_DMA_BUF_NOC_DMA: u8 = 2;
 
-/// `tenstorrent_lock_ctl_in.flags` values.
+/// `tenstorrent_lock_ctl_in.flags` values (`TENSTORRENT_LOCK_CTL_*`): one value, not a mask.
 pub mod lock_ctl_flags {
-    /// Try to take the lock; `out.value` is 1 when taken.
+    /// Try to take the lock; `out.value` has [`LockBits::HELD_BY_CALLER`](super::LockBits) set when taken.
     pub const ACQUIRE: u32 = 0;
-    /// Release a lock this fd holds; `out.value` is 1 when released.
+    /// Release a lock this fd holds; `out.value` has `HELD_BY_CALLER` set when released.
     pub const RELEASE: u32 = 1;
-    /// `out.value` bit 0: this fd holds it; bit 1: some fd holds it.
+    /// Report who holds the lock in `out.value`.
     pub const TEST: u32 = 2;
+}
+
+bitflags::bitflags! {
+    /// `tenstorrent_lock_ctl_out.value` (tt-kmd's ioctl.h documents bit 0 and bit 1 for
+    /// `TENSTORRENT_LOCK_CTL_TEST`; ACQUIRE and RELEASE report success in bit 0).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct LockBits: u8 {
+        /// Bit 0: this descriptor holds the lock (or the ACQUIRE/RELEASE succeeded).
+        const HELD_BY_CALLER = 1;
+        /// Bit 1: some descriptor holds the lock.
+        const HELD_BY_ANYONE = 2;
+    }
 }
 
 /// Plain old data: every bit pattern is a valid value and there are no padding bytes, so a

@@ -206,7 +206,7 @@ abi_struct!(
     PinPagesIn = 24 {
         /// Size of the out struct the caller provides (8, or 16 for the extended one).
         output_size_bytes: u32,
-        /// [`pin_pages_flags`](super::pin_pages_flags) bits.
+        /// [`PinPagesFlags`](super::PinPagesFlags) bits.
         flags: u32,
         /// Page-aligned start of the range.
         virtual_address: u64,
@@ -222,7 +222,7 @@ abi_struct!(
     }
 );
 abi_struct!(
-    /// `struct tenstorrent_pin_pages_out_extended` (with [`pin_pages_flags::NOC_DMA`](super::pin_pages_flags::NOC_DMA)).
+    /// `struct tenstorrent_pin_pages_out_extended` (with [`PinPagesFlags::NOC_DMA`](super::PinPagesFlags::NOC_DMA)).
     PinPagesOutExtended = 16 {
         /// Physical address or IOVA.
         physical_address: u64,

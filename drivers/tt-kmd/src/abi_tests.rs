@@ -198,9 +198,14 @@ fn constants_match_the_header() {
         [0, 1, 2, 3, 4, 5, 6]
     );
     assert_eq!(
-        (pin_pages_flags::CONTIGUOUS, pin_pages_flags::NOC_DMA, pin_pages_flags::NOC_TOP_DOWN),
+        (
+            PinPagesFlags::CONTIGUOUS.bits(),
+            PinPagesFlags::NOC_DMA.bits(),
+            PinPagesFlags::NOC_TOP_DOWN.bits()
+        ),
         (1, 2, 4)
     );
+    assert_eq!((LockBits::HELD_BY_CALLER.bits(), LockBits::HELD_BY_ANYONE.bits()), (1, 2));
     assert_eq!(ALLOCATE_DMA_BUF_NOC_DMA, 2);
 }
 

@@ -6,7 +6,7 @@ use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::abi::{self, IoctlArg, Pod};
+use crate::abi::{self, IoctlArg, LockBits, Pod};
 use crate::error::KmdError;
 use crate::sys::{RealSyscalls, Syscalls};
 use crate::tlb::{CacheMode, TlbWindow};
@@ -378,21 +378,24 @@ impl KmdDevice {
     /// Tries to take driver lock `index` (0..64) without blocking; true when this descriptor
     /// now holds it. The driver drops it when the descriptor closes, however the process ends.
     pub fn lock(&self, index: u8) -> Result<bool, KmdError> {
-        Ok(self.lock_ctl(abi::lock_ctl_flags::ACQUIRE, index)? & 1 == 1)
+        Ok(self.lock_ctl(abi::lock_ctl_flags::ACQUIRE, index)?.contains(LockBits::HELD_BY_CALLER))
     }
 
     /// Releases driver lock `index`; false when this descriptor did not hold it.
     pub fn unlock(&self, index: u8) -> Result<bool, KmdError> {
-        Ok(self.lock_ctl(abi::lock_ctl_flags::RELEASE, index)? & 1 == 1)
+        Ok(self.lock_ctl(abi::lock_ctl_flags::RELEASE, index)?.contains(LockBits::HELD_BY_CALLER))
     }
 
     /// Reports who holds driver lock `index`.
     pub fn lock_state(&self, index: u8) -> Result<LockState, KmdError> {
-        let v = self.lock_ctl(abi::lock_ctl_flags::TEST, index)?;
-        Ok(LockState { held_by_me: v & 1 != 0, held_by_anyone: v & 2 != 0 })
+        let bits = self.lock_ctl(abi::lock_ctl_flags::TEST, index)?;
+        Ok(LockState {
+            held_by_me: bits.contains(LockBits::HELD_BY_CALLER),
+            held_by_anyone: bits.contains(LockBits::HELD_BY_ANYONE),
+        })
     }
 
-    fn lock_ctl(&self, flags: u32, index: u8) -> Result<u8, KmdError> {
+    fn lock_ctl(&self, flags: u32, index: u8) -> Result<LockBits, KmdError> {
         if u32::from(index) >= abi::TENSTORRENT_RESOURCE_LOCK_COUNT {
             return Err(KmdError::InvalidLockIndex { index });
         }
@@ -401,7 +404,8 @@ impl KmdDevice {
         arg.in_.flags = flags;
         arg.in_.index = index;
         self.fd.call_mapped(&mut arg)?;
-        Ok(arg.out.value)
+        // Bits the driver may add later are kept, not dropped: none of them is read here.
+        Ok(LockBits::from_bits_retain(arg.out.value))
     }
 
     /// Issues RESET_DEVICE. After an ASIC reset the card's state is gone: drop this device and

@@ -110,7 +110,11 @@ impl ExactSizes {
     /// The free blocks of `units` units, most recently filed first: for the rare searches
     /// the head does not answer (a larger alignment, top-down placement, the lowest address
     /// for statistics), which therefore cost a walk of the size's blocks.
-    pub(super) fn blocks<'a>(&self, nodes: &'a [Node], units: u64) -> impl Iterator<Item = u32> + 'a {
+    pub(super) fn blocks<'a>(
+        &self,
+        nodes: &'a [Node],
+        units: u64,
+    ) -> impl Iterator<Item = u32> + 'a {
         let mut index = self.heads.get(units as usize).copied().unwrap_or(NIL);
         std::iter::from_fn(move || {
             let current = index;
