@@ -34,15 +34,17 @@ struct BankState {
 impl BankState {
     /// The free-space figures a monitor needs, taken under the bank type's lock.
     fn health(&self, layout: &BankLayout) -> BankHealth {
-        let stats = self.ranges.stats();
+        // Published after every allocation and free, so only O(1) figures: not `stats()`,
+        // whose largest block's address may cost a walk.
+        let r = &self.ranges;
         BankHealth {
             bank_type: layout.bank_type,
             banks: layout.count,
-            bank_size: stats.total,
-            free_per_bank: stats.free,
-            largest_free_per_bank: stats.largest_free.map_or(0, |b| b.size),
-            free_blocks: stats.free_blocks as u64,
-            allocated_blocks: stats.allocated_blocks as u64,
+            bank_size: r.size(),
+            free_per_bank: r.free_bytes(),
+            largest_free_per_bank: r.largest_free_size(),
+            free_blocks: r.free_block_count() as u64,
+            allocated_blocks: r.allocated_block_count() as u64,
         }
     }
 }
@@ -245,7 +247,7 @@ impl Allocator {
 
     /// Live allocations over every bank type.
     pub fn live_allocations(&self) -> usize {
-        self.inner.groups.iter().map(|g| g.state.lock().ranges.stats().allocated_blocks).sum()
+        self.inner.groups.iter().map(|g| g.state.lock().ranges.allocated_block_count()).sum()
     }
 
     /// Occupancy of one bank type.

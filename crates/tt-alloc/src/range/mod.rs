@@ -190,6 +190,16 @@ impl RangeAllocator {
         self.size() - self.allocated_bytes
     }
 
+    /// Number of free blocks.
+    pub fn free_block_count(&self) -> usize {
+        self.free_blocks
+    }
+
+    /// Number of allocated blocks.
+    pub fn allocated_block_count(&self) -> usize {
+        self.allocated_blocks
+    }
+
     /// `size` rounded up to the range's alignment, or `None` on overflow.
     pub fn rounded_size(&self, size: u64) -> Option<u64> {
         align_up(size, self.alignment)
@@ -341,7 +351,9 @@ impl RangeAllocator {
         Some(self.slab.nodes[index as usize].size)
     }
 
-    /// Occupancy figures; O(1) apart from two descents of the largest size class's tree.
+    /// Occupancy figures. Naming the largest free block's address costs a descent of the
+    /// largest size class's tree, or a walk of the free blocks of the largest small size;
+    /// [`RangeAllocator::largest_free_size`] is O(1).
     pub fn stats(&self) -> RangeStats {
         RangeStats {
             total: self.size(),
@@ -369,6 +381,12 @@ impl RangeAllocator {
         out
     }
 
+    /// Bytes in the largest free block (0 when none), in O(1): what monitors publish after
+    /// every allocation and free.
+    pub fn largest_free_size(&self) -> u64 {
+        self.index.largest_size(&self.slab.nodes, self.align_shift)
+    }
+
     fn largest_free(&self) -> Option<FreeBlock> {
         let index = self.index.largest(&self.slab.nodes)?;
         let n = self.slab.nodes.get(index as usize)?;
@@ -381,7 +399,7 @@ impl RangeAllocator {
         if requested > free {
             RangeError::OutOfMemory { requested, free }
         } else {
-            let largest_free_block = self.largest_free().map_or(0, |b| b.size);
+            let largest_free_block = self.largest_free_size();
             RangeError::Fragmented { requested, free, largest_free_block }
         }
     }

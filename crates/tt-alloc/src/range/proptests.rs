@@ -80,6 +80,8 @@ fn check_invariants(r: &RangeAllocator, live: &[Live]) {
     assert_eq!(s.allocated_blocks, live.len());
     let largest = blocks.iter().filter(|b| !b.allocated).map(|b| b.size).max();
     assert_eq!(s.largest_free.map(|b| b.size), largest);
+    assert_eq!(r.largest_free_size(), largest.unwrap_or(0));
+    assert_eq!((r.free_block_count(), r.allocated_block_count()), (s.free_blocks, live.len()));
 }
 
 proptest! {

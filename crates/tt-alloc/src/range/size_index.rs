@@ -187,6 +187,16 @@ impl SizeIndex {
         }
     }
 
+    /// Bytes in the largest free block, or 0: the last tree's rightmost node, or the largest
+    /// small size.
+    pub(super) fn largest_size(&self, nodes: &[Node], align_shift: u32) -> u64 {
+        if let Some(class) = self.last_non_empty() {
+            let last = free_tree::last(nodes, self.root(class));
+            return nodes.get(last as usize).map_or(0, |n| n.size);
+        }
+        self.exact.largest().map_or(0, |units| units << align_shift)
+    }
+
     /// The largest free block, lowest address among equals. Every block in a class is
     /// larger than every block filed by exact size.
     pub(super) fn largest(&self, nodes: &[Node]) -> Option<u32> {
