@@ -33,7 +33,7 @@ const VARIABLES: &[Variable] = &[
     },
     Variable {
         name: "COLUMNS",
-        meaning: "table width when stdout is not a terminal",
+        meaning: "table width when stdout is not a terminal (`mem` fits 100 when unset)",
         affects: &["devices", "mem", "run"],
     },
     Variable {
