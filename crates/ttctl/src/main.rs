@@ -115,7 +115,9 @@ enum Command {
         duration: Option<f64>,
     },
     /// Draw a `ttctl record` file: used bytes per kind over time, one chart per device, peaks
-    /// marked; then print what held L1 at each device's L1 peak.
+    /// marked; then print what held L1 at each device's L1 peak. Between samples the curve
+    /// steps with the ring events, so short-lived placements show as spikes; releases are not
+    /// timed, so each is drawn at its process's next placement, else at the sample that saw it.
     Plot {
         /// The file `ttctl record -o` wrote.
         file: std::path::PathBuf,
