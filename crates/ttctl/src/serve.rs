@@ -174,7 +174,8 @@ fn work(server: &Server, seen: &Mutex<SeenDevices>, stop: &AtomicBool) {
     }
 }
 
-/// `ttctl serve`: answers requests on a few threads until SIGINT or SIGTERM.
+/// `ttctl serve`: answers requests on a few threads until SIGINT or SIGTERM (a second one
+/// ends it without waiting for requests in flight).
 pub fn serve(listen: SocketAddr) -> Result<()> {
     let server = Server::http(listen).map_err(|e| {
         anyhow!("cannot listen on {listen}: {e}; give another address with --listen")
@@ -188,7 +189,10 @@ pub fn serve(listen: SocketAddr) -> Result<()> {
     }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))
+        // A second signal ends the process at once, should a worker be stuck writing to a
+        // client that stopped reading.
+        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&stop))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
             .context("installing the SIGINT and SIGTERM handlers")?;
     }
     // The address actually bound (port 0 picks one), for whoever started us.
