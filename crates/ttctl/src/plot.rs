@@ -7,7 +7,8 @@
 //! carries; a release carries none (reading the clock would cost more than recording the
 //! release), so it is drawn at the latest moment it can have happened: the process's next
 //! placement on the device, else the sample at which the recorder read it. The curve is thus
-//! never below what was used, and at every sample it is the sample's figure.
+//! never below what was used, and at every sample it is the sample's figure. A ring that lost
+//! events between two reads (a gap in its numbers) is left out of that stretch.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -179,7 +180,9 @@ impl Recording {
     fn curve(&self, chip_uid: &str) -> Vec<(f64, PerKind)> {
         let mut points = Vec::new();
         let mut before: Option<(u64, PerKind)> = None;
+        let mut last_numbers = BTreeMap::new();
         for read in &self.reads {
+            let rings = complete_rings(read, chip_uid, &mut last_numbers);
             let now = match (read.used.get(chip_uid), &before) {
                 (Some(used), _) => *used,
                 // Seen before and held by no live process now: 0.
@@ -187,7 +190,7 @@ impl Recording {
                 (None, None) => continue,
             };
             if let Some((since_ns, mut level)) = before.take() {
-                for (at_ns, kind, place, bytes) in steps(read, chip_uid, since_ns) {
+                for (at_ns, kind, place, bytes) in steps(&rings, since_ns, read.clock_ns) {
                     let t = self.seconds(at_ns);
                     points.push((t, level));
                     let figure = &mut level.0[kind.index()];
@@ -234,27 +237,61 @@ impl Recording {
     }
 }
 
-/// The steps of `chip_uid`'s used bytes between the read before (at `since_ns`) and `read`:
-/// (when, kind, placed or released, bytes), in time order and, within one process, in its
-/// ring's order. A placement is at its own time (kept within the interval); a release at the
-/// next placement of its process's ring, else at the read that found it.
-fn steps(read: &Read, chip_uid: &str, since_ns: u64) -> Vec<(u64, MemKind, bool, u64)> {
-    let mut ring: Vec<&RingEvent> = read.events.iter().filter(|e| e.chip_uid == chip_uid).collect();
-    ring.sort_by_key(|e| (e.pid, e.number));
+/// The rings of `chip_uid`'s processes in `read`, each in number order, left out where
+/// events are missing (the ring overran between reads, or an entry was being written): a
+/// release without its placement would draw the curve below what was used. `last` holds
+/// each process's last event number seen, across reads; a process's first event is 0.
+fn complete_rings<'a>(
+    read: &'a Read,
+    chip_uid: &str,
+    last: &mut BTreeMap<u32, u64>,
+) -> Vec<Vec<&'a RingEvent>> {
+    let mut rings: BTreeMap<u32, Vec<&RingEvent>> = BTreeMap::new();
+    for event in read.events.iter().filter(|e| e.chip_uid == chip_uid) {
+        rings.entry(event.pid).or_default().push(event);
+    }
+    let mut complete = Vec::new();
+    for (pid, mut ring) in rings {
+        ring.sort_by_key(|e| e.number);
+        let first = last.get(&pid).map_or(0, |n| n + 1);
+        let unbroken = ring.iter().zip(first..).all(|(e, expected)| e.number == expected);
+        if let Some(newest) = ring.last() {
+            last.insert(pid, newest.number);
+        }
+        if unbroken {
+            complete.push(ring);
+        }
+    }
+    complete
+}
+
+/// The steps of used bytes between the read before (at `since_ns`) and `read` (at
+/// `until_ns`), from `rings`: (when, kind, placed or released, bytes), in time order and,
+/// within one process, in its ring's order. A placement is at its own time (kept within the
+/// interval); a release at the next placement of its process, else at the read that found it.
+fn steps(
+    rings: &[Vec<&RingEvent>],
+    since_ns: u64,
+    until_ns: u64,
+) -> Vec<(u64, MemKind, bool, u64)> {
     // (when, pid, number, kind, place, bytes)
-    let mut timed = Vec::with_capacity(ring.len());
-    // Walked newest first, so each release knows the placement that followed it.
-    let mut next_place_ns = read.clock_ns;
-    let mut pid = None;
-    for event in ring.iter().rev() {
-        if pid != Some(event.pid) {
-            pid = Some(event.pid);
-            next_place_ns = read.clock_ns;
+    let mut timed = Vec::new();
+    for ring in rings {
+        // Walked newest first, so each release knows the placement that followed it.
+        let mut next_place_ns = until_ns;
+        for event in ring.iter().rev() {
+            if event.place {
+                next_place_ns = event.at_ns.max(since_ns).min(until_ns);
+            }
+            timed.push((
+                next_place_ns,
+                event.pid,
+                event.number,
+                event.kind,
+                event.place,
+                event.bytes,
+            ));
         }
-        if event.place {
-            next_place_ns = event.at_ns.max(since_ns).min(read.clock_ns);
-        }
-        timed.push((next_place_ns, event.pid, event.number, event.kind, event.place, event.bytes));
     }
     timed.sort_by_key(|&(at_ns, pid, number, ..)| (at_ns, pid, number));
     timed.into_iter().map(|(at_ns, _, _, kind, place, bytes)| (at_ns, kind, place, bytes)).collect()

@@ -71,6 +71,17 @@ fn record_keeps_placements_and_events_and_plot_draws_them() {
     let kernels = events.iter().filter(|e| e["op"] == "place" && e["kind"] == "kernel").count();
     assert!(kernels >= 4 * 8 * 3, "{kernels} kernel placements in the ring");
 
+    // The plotted curve steps with the ring's events between samples, and never shows less
+    // kernel bytes than a sample did.
+    let uid = samples.iter().find_map(|s| s["devices"][0]["chip_uid"].as_str()).unwrap();
+    let recording = ttctl::plot::Recording::parse(&text);
+    let curve = recording.used_over_time(uid).unwrap();
+    assert!(curve.len() > samples.len(), "{} points for {} samples", curve.len(), samples.len());
+    let kernel = tt_accounting::MemKind::Kernel.index();
+    let drawn_peak = curve.iter().map(|(_, used)| used.0[kernel]).max().unwrap();
+    let sampled_peak = samples.iter().filter_map(|s| s["devices"][0]["used"]["kernel"].as_u64());
+    assert!(drawn_peak >= sampled_peak.max().unwrap());
+
     for picture in ["usage.svg", "usage.png"] {
         let out_path = env.sim.path().join(picture);
         let plot = env
@@ -94,9 +105,9 @@ fn record_keeps_placements_and_events_and_plot_draws_them() {
 }
 
 /// A record file with samples at 0 s and 1 s of one chip using `l1` L1 bytes (and 1 MiB
-/// RESERVED), and `events` read with the second sample; one event was already in the ring at
-/// the first sample (before the recording: not drawn).
-fn two_samples(l1: u64, events: &[(&str, u64, u64)]) -> String {
+/// RESERVED), and `events` read with the second sample, numbered from `first_number`; event 0
+/// was already in the ring at the first sample (before the recording: not drawn).
+fn two_samples(l1: u64, first_number: u64, events: &[(&str, u64, u64)]) -> String {
     use tt_accounting::MemKind;
     use ttctl::mem_json::PerKind;
     use ttctl::record::{DeviceSample, RecordLine};
@@ -132,10 +143,10 @@ fn two_samples(l1: u64, events: &[(&str, u64, u64)]) -> String {
         payload_bytes: bytes,
         at_ns,
     };
-    let mut lines = vec![sample(5_000_000_000), event(1, "place", 999, 4_000_000_000)];
+    let mut lines = vec![sample(5_000_000_000), event(0, "place", 999, 4_000_000_000)];
     lines.push(sample(6_000_000_000));
-    for (number, (op, bytes, at_ns)) in events.iter().enumerate() {
-        lines.push(event(number as u64 + 2, op, *bytes, *at_ns));
+    for (number, (op, bytes, at_ns)) in (first_number..).zip(events) {
+        lines.push(event(number, op, *bytes, *at_ns));
     }
     lines.iter().map(|l| serde_json::to_string(l).unwrap() + "\n").collect()
 }
@@ -157,7 +168,7 @@ fn l1_curve(text: &str) -> Vec<(f64, u64)> {
 fn a_placement_shorter_than_the_sampling_period_is_a_spike_in_the_plot() {
     let (used, x) = (10_000, 4096);
     // Placed at 0.5 s, released (untimed, at_ns 0) before the sample at 1 s read it.
-    let text = two_samples(used, &[("place", x, 5_500_000_000), ("release", x, 0)]);
+    let text = two_samples(used, 1, &[("place", x, 5_500_000_000), ("release", x, 0)]);
     assert_eq!(
         l1_curve(&text),
         [
@@ -189,6 +200,7 @@ fn a_release_is_drawn_no_later_than_its_process_next_placement() {
     let used = 10_000;
     let text = two_samples(
         used,
+        1,
         &[
             ("place", 3000, 5_200_000_000),
             ("release", 3000, 0),
@@ -213,4 +225,13 @@ fn a_release_is_drawn_no_later_than_its_process_next_placement() {
             (1.0, used),
         ]
     );
+}
+
+#[test]
+fn a_ring_that_lost_events_between_reads_is_left_to_the_samples() {
+    let used = 10_000;
+    // Events 1 and 2 were overwritten before the recorder read the ring: the release of 3000
+    // bytes has lost its placement, and drawing it would dip below what was used.
+    let text = two_samples(used, 3, &[("release", 3000, 0), ("place", 5000, 5_600_000_000)]);
+    assert_eq!(l1_curve(&text), [(0.0, used), (1.0, used)]);
 }
