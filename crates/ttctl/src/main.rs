@@ -2,23 +2,14 @@
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use ttctl::{devices, kernel, leaks, mem, run, serve, UsageError};
 
-/// The environment `ttctl` reads, shown at the end of `--help`.
-const ENVIRONMENT: &str = "\
-Environment:
-  TT_SIM_DIR     where simulated chips live (default /dev/shm/tt-sim-<uid>)
-  TT_LEDGER_DIR  the ledger directory (default $XDG_RUNTIME_DIR/tt-ledger, else
-                 /dev/shm/tt-ledger-<uid>; monitors read both)
-  TT_TRACKING    `off` records nothing in the ledger (said once when a run starts)
-  RUST_LOG       log filter, e.g. `info` or `tt_device=debug`; overrides -v and -q
-
-Exit status: 0 ok, 1 runtime error, 2 usage error.";
+mod environment;
 
 /// Run workloads on Tenstorrent cards (or simulated chips) and show their memory.
 #[derive(Parser)]
-#[command(name = "ttctl", version, about, after_help = ENVIRONMENT)]
+#[command(name = "ttctl", version, about)]
 struct Cli {
     /// More log output on stderr: -v info, -vv debug, -vvv trace.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -124,7 +115,9 @@ enum Command {
         duration: Option<f64>,
     },
     /// Draw a `ttctl record` file: used bytes per kind over time, one chart per device, peaks
-    /// marked; then print what held L1 at each device's L1 peak.
+    /// marked; then print what held L1 at each device's L1 peak. Between samples the curve
+    /// steps with the ring events, so short-lived placements show as spikes; releases are not
+    /// timed, so each is drawn at its process's next placement, else at the sample that saw it.
     Plot {
         /// The file `ttctl record -o` wrote.
         file: std::path::PathBuf,
@@ -175,7 +168,7 @@ enum SimAction {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match command().try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(cli) => cli,
         Err(e) => {
             // clap prints help and version to stdout with success, usage errors to stderr.
@@ -239,10 +232,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// The command line's definition with the environment each command reads under its help;
+/// parsing, completions and the man page all come from it.
+fn command() -> clap::Command {
+    environment::annotate(Cli::command())
+}
+
 /// `ttctl completions SHELL`: the script clap_complete generates from these definitions.
 fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
     let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "ttctl", &mut script);
+    clap_complete::generate(shell, &mut command(), "ttctl", &mut script);
     std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
     Ok(())
 }
@@ -250,7 +249,7 @@ fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
 /// `ttctl man`: the man page clap_mangen renders from these definitions.
 fn man() -> anyhow::Result<()> {
     let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+    clap_mangen::Man::new(command()).render(&mut page)?;
     std::io::Write::write_all(&mut std::io::stdout().lock(), &page)?;
     Ok(())
 }

@@ -1,6 +1,14 @@
 //! `ttctl plot`: draws a `ttctl record` file, used bytes per kind over time with each
 //! kind's peak marked, one chart per device (plotters, SVG or PNG by the file's extension),
 //! and prints what held L1 at each device's L1 peak.
+//!
+//! The curves are rebuilt from the event rings between samples, so a placement that lived
+//! less than a sampling period shows as a spike. A placement is drawn at the time its event
+//! carries; a release carries none (reading the clock would cost more than recording the
+//! release), so it is drawn at the latest moment it can have happened: the process's next
+//! placement on the device, else the sample at which the recorder read it. The curve is thus
+//! never below what was used, and at every sample it is the sample's figure. A ring that lost
+//! events between two reads (a gap in its numbers) is left out of that stretch.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,11 +27,32 @@ use crate::UsageError;
 /// Where a PNG's text font is looked for (Debian's fonts-dejavu-core).
 const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
-/// One device's samples: (seconds since the first sample, clock ns, used per kind).
+/// One device's samples: (seconds since the first sample, clock ns, used per kind), and the
+/// curve drawn through them and the ring events between them.
 #[derive(Default)]
 struct Series {
     spec: String,
     samples: Vec<(f64, u64, PerKind)>,
+    curve: Vec<(f64, PerKind)>,
+}
+
+/// A ring event as the plot needs it.
+struct RingEvent {
+    chip_uid: String,
+    pid: u32,
+    number: u64,
+    place: bool,
+    kind: MemKind,
+    bytes: u64,
+    at_ns: u64,
+}
+
+/// One ledger read of the recorder: its time, each device's used bytes, and the ring events
+/// it found (which happened since the read before, and are counted in this read's figures).
+struct Read {
+    clock_ns: u64,
+    used: BTreeMap<String, PerKind>,
+    events: Vec<RingEvent>,
 }
 
 /// A placement the record saw: kind, bytes, owner, source line, seen at, gone at.
@@ -53,6 +82,7 @@ pub struct L1Peak {
 pub struct Recording {
     devices: BTreeMap<String, Series>,
     placements: BTreeMap<(String, u32, u64), Held>,
+    reads: Vec<Read>,
     first_ns: Option<u64>,
     /// Lines that were not record lines (a truncated last line, another file's lines).
     pub skipped_lines: usize,
@@ -77,11 +107,14 @@ impl Recording {
                             series.samples.push((t, clock_ns, PerKind::default()));
                         }
                     }
+                    let mut used = BTreeMap::new();
                     for d in devices {
+                        used.insert(d.chip_uid.clone(), d.used);
                         let series = rec.devices.entry(d.chip_uid).or_default();
                         series.spec = d.spec;
                         series.samples.push((t, clock_ns, d.used));
                     }
+                    rec.reads.push(Read { clock_ns, used, events: Vec::new() });
                 }
                 RecordLine::Placement {
                     clock_ns,
@@ -103,10 +136,76 @@ impl Recording {
                         held.gone_ns = Some(clock_ns);
                     }
                 }
-                RecordLine::Event { .. } => {}
+                RecordLine::Event { chip_uid, pid, number, op, kind, bytes, at_ns, .. } => {
+                    let kind = MemKind::ALL.into_iter().find(|k| k.name() == kind);
+                    // Events before the first sample have no interval to fall in.
+                    if let (Some(kind), Some(read)) = (kind, rec.reads.last_mut()) {
+                        let place = op == "place";
+                        read.events.push(RingEvent {
+                            chip_uid,
+                            pid,
+                            number,
+                            place,
+                            kind,
+                            bytes,
+                            at_ns,
+                        });
+                    }
+                }
+            }
+        }
+        let curves: Vec<(String, Vec<(f64, PerKind)>)> =
+            rec.devices.keys().map(|uid| (uid.clone(), rec.curve(uid))).collect();
+        for (uid, curve) in curves {
+            if let Some(series) = rec.devices.get_mut(&uid) {
+                series.curve = curve;
             }
         }
         rec
+    }
+
+    /// Seconds since the recording's first sample.
+    fn seconds(&self, clock_ns: u64) -> f64 {
+        clock_ns.saturating_sub(self.first_ns.unwrap_or(0)) as f64 / 1e9
+    }
+
+    /// The used bytes per kind of `chip_uid` that `ttctl plot` draws: (seconds since the
+    /// first sample, used per kind), each sample's figures with the ring events between
+    /// samples as steps (see the module's documentation for where a release is placed).
+    /// None for a chip the recording never sampled.
+    pub fn used_over_time(&self, chip_uid: &str) -> Option<&[(f64, PerKind)]> {
+        self.devices.get(chip_uid).map(|series| series.curve.as_slice())
+    }
+
+    fn curve(&self, chip_uid: &str) -> Vec<(f64, PerKind)> {
+        let mut points = Vec::new();
+        let mut before: Option<(u64, PerKind)> = None;
+        let mut last_numbers = BTreeMap::new();
+        for read in &self.reads {
+            let rings = complete_rings(read, chip_uid, &mut last_numbers);
+            let now = match (read.used.get(chip_uid), &before) {
+                (Some(used), _) => *used,
+                // Seen before and held by no live process now: 0.
+                (None, Some(_)) => PerKind::default(),
+                (None, None) => continue,
+            };
+            if let Some((since_ns, mut level)) = before.take() {
+                for (at_ns, kind, place, bytes) in steps(&rings, since_ns, read.clock_ns) {
+                    let t = self.seconds(at_ns);
+                    points.push((t, level));
+                    let figure = &mut level.0[kind.index()];
+                    *figure = if place {
+                        figure.saturating_add(bytes)
+                    } else {
+                        figure.saturating_sub(bytes)
+                    };
+                    points.push((t, level));
+                }
+            }
+            points.push((self.seconds(read.clock_ns), now));
+            before = Some((read.clock_ns, now));
+        }
+        points
     }
 
     /// Per device, the sample where Tensix L1 (every kind but DRAM) was fullest, and what
@@ -138,6 +237,66 @@ impl Recording {
     }
 }
 
+/// The rings of `chip_uid`'s processes in `read`, each in number order, left out where
+/// events are missing (the ring overran between reads, or an entry was being written): a
+/// release without its placement would draw the curve below what was used. `last` holds
+/// each process's last event number seen, across reads; a process's first event is 0.
+fn complete_rings<'a>(
+    read: &'a Read,
+    chip_uid: &str,
+    last: &mut BTreeMap<u32, u64>,
+) -> Vec<Vec<&'a RingEvent>> {
+    let mut rings: BTreeMap<u32, Vec<&RingEvent>> = BTreeMap::new();
+    for event in read.events.iter().filter(|e| e.chip_uid == chip_uid) {
+        rings.entry(event.pid).or_default().push(event);
+    }
+    let mut complete = Vec::new();
+    for (pid, mut ring) in rings {
+        ring.sort_by_key(|e| e.number);
+        let first = last.get(&pid).map_or(0, |n| n + 1);
+        let unbroken = ring.iter().zip(first..).all(|(e, expected)| e.number == expected);
+        if let Some(newest) = ring.last() {
+            last.insert(pid, newest.number);
+        }
+        if unbroken {
+            complete.push(ring);
+        }
+    }
+    complete
+}
+
+/// The steps of used bytes between the read before (at `since_ns`) and `read` (at
+/// `until_ns`), from `rings`: (when, kind, placed or released, bytes), in time order and,
+/// within one process, in its ring's order. A placement is at its own time (kept within the
+/// interval); a release at the next placement of its process, else at the read that found it.
+fn steps(
+    rings: &[Vec<&RingEvent>],
+    since_ns: u64,
+    until_ns: u64,
+) -> Vec<(u64, MemKind, bool, u64)> {
+    // (when, pid, number, kind, place, bytes)
+    let mut timed = Vec::new();
+    for ring in rings {
+        // Walked newest first, so each release knows the placement that followed it.
+        let mut next_place_ns = until_ns;
+        for event in ring.iter().rev() {
+            if event.place {
+                next_place_ns = event.at_ns.max(since_ns).min(until_ns);
+            }
+            timed.push((
+                next_place_ns,
+                event.pid,
+                event.number,
+                event.kind,
+                event.place,
+                event.bytes,
+            ));
+        }
+    }
+    timed.sort_by_key(|&(at_ns, pid, number, ..)| (at_ns, pid, number));
+    timed.into_iter().map(|(at_ns, _, _, kind, place, bytes)| (at_ns, kind, place, bytes)).collect()
+}
+
 fn colour(kind: MemKind) -> RGBColor {
     match kind {
         MemKind::Dram => BLUE,
@@ -159,8 +318,8 @@ fn chart<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let span = series.samples.last().map_or(1.0, |s| s.0).max(1e-3);
-    let top = series.samples.iter().flat_map(|s| s.2 .0).max().unwrap_or(0).max(1);
+    let span = series.curve.iter().map(|p| p.0).fold(0.0, f64::max).max(1e-3);
+    let top = series.curve.iter().flat_map(|p| p.1 .0).max().unwrap_or(0).max(1);
     let title =
         if series.spec.is_empty() { uid.to_owned() } else { format!("{uid} ({})", series.spec) };
     let mut chart = ChartBuilder::on(area)
@@ -172,7 +331,7 @@ where
     chart.configure_mesh().x_desc("seconds").y_label_formatter(&|bytes| human(*bytes)).draw()?;
     for kind in MemKind::ALL {
         let points: Vec<(f64, u64)> =
-            series.samples.iter().map(|(t, _, used)| (*t, used.0[kind.index()])).collect();
+            series.curve.iter().map(|(t, used)| (*t, used.0[kind.index()])).collect();
         // The first sample at the peak (max_by_key would give the last).
         let Some(&(peak_t, peak)) = points.iter().rev().max_by_key(|p| p.1) else { continue };
         if peak == 0 {

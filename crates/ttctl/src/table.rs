@@ -19,11 +19,24 @@ pub fn width() -> Option<u16> {
 
 /// A borderless table with `header`, fitted to [`width`].
 pub fn with_header(header: &[&str]) -> Table {
-    let mut table = Table::new();
-    table.load_preset(NOTHING).set_header(header.to_vec());
-    if let Some(columns) = width() {
-        table.set_content_arrangement(ContentArrangement::Dynamic).set_width(columns);
+    match width() {
+        Some(columns) => fitted(header, columns),
+        None => {
+            let mut table = Table::new();
+            table.load_preset(NOTHING).set_header(header.to_vec());
+            table
+        }
     }
+}
+
+/// A borderless table with `header` whose lines stay within `columns`: cells wrap.
+pub fn fitted(header: &[&str], columns: u16) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(NOTHING)
+        .set_header(header.to_vec())
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(columns);
     table
 }
 

@@ -3,7 +3,7 @@
 //! said once, --iterations 0, and --watch's timestamped lines ending cleanly on Ctrl-C.
 
 // A failed step should fail the test loudly.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
 
@@ -45,6 +45,42 @@ fn help_names_the_environment_and_the_workloads() {
     }
 }
 
+/// Each command's `--help` ends with the environment variables that change what it does.
+#[test]
+fn every_subcommand_help_names_the_environment_that_affects_it() {
+    let env = Env::new();
+    let expected: [(&[&str], &[&str]); 13] = [
+        (&["devices"], &["TT_SIM_DIR", "COLUMNS"]),
+        (&["run"], &["TT_SIM_DIR", "TT_LEDGER_DIR", "TT_TRACKING", "COLUMNS"]),
+        (&["mem"], &["TT_LEDGER_DIR", "COLUMNS"]),
+        (&["leaks"], &["TT_LEDGER_DIR"]),
+        (&["serve"], &["TT_LEDGER_DIR"]),
+        (&["top"], &["TT_LEDGER_DIR"]),
+        (&["record"], &["TT_LEDGER_DIR"]),
+        (&["plot"], &[]),
+        (&["completions"], &[]),
+        (&["man"], &[]),
+        (&["sim"], &["TT_SIM_DIR"]),
+        (&["sim", "rm"], &["TT_SIM_DIR"]),
+        (&["kernel", "build"], &["TMPDIR"]),
+    ];
+    let everything = ["TT_SIM_DIR", "TT_LEDGER_DIR", "TT_TRACKING", "COLUMNS", "TMPDIR"];
+    for (command, variables) in expected {
+        let help = env.command(&[command, &["--help"]].concat()).output().unwrap();
+        assert!(help.status.success(), "{command:?}");
+        let text = String::from_utf8_lossy(&help.stdout);
+        let environment = text.split("Environment:").nth(1).unwrap_or_else(|| {
+            panic!("`ttctl {} --help` has no environment section:\n{text}", command.join(" "))
+        });
+        for name in everything {
+            let listed = environment.contains(&format!("  {name} "));
+            assert_eq!(listed, variables.contains(&name), "{name} in {command:?}:\n{text}");
+        }
+        assert!(environment.contains("  RUST_LOG "), "{command:?}:\n{text}");
+        assert!(environment.contains("Exit status: 0 ok, 1 runtime error, 2 usage error."));
+    }
+}
+
 #[test]
 fn completions_and_the_man_page_come_from_the_definitions() {
     let env = Env::new();
@@ -62,6 +98,9 @@ fn completions_and_the_man_page_come_from_the_definitions() {
     let page = String::from_utf8_lossy(&man.stdout);
     assert!(page.contains(".TH ttctl 1"), "{page}");
     assert!(page.contains("serve"), "{page}");
+    for name in ["TT_SIM_DIR", "TT_LEDGER_DIR", "TT_TRACKING", "RUST_LOG", "COLUMNS"] {
+        assert!(page.contains(name), "{name} missing from the man page:\n{page}");
+    }
     assert_eq!(env.command(&["completions", "tcsh"]).output().unwrap().status.code(), Some(2));
 }
 

@@ -10,22 +10,8 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{first_line, free_port, http_get, tool, url_encode, wait_for, Env, Running};
+use common::{free_port, http_get, start_serve, tool, url_encode, wait_for, Env, Running};
 use serde_json::Value;
-
-/// Starts `ttctl serve` on a loopback port of its choosing; returns it and its address.
-fn start_serve(env: &Env) -> (Running, String) {
-    let mut child =
-        env.command(&["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn().unwrap();
-    let line = first_line(&mut child);
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("no address in `{line}`"))
-        .to_owned();
-    (Running(child), addr)
-}
 
 /// The kernel bytes of the only device in an exposition, if it has one.
 fn kernel_bytes(exposition: &str) -> Option<u64> {

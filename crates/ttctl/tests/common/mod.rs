@@ -1,7 +1,7 @@
 //! Helpers shared by the ttctl test files that use this module: each test runs the real
 //! binary with its own ledger and simulator directories.
 
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -62,6 +62,23 @@ pub fn tool(tool: &str, package: &str) -> Option<PathBuf> {
         );
     }
     found
+}
+
+/// Starts `ttctl serve` on a loopback port of its choosing; returns it and its address.
+pub fn start_serve(env: &Env) -> (Running, String) {
+    let mut child = env
+        .command(&["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = first_line(&mut child);
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in `{line}`"))
+        .to_owned();
+    (Running(child), addr)
 }
 
 /// A TCP port on loopback that was free a moment ago.
