@@ -33,16 +33,28 @@ fn placed_in(b: &Block, size: u64, align: u64, top_down: bool) -> Option<u64> {
     }
 }
 
-/// The placements best fit may choose: in a free block of the smallest size that fits, at
+/// The address band a free block starting at `addr` belongs to: the range cut in four
+/// equal bands by address (the boundaries are pinned by the bands module's own test).
+fn band(r: &RangeAllocator, addr: u64) -> usize {
+    super::bands::band_of(r.base(), r.size(), addr)
+}
+
+/// The placements best fit may choose: among the free blocks of the lowest band that has
+/// one that fits (highest when `top_down`), in a block of the smallest size that fits, at
 /// that block's bottom (top when `top_down`). Which of several such blocks is taken is the
 /// engine's tie-break, checked exactly by the reference test below.
 fn oracle(r: &RangeAllocator, size: u64, align: u64, top_down: bool) -> Vec<u64> {
     let free: Vec<Block> = r.blocks().into_iter().filter(|b| !b.allocated).collect();
-    let fits = |b: &&Block| placed_in(b, size, align, top_down).is_some();
-    let Some(best) = free.iter().filter(fits).map(|b| b.size).min() else {
+    let fits: Vec<&Block> =
+        free.iter().filter(|b| placed_in(b, size, align, top_down).is_some()).collect();
+    let bands = fits.iter().map(|b| band(r, b.addr));
+    let Some(chosen) = (if top_down { bands.max() } else { bands.min() }) else {
         return Vec::new();
     };
-    free.iter()
+    let in_band: Vec<&&Block> = fits.iter().filter(|b| band(r, b.addr) == chosen).collect();
+    let best = in_band.iter().map(|b| b.size).min().unwrap_or(0);
+    in_band
+        .iter()
         .filter(|b| b.size == best)
         .filter_map(|b| placed_in(b, size, align, top_down))
         .collect()
@@ -166,22 +178,29 @@ proptest! {
     }
 }
 
-/// An independent best-fit allocator: free blocks in an address-ordered map, the best fit
-/// found by a full scan, neighbours coalesced on free. Ties on size follow the engine's
-/// documented rule: a block below [`EXACT_UNITS`] alignment units goes most recently freed
-/// (or split off) first, a larger one lowest address first. Every block entering the free
-/// set gets a fresh stamp to tell "most recently".
+/// An independent banded best-fit allocator: free blocks in an address-ordered map, the
+/// best fit found by a full scan of the lowest of four equal address bands that has a block
+/// that fits, neighbours coalesced on free. Ties on size follow the engine's documented
+/// rule: a block below `EXACT_UNITS` alignment units goes most recently freed (or split
+/// off) first, a larger one lowest address first. Every block entering the free set gets a
+/// fresh stamp to tell "most recently".
 struct ReferenceBestFit {
     /// addr -> (size, stamp)
     free: std::collections::BTreeMap<u64, (u64, u64)>,
     alignment: u64,
     clock: u64,
+    base: u64,
+    size: u64,
 }
 
 impl ReferenceBestFit {
     fn new(base: u64, size: u64, alignment: u64) -> Self {
         let free = std::iter::once((base, (size, 0))).filter(|&(_, (s, _))| s > 0).collect();
-        Self { free, alignment, clock: 0 }
+        Self { free, alignment, clock: 0, base, size }
+    }
+
+    fn band(&self, addr: u64) -> usize {
+        super::bands::band_of(self.base, self.size, addr)
     }
 
     fn file(&mut self, addr: u64, size: u64) {
@@ -196,7 +215,8 @@ impl ReferenceBestFit {
             .iter()
             .filter(|&(_, &(hole, _))| hole >= size)
             .min_by_key(|&(&addr, &(hole, stamp))| {
-                (hole, if small(hole) { Reverse(stamp) } else { Reverse(u64::MAX - addr) })
+                let tie = if small(hole) { Reverse(stamp) } else { Reverse(u64::MAX - addr) };
+                (self.band(addr), hole, tie)
             })
             .map(|(&a, &(h, _))| (a, h))?;
         self.free.remove(&addr);

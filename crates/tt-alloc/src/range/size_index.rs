@@ -1,7 +1,7 @@
 //! The size index of free blocks: which free block a best fit takes, and which is largest.
 //!
-//! Sizes are counted in units of the allocator's alignment. Blocks below
-//! [`EXACT_UNITS`] units are filed by exact size ([`exact_sizes`]). Larger ones go in
+//! Sizes are counted in units of the allocator's alignment. Blocks below [`EXACT_UNITS`]
+//! units are filed by exact size ([`exact_sizes`](super::exact_sizes)). Larger ones go in
 //! size classes under a two-level bitmap (TLSF): every power of two is split into
 //! [`SUBCLASSES`] equal classes, so finding the first non-empty class at or above a size is
 //! two `trailing_zeros` calls, and each class keeps its blocks in a [`free_tree`] ordered by
@@ -50,6 +50,7 @@ impl SizeIndex {
     }
 
     /// The first non-empty class at or above `class`, if any.
+    #[inline]
     fn first_non_empty_from(&self, class: usize) -> Option<usize> {
         if class >= CLASS_COUNT {
             return None;
@@ -85,7 +86,7 @@ impl SizeIndex {
     }
 
     /// Files free node `index` (whose size and address are already set).
-    #[inline]
+    #[inline(always)]
     pub(super) fn insert(&mut self, nodes: &mut [Node], index: u32, align_shift: u32) {
         let units = nodes[index as usize].size >> align_shift;
         if units < EXACT_UNITS {
@@ -108,7 +109,7 @@ impl SizeIndex {
 
     /// Takes free node `index` out of the index; its size and address must be the ones it
     /// was filed with, and the caller resizes, allocates or releases it next.
-    #[inline]
+    #[inline(always)]
     pub(super) fn remove(&mut self, nodes: &mut [Node], index: u32, align_shift: u32) {
         let units = nodes[index as usize].size >> align_shift;
         if units < EXACT_UNITS {
@@ -152,6 +153,10 @@ impl SizeIndex {
             if let Some(index) = self.exact.first_at_least(units).and_then(|u| self.exact.head(u)) {
                 return Some((index, nodes[index as usize].addr));
             }
+            // No small block fits; an index (or address band) with no large block that can
+            // is passed over with two bit scans, without a call.
+            let class = self.first_non_empty_from(class_of(units))?;
+            return self.class_fit(nodes, class, size, align, top_down);
         }
         self.best_fit_slow(nodes, size, align, top_down, units)
     }
@@ -177,7 +182,20 @@ impl SizeIndex {
             }
             at_least = found + 1;
         }
-        let mut class = self.first_non_empty_from(class_of(units))?;
+        let class = self.first_non_empty_from(class_of(units))?;
+        self.class_fit(nodes, class, size, align, top_down)
+    }
+
+    /// The best fit among the large blocks, searching from non-empty `class` up.
+    #[inline(never)]
+    fn class_fit(
+        &self,
+        nodes: &[Node],
+        mut class: usize,
+        size: u64,
+        align: u64,
+        top_down: bool,
+    ) -> Option<(u32, u64)> {
         loop {
             let found = free_tree::best_fit(nodes, self.root(class), size, align, top_down);
             if found.is_some() {
