@@ -34,8 +34,8 @@ struct BankState {
 impl BankState {
     /// The free-space figures a monitor needs, taken under the bank type's lock.
     fn health(&self, layout: &BankLayout) -> BankHealth {
-        // Published after every allocation and free, so only O(1) figures: not `stats()`,
-        // whose largest block's address may cost a walk.
+        // Published after every allocation and free, so only figures that need no walk: not
+        // `stats()`, whose largest block's address may cost a walk of equal-sized blocks.
         let r = &self.ranges;
         BankHealth {
             bank_type: layout.bank_type,

@@ -112,7 +112,8 @@ impl BandedIndex {
         best.map(|(_, index)| index)
     }
 
-    /// Bytes in the largest free block, or 0, in O(1).
+    /// Bytes in the largest free block, or 0, without a walk: per band, two bit scans and at
+    /// most one descent of its largest class's tree.
     pub(super) fn largest_size(&self, nodes: &[Node], align_shift: u32) -> u64 {
         self.bands.iter().map(|band| band.largest_size(nodes, align_shift)).max().unwrap_or(0)
     }

@@ -6,10 +6,11 @@
 //! their address falls in ([`bands`]), each band with a size index ([`size_index`]): small
 //! blocks by exact size, each size a list, so a best fit is two bit scans and a list head;
 //! larger ones in two-level segregated size classes, each class a tree ordered by (size,
-//! address), so the best fit is one descent however many blocks share a size. Allocated blocks are found by address through a hash map when
-//! callers free by address ([`RangeAllocator::free`]); callers that keep a [`RangeHandle`]
-//! free without any lookup ([`RangeAllocator::free_handle`]), the handle naming the block's
-//! node directly and a generation catching stale and double frees.
+//! address), so the best fit is one descent however many blocks share a size. Allocated
+//! blocks are found by address through a hash map when callers free by address
+//! ([`RangeAllocator::free`]); callers that keep a [`RangeHandle`] free without any lookup
+//! ([`RangeAllocator::free_handle`]), the handle naming the block's node directly and a
+//! generation catching stale and double frees.
 
 mod addr_map;
 mod bands;
@@ -358,7 +359,7 @@ impl RangeAllocator {
 
     /// Occupancy figures. Naming the largest free block's address costs a descent of the
     /// largest size class's tree, or a walk of the free blocks of the largest small size;
-    /// [`RangeAllocator::largest_free_size`] is O(1).
+    /// [`RangeAllocator::largest_free_size`] needs no walk.
     pub fn stats(&self) -> RangeStats {
         RangeStats {
             total: self.size(),
@@ -386,8 +387,9 @@ impl RangeAllocator {
         out
     }
 
-    /// Bytes in the largest free block (0 when none), in O(1): what monitors publish after
-    /// every allocation and free.
+    /// Bytes in the largest free block (0 when none), without a walk (bit scans and at most
+    /// one tree descent per address band): what monitors publish after every allocation and
+    /// free.
     pub fn largest_free_size(&self) -> u64 {
         self.index.largest_size(&self.slab.nodes, self.align_shift)
     }

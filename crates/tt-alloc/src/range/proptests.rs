@@ -134,8 +134,12 @@ proptest! {
                         r.allocate_handle(size, align, policy).map(|h| (h.addr(), Some(h)))
                     };
                     match &got {
-                        Ok((addr, _)) => prop_assert!(allowed.contains(addr), "{:#x} not in {:x?}", addr, allowed),
-                        Err(e) => prop_assert!(allowed.is_empty(), "{:?} though {:x?} fit", e, allowed),
+                        Ok((addr, _)) => {
+                            prop_assert!(allowed.contains(addr), "{:#x} not in {:x?}", addr, allowed)
+                        }
+                        Err(e) => {
+                            prop_assert!(allowed.is_empty(), "{:?} though {:x?} fit", e, allowed)
+                        }
                     }
                     if let Ok((addr, handle)) = got {
                         live.push((addr, rounded, align, handle));
