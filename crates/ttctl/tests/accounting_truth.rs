@@ -6,8 +6,9 @@
 // Helpers outside #[test] functions: a failed step should fail the test loudly.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod common;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -21,21 +22,21 @@ use tt_program::{builtin_kernel, Processor, Program, Runtime};
 use tt_soc::{ChipUid, SocDescriptor};
 use tt_track::{EventOp, TrackEvent, TrackObserver, Tracker};
 
+/// The test's own directories and a tracker on its ledger.
 struct Env {
-    ledger: tempfile::TempDir,
-    sim: tempfile::TempDir,
+    dirs: common::Env,
     tracker: Tracker,
 }
 
 impl Env {
     fn new() -> Env {
-        let ledger = tempfile::tempdir().unwrap();
-        let tracker = Tracker::with_ledger_dir(ledger.path()).unwrap();
-        Env { ledger, sim: tempfile::tempdir().unwrap(), tracker }
+        let dirs = common::Env::new();
+        let tracker = Tracker::with_ledger_dir(dirs.ledger.path()).unwrap();
+        Env { dirs, tracker }
     }
 
     fn options(&self) -> OpenOptions {
-        OpenOptions { sim_dir: Some(self.sim.path().to_path_buf()), ..Default::default() }
+        OpenOptions { sim_dir: Some(self.dirs.sim.path().to_path_buf()), ..Default::default() }
     }
 
     fn runtime(&self, spec: &str) -> Runtime {
@@ -44,13 +45,7 @@ impl Env {
     }
 
     fn ttctl(&self, args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_ttctl"))
-            .args(args)
-            .env("TT_LEDGER_DIR", self.ledger.path())
-            .env("TT_SIM_DIR", self.sim.path())
-            .env_remove("TT_TRACKING")
-            .output()
-            .unwrap()
+        self.dirs.ttctl(args)
     }
 
     /// The monitor's view of one chip (`None` when no live process counts it).

@@ -3,30 +3,12 @@
 // Helpers outside #[test] functions: a failed step should fail the test loudly.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::process::{Command, Output};
 
+use common::Env;
 use serde_json::Value;
-
-struct Env {
-    ledger: tempfile::TempDir,
-    sim: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env { ledger: tempfile::tempdir().unwrap(), sim: tempfile::tempdir().unwrap() }
-    }
-
-    fn ttctl(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_ttctl"))
-            .args(args)
-            .env("TT_LEDGER_DIR", self.ledger.path())
-            .env("TT_SIM_DIR", self.sim.path())
-            .env_remove("TT_TRACKING")
-            .output()
-            .unwrap()
-    }
-}
 
 fn json_of(out: &Output) -> Value {
     assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
@@ -199,9 +181,8 @@ fn exit_codes_and_one_line_errors() {
 #[test]
 fn mem_watch_refreshes_until_stopped() {
     let env = Env::new();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ttctl"))
-        .args(["mem", "--json", "--watch", "0.1"])
-        .env("TT_LEDGER_DIR", env.ledger.path())
+    let mut child = env
+        .command(&["mem", "--json", "--watch", "0.1"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -263,10 +244,8 @@ fn leaks_lists_what_a_live_process_still_holds() {
 #[test]
 fn a_reader_that_goes_away_ends_the_output_quietly() {
     let env = Env::new();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ttctl"))
-        .args(["run", "buffers", "--device", "sim:wormhole_b0:8", "--iterations", "2"])
-        .env("TT_LEDGER_DIR", env.ledger.path())
-        .env("TT_SIM_DIR", env.sim.path())
+    let mut child = env
+        .command(&["run", "buffers", "--device", "sim:wormhole_b0:8", "--iterations", "2"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -282,24 +261,7 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
 #[test]
 fn mem_json_keeps_its_contract() {
     let env = Env::new();
-    let tracker = tt_track::Tracker::with_ledger_dir(env.ledger.path()).unwrap();
-    let soc = tt_soc::SocDescriptor::builtin(tt_soc::Arch::WormholeB0);
-    let uid = tt_soc::SocDescriptor::sim_chip_uid(tt_soc::Arch::WormholeB0, 77);
-    let info = tt_track::DeviceInfo::from_soc(uid, "sim:wormhole_b0:77", &soc);
-    let slot = tracker.register_device(&info).unwrap();
-    let spans = [
-        tt_accounting::BankSpan { bank: 0, addr: 0, size: 1000 },
-        tt_accounting::BankSpan { bank: 1, addr: 0, size: 24 },
-    ];
-    let record = tracker
-        .record_place(
-            slot,
-            tt_accounting::MemKind::Cb,
-            &spans,
-            "cb",
-            std::panic::Location::caller(),
-        )
-        .unwrap();
+    let (uid, _tracker, record) = env.cb_on_chip_77();
     let v = json_of(&env.ttctl(&["mem", "--json"]));
     let keys = |v: &Value| -> Vec<String> {
         let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();

@@ -4,42 +4,32 @@
 // Helpers outside #[test] functions: a failed step should fail the test loudly.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-struct Env {
-    ledger: tempfile::TempDir,
-    sim: tempfile::TempDir,
-}
+use common::Env;
 
-impl Env {
-    fn new() -> Env {
-        Env { ledger: tempfile::tempdir().unwrap(), sim: tempfile::tempdir().unwrap() }
-    }
-
-    /// Runs ttctl, killing it (and failing) if it has not finished within a minute.
-    fn ttctl(&self, args: &[&str]) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ttctl"))
-            .args(args)
-            .env("TT_LEDGER_DIR", self.ledger.path())
-            .env("TT_SIM_DIR", self.sim.path())
-            .env_remove("TT_TRACKING")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let start = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if start.elapsed() > Duration::from_secs(60) {
-                child.kill().unwrap();
-                panic!("ttctl {args:?} hangs");
-            }
-            std::thread::sleep(Duration::from_millis(20));
+/// Runs ttctl in `env`, killing it (and failing) if it has not finished within a minute.
+fn ttctl(env: &Env, args: &[&str]) -> Output {
+    let mut child = env
+        .command(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("ttctl {args:?} hangs");
         }
-        child.wait_with_output().unwrap()
+        std::thread::sleep(Duration::from_millis(20));
     }
+    child.wait_with_output().unwrap()
 }
 
 fn stderr(out: &Output) -> String {
@@ -65,12 +55,12 @@ fn soc_fixture(name: &str) -> String {
 #[test]
 fn a_malformed_device_spec_is_a_usage_error_quoted_by_a_short_prefix() {
     let env = Env::new();
-    let out = env.ttctl(&["run", "buffers", "--device", "sim:wormhole_b0:x"]);
+    let out = ttctl(&env, &["run", "buffers", "--device", "sim:wormhole_b0:x"]);
     assert_one_line_error(&out, 2, "simulator id must be a number");
-    let out = env.ttctl(&["run", "buffers", "--device", "nonsense"]);
+    let out = ttctl(&env, &["run", "buffers", "--device", "nonsense"]);
     assert_one_line_error(&out, 2, "bad device spec");
     let long = format!("sim:{}", "w".repeat(100_000));
-    let out = env.ttctl(&["run", "buffers", "--device", &long]);
+    let out = ttctl(&env, &["run", "buffers", "--device", &long]);
     assert_one_line_error(&out, 2, "(100004 bytes)");
 }
 
@@ -80,13 +70,13 @@ fn a_card_spec_that_is_not_a_character_device_is_refused_unopened() {
     let file = env.sim.path().join("not-a-card");
     std::fs::write(&file, b"keep").unwrap();
     for path in ["/etc/passwd", file.to_str().unwrap()] {
-        let out = env.ttctl(&["run", "buffers", "--device", path]);
+        let out = ttctl(&env, &["run", "buffers", "--device", path]);
         assert_one_line_error(&out, 2, "not a character device");
     }
     assert_eq!(std::fs::read(&file).unwrap(), b"keep");
     let fifo = env.sim.path().join("fifo");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    let out = env.ttctl(&["run", "buffers", "--device", fifo.to_str().unwrap()]);
+    let out = ttctl(&env, &["run", "buffers", "--device", fifo.to_str().unwrap()]);
     assert_one_line_error(&out, 2, "not a character device");
 }
 
@@ -95,36 +85,23 @@ fn a_soc_file_that_is_a_fifo_or_huge_is_refused_without_hanging() {
     let env = Env::new();
     let fifo = env.sim.path().join("soc.yaml");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    let out = env.ttctl(&[
-        "run",
-        "buffers",
-        "--device",
-        "sim:wormhole_b0:3",
-        "--soc",
-        fifo.to_str().unwrap(),
-    ]);
+    let out = ttctl(
+        &env,
+        &["run", "buffers", "--device", "sim:wormhole_b0:3", "--soc", fifo.to_str().unwrap()],
+    );
     assert_one_line_error(&out, 1, "not a regular file");
     let huge = env.sim.path().join("huge.yaml");
     std::fs::write(&huge, vec![b'#'; 2 << 20]).unwrap();
-    let out = env.ttctl(&[
-        "run",
-        "buffers",
-        "--device",
-        "sim:wormhole_b0:3",
-        "--soc",
-        huge.to_str().unwrap(),
-    ]);
+    let out = ttctl(
+        &env,
+        &["run", "buffers", "--device", "sim:wormhole_b0:3", "--soc", huge.to_str().unwrap()],
+    );
     assert_one_line_error(&out, 1, "at most 1048576 bytes");
     // The chip was never left held: it opens at once.
-    let ok = env.ttctl(&[
-        "run",
-        "buffers",
-        "--device",
-        "sim:wormhole_b0:3",
-        "--iterations",
-        "1",
-        "--json",
-    ]);
+    let ok = ttctl(
+        &env,
+        &["run", "buffers", "--device", "sim:wormhole_b0:3", "--iterations", "1", "--json"],
+    );
     assert!(ok.status.success(), "{}", stderr(&ok));
 }
 
@@ -139,25 +116,17 @@ fn a_descriptor_with_a_huge_grid_or_deep_nesting_fails_fast() {
         huge.replace(huge.lines().find(|l| l.contains("y_size")).unwrap(), "  y_size: 65535");
     std::fs::write(&grid, huge).unwrap();
     let start = Instant::now();
-    let out = env.ttctl(&[
-        "run",
-        "buffers",
-        "--device",
-        "sim:wormhole_b0:4",
-        "--soc",
-        grid.to_str().unwrap(),
-    ]);
+    let out = ttctl(
+        &env,
+        &["run", "buffers", "--device", "sim:wormhole_b0:4", "--soc", grid.to_str().unwrap()],
+    );
     assert_one_line_error(&out, 1, "6 bits");
     let nested = env.sim.path().join("nested.yaml");
     std::fs::write(&nested, format!("arc: {}", "[".repeat(200_000))).unwrap();
-    let out = env.ttctl(&[
-        "run",
-        "buffers",
-        "--device",
-        "sim:wormhole_b0:4",
-        "--soc",
-        nested.to_str().unwrap(),
-    ]);
+    let out = ttctl(
+        &env,
+        &["run", "buffers", "--device", "sim:wormhole_b0:4", "--soc", nested.to_str().unwrap()],
+    );
     assert_one_line_error(&out, 1, "nest more than 16 deep");
     assert!(start.elapsed() < Duration::from_secs(30), "{:?}", start.elapsed());
 }
@@ -167,16 +136,19 @@ fn a_descriptor_and_harvest_that_leave_no_tensix_core_are_refused_not_a_panic() 
     let env = Env::new();
     let soc = soc_fixture("tt_umd_wormhole_b0_8x10.yaml");
     for workload in ["buffers", "reduce"] {
-        let out = env.ttctl(&[
-            "run",
-            workload,
-            "--device",
-            "sim:wormhole_b0:6",
-            "--soc",
-            &soc,
-            "--harvest",
-            "0x3ff",
-        ]);
+        let out = ttctl(
+            &env,
+            &[
+                "run",
+                workload,
+                "--device",
+                "sim:wormhole_b0:6",
+                "--soc",
+                &soc,
+                "--harvest",
+                "0x3ff",
+            ],
+        );
         assert_one_line_error(&out, 1, "Tensix");
     }
 }
@@ -190,13 +162,9 @@ fn a_descriptor_larger_than_the_simulated_chip_is_refused() {
     let bigger = text.replace("\n  1499136\n", "\n  268435456\n");
     let soc = env.sim.path().join("bigger.yaml");
     std::fs::write(&soc, bigger).unwrap();
-    let out = env.ttctl(&[
-        "run",
-        "buffers",
-        "--device",
-        "sim:wormhole_b0:8",
-        "--soc",
-        soc.to_str().unwrap(),
-    ]);
+    let out = ttctl(
+        &env,
+        &["run", "buffers", "--device", "sim:wormhole_b0:8", "--soc", soc.to_str().unwrap()],
+    );
     assert_one_line_error(&out, 1, "the simulated chip holds");
 }

@@ -32,19 +32,8 @@ fn mem(env: &Env, columns: Option<&str>) -> String {
 #[test]
 fn mem_view_fits_80_columns_and_keeps_every_figure() {
     let env = Env::new();
-    let tracker = tt_track::Tracker::with_ledger_dir(env.ledger.path()).unwrap();
-    let soc = tt_soc::SocDescriptor::builtin(tt_soc::Arch::WormholeB0);
-    let uid = tt_soc::SocDescriptor::sim_chip_uid(tt_soc::Arch::WormholeB0, 77);
-    let info = tt_track::DeviceInfo::from_soc(uid, "sim:wormhole_b0:77", &soc);
-    let slot = tracker.register_device(&info).unwrap();
     // 1000 bytes on the first core, 24 on the second: 1024 of CB in all.
-    let spans = [
-        tt_accounting::BankSpan { bank: 0, addr: 0, size: 1000 },
-        tt_accounting::BankSpan { bank: 1, addr: 0, size: 24 },
-    ];
-    let caller = std::panic::Location::caller();
-    let _record =
-        tracker.record_place(slot, tt_accounting::MemKind::Cb, &spans, "cb", caller).unwrap();
+    let (uid, _tracker, _record) = env.cb_on_chip_77();
 
     let unset = mem(&env, None);
     assert_eq!(unset, mem(&env, Some("100")), "without a terminal or COLUMNS the width is 100");

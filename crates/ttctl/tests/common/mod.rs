@@ -6,7 +6,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::{Child, Command, Output};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -31,6 +31,30 @@ impl Env {
             .env("TT_SIM_DIR", self.sim.path())
             .env_remove("TT_TRACKING");
         command
+    }
+
+    /// `ttctl ARGS` run to completion.
+    pub fn ttctl(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// A tracker on this environment's ledger holding one CB placement on simulated
+    /// Wormhole chip 77: 1000 bytes on the first core and 24 on the second, 1024 in all.
+    /// Returns the chip's uid, the tracker and the record (which keeps the bytes counted).
+    pub fn cb_on_chip_77(&self) -> (tt_soc::ChipUid, tt_track::Tracker, tt_track::AllocRecord) {
+        let tracker = tt_track::Tracker::with_ledger_dir(self.ledger.path()).unwrap();
+        let soc = tt_soc::SocDescriptor::builtin(tt_soc::Arch::WormholeB0);
+        let uid = tt_soc::SocDescriptor::sim_chip_uid(tt_soc::Arch::WormholeB0, 77);
+        let info = tt_track::DeviceInfo::from_soc(uid, "sim:wormhole_b0:77", &soc);
+        let slot = tracker.register_device(&info).unwrap();
+        let spans = [
+            tt_accounting::BankSpan { bank: 0, addr: 0, size: 1000 },
+            tt_accounting::BankSpan { bank: 1, addr: 0, size: 24 },
+        ];
+        let caller = std::panic::Location::caller();
+        let record =
+            tracker.record_place(slot, tt_accounting::MemKind::Cb, &spans, "cb", caller).unwrap();
+        (uid, tracker, record)
     }
 }
 
