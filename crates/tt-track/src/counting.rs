@@ -1,10 +1,11 @@
 //! The hot path: counting one placement or release into a device slot of the segment.
 //!
 //! Each device slot has one in-process writer lock, on its own cache line. Holding it, the
-//! writer updates counters, ring and live table with plain atomic loads and stores (single
-//! writer, so no read-modify-write instructions), which is what makes an event cost one
-//! uncontended atomic swap. No lock is shared between devices and none is visible to
-//! readers: they only load, and check sequence numbers where several words must agree.
+//! writer opens a write section of the slot's sequence word (`segment::seqlock`) and updates
+//! counters, ring and live table with plain atomic loads and stores (single writer, so no
+//! read-modify-write instructions), which is what makes an event cost one uncontended atomic
+//! swap and two stores of the word. No lock is shared between devices and none is visible to
+//! readers: they only load, and take a slot only as one state its writer had.
 
 use std::hint::spin_loop;
 use std::panic::Location;
@@ -15,9 +16,10 @@ use tt_accounting::{BankClass, BankHealth, MemKind};
 use crate::record::{AllocId, CoreShare, NO_TABLE_ENTRY};
 use crate::segment::layout::{
     prefix_within, store_bytes, suffix_within, DeviceRecord, LiveEntry, RingEntry, SegmentLayout,
-    ENTRY_BUSY, FILE_BYTES, FLAG_FILE_CUT, FLAG_OWNER_CUT, LIVE_TABLE_CAPACITY, OP_PLACE,
-    OP_RELEASE, OWNER_BYTES, RING_CAPACITY,
+    FILE_BYTES, FLAG_FILE_CUT, FLAG_OWNER_CUT, LIVE_TABLE_CAPACITY, OP_PLACE, OP_RELEASE,
+    OWNER_BYTES, RING_CAPACITY,
 };
+use crate::segment::seqlock::WriteSection;
 
 /// Spins before a waiting writer yields its time slice to a preempted holder.
 const SPINS_BEFORE_YIELD: u32 = 64;
@@ -36,6 +38,9 @@ pub(crate) struct DeviceWriter {
     records_alive: AtomicU64,
     /// Set once the tracker that owns the slot's anchor is gone.
     orphaned: AtomicBool,
+    /// The slot's sequence word as this writer last stored it (never reset: it only grows
+    /// over the slot's life, whichever chip the slot serves).
+    seq: AtomicU64,
     /// Head of the free list threaded through the live entries' `next_free`.
     free_head: AtomicU32,
     /// Entries `0..next_unused` have been used at least once; the rest were never touched.
@@ -49,6 +54,7 @@ impl Default for DeviceWriter {
             reserved_now: AtomicU64::new(0),
             records_alive: AtomicU64::new(0),
             orphaned: AtomicBool::new(false),
+            seq: AtomicU64::new(0),
             free_head: AtomicU32::new(NO_FREE_ENTRY),
             next_unused: AtomicU32::new(0),
         }
@@ -56,6 +62,13 @@ impl Default for DeviceWriter {
 }
 
 pub(crate) struct Held<'a>(&'a DeviceWriter);
+
+/// The slot's lock held and a write section of its sequence word open; the section closes
+/// before the lock is let go (fields drop in order).
+pub(crate) struct Writing<'a> {
+    _section: WriteSection<'a, AtomicU64>,
+    _held: Held<'a>,
+}
 
 impl Drop for Held<'_> {
     #[inline]
@@ -71,6 +84,14 @@ impl DeviceWriter {
             self.lock_contended();
         }
         Held(self)
+    }
+
+    /// Takes the slot's lock and opens a write section of `device`'s sequence word: every
+    /// change of the slot happens inside one.
+    #[inline]
+    pub(crate) fn write<'a>(&'a self, device: &'a DeviceRecord) -> Writing<'a> {
+        let held = self.lock();
+        Writing { _section: WriteSection::open(&device.seq, &self.seq), _held: held }
     }
 
     #[cold]
@@ -161,7 +182,7 @@ pub(crate) fn count_place(
 ) -> u32 {
     let device = &layout.devices[slot];
     let counters = &device.kinds[event.kind.index()];
-    let _held = writer.lock();
+    let _writing = writer.write(device);
     bump(&writer.records_alive, 1, Ordering::Relaxed);
     let placed = bump(&counters.placed_reserved, event.reserved, Ordering::Relaxed);
     bump(&counters.placed_payload, event.payload, Ordering::Relaxed);
@@ -240,13 +261,13 @@ pub(crate) fn count_release(
     event: &Counted<'_>,
 ) -> Released {
     let device = &layout.devices[slot];
-    let _held = writer.lock();
+    let _writing = writer.write(device);
     if table_entry == NO_TABLE_ENTRY {
         drop_by(&device.live_table_overflow, 1);
     } else {
         match layout.live[slot].get(table_entry as usize) {
             Some(entry) if entry.alloc_id.load(Ordering::Relaxed) == event.id.get() => {
-                entry.alloc_id.store(0, Ordering::Release);
+                entry.alloc_id.store(0, Ordering::Relaxed);
                 entry
                     .next_free
                     .store(u64::from(writer.free_head.load(Ordering::Relaxed)), Ordering::Relaxed);
@@ -259,11 +280,9 @@ pub(crate) fn count_release(
         }
     }
     let counters = &device.kinds[event.kind.index()];
-    // Release pairs with the reader's acquire load of `released` before `placed`, so a
-    // reader never sees a release without its placement.
-    bump(&counters.released_reserved, event.reserved, Ordering::Release);
-    bump(&counters.released_payload, event.payload, Ordering::Release);
-    bump(&counters.released_count, 1, Ordering::Release);
+    bump(&counters.released_reserved, event.reserved, Ordering::Relaxed);
+    bump(&counters.released_payload, event.payload, Ordering::Relaxed);
+    bump(&counters.released_count, 1, Ordering::Relaxed);
     drop_by(&writer.reserved_now, event.reserved);
     if event.class == BankClass::Ethernet {
         drop_by(&device.payload_by_class[BankClass::Ethernet as usize], event.payload);
@@ -289,7 +308,7 @@ pub(crate) fn count_integrity_error(
     device: &DeviceRecord,
     error: IntegrityError,
 ) {
-    let _held = writer.lock();
+    let _writing = writer.write(device);
     let counter = match error {
         IntegrityError::ForeignPlacement => &device.foreign_placements,
         IntegrityError::InheritedUse => &device.inherited_uses,
@@ -299,7 +318,7 @@ pub(crate) fn count_integrity_error(
 
 /// Sets every peak of a device back to its current figure.
 pub(crate) fn reset_peaks(writer: &DeviceWriter, device: &DeviceRecord) {
-    let _held = writer.lock();
+    let _writing = writer.write(device);
     for counters in &device.kinds {
         let reserved = counters.placed_reserved.load(Ordering::Relaxed);
         let released = counters.released_reserved.load(Ordering::Relaxed);
@@ -335,17 +354,14 @@ fn push_event(
 ) {
     let number = device.events_written.load(Ordering::Relaxed);
     let entry = &ring[(number % RING_CAPACITY as u64) as usize];
-    // Seqlock: a reader discards an entry whose seq changed while it read the fields.
-    entry.seq.store(ENTRY_BUSY, Ordering::Relaxed);
-    fence(Ordering::Release);
     entry.alloc_id.store(event.id.get(), Ordering::Relaxed);
     entry.reserved.store(event.reserved, Ordering::Relaxed);
     entry.payload.store(event.payload, Ordering::Relaxed);
     let meta = op | (event.kind.index() as u64) << 8 | (event.class as u64) << 16;
     entry.meta.store(meta, Ordering::Relaxed);
     entry.at_ns.store(event.at_ns, Ordering::Relaxed);
-    entry.seq.store(number + 1, Ordering::Release);
-    device.events_written.store(number + 1, Ordering::Release);
+    entry.seq.store(number + 1, Ordering::Relaxed);
+    device.events_written.store(number + 1, Ordering::Relaxed);
 }
 
 /// Takes a free live-table entry: the most recently freed one, else one never used.
@@ -364,9 +380,7 @@ fn take_entry(
     let unused = writer.next_unused.load(Ordering::Relaxed);
     if (unused as usize) < LIVE_TABLE_CAPACITY {
         writer.next_unused.store(unused + 1, Ordering::Relaxed);
-        // The high-water mark only grows, so readers never skip a listed entry; one still
-        // being filled in reads as busy and is skipped until its id is stored.
-        device.live_table_high_water.store(u64::from(unused) + 1, Ordering::Release);
+        device.live_table_high_water.store(u64::from(unused) + 1, Ordering::Relaxed);
         return Some(unused as usize);
     }
     None
@@ -385,8 +399,6 @@ fn list_live(
         return NO_TABLE_ENTRY;
     };
     let entry = &table[index];
-    entry.alloc_id.store(ENTRY_BUSY, Ordering::Relaxed);
-    fence(Ordering::Release);
     let owner = prefix_within(listing.owner, OWNER_BYTES);
     let file = suffix_within(listing.provenance.file(), FILE_BYTES);
     let flags = if owner.len() < listing.owner.len() { FLAG_OWNER_CUT } else { 0 }
@@ -405,7 +417,7 @@ fn list_live(
     entry.placed_at_ns.store(event.at_ns, Ordering::Relaxed);
     store_bytes(&entry.owner, owner.as_bytes());
     store_bytes(&entry.file, file.as_bytes());
-    entry.alloc_id.store(event.id.get(), Ordering::Release);
+    entry.alloc_id.store(event.id.get(), Ordering::Relaxed);
     // LIVE_TABLE_CAPACITY is 32,768, so indices fit in a u32.
     index as u32
 }

@@ -155,7 +155,6 @@ fn clear(device: &DeviceRecord) {
         &device.ethernet_cores,
         &device.events_written,
         &device.peak_reserved,
-        &device.spare1,
         &device.spare0,
         &device.double_releases,
         &device.foreign_placements,
@@ -242,10 +241,12 @@ impl Tracker {
             }
         };
         let device = &devices[index];
+        let writer = &ledger.writers[index];
+        // One write section over the whole registration: a reader sees the slot as it was
+        // before or after, never a new chip's identity with another's figures.
+        let _writing = writer.write(device);
         if fresh {
-            let writer = &ledger.writers[index];
-            let _held = writer.lock();
-            device.state.store(SLOT_EMPTY, Ordering::Release);
+            device.state.store(SLOT_EMPTY, Ordering::Relaxed);
             clear(device);
             writer.reset();
             let generation = device.generation.load(Ordering::Relaxed).wrapping_add(1);
@@ -263,7 +264,7 @@ impl Tracker {
         device.ethernet_cores.store(capacity.ethernet_cores, Ordering::Relaxed);
         store_coords(&device.tensix_coords, &packed_coords(&info.tensix_cores));
         store_coords(&device.ethernet_coords, &packed_coords(&info.ethernet_cores));
-        device.state.store(SLOT_OPEN, Ordering::Release);
+        device.state.store(SLOT_OPEN, Ordering::Relaxed);
         Ok(DeviceSlot {
             uid,
             // MAX_DEVICES is 16, so every slot index fits in a u8.
@@ -299,7 +300,10 @@ impl Tracker {
         let Some((ledger, index)) = self.open_slot(slot)? else { return Ok(()) };
         let _registering = ledger.registration.lock();
         let device = &ledger.layout().devices[index];
-        device.state.store(SLOT_CLOSED, Ordering::Release);
+        {
+            let _writing = ledger.writers[index].write(device);
+            device.state.store(SLOT_CLOSED, Ordering::Relaxed);
+        }
         let live_bytes: u64 = MemKind::ALL
             .iter()
             .map(|k| {

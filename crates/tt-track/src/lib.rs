@@ -60,7 +60,7 @@ pub mod fuzzing {
         file: &std::fs::File,
     ) -> Result<crate::view::ProcessView, crate::error::TrackError> {
         let path = std::path::Path::new("<fuzz>");
-        let copied = crate::segment::mapped::CopiedSegment::read(file, path)?;
+        let copied = crate::segment::copy::CopiedSegment::read(file, path)?;
         Ok(crate::view::decode_parts(copied.parts(), 1, None, false))
     }
 }

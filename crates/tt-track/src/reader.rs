@@ -17,12 +17,10 @@ use tt_soc::ChipUid;
 use crate::devices::DeviceCapacity;
 use crate::error::TrackError;
 use crate::liveness::lock_holder;
+use crate::segment::copy::CopiedSegment;
 use crate::segment::layout::SCHEMA_VERSION;
-use crate::segment::mapped::CopiedSegment;
 use crate::segment::writer::{own_segment, SEGMENT_SUFFIX};
-use crate::view::{
-    decode_parts, decode_process, CoreUsage, DeviceView, IntegrityCounts, ProcessView,
-};
+use crate::view::{decode_parts, CoreUsage, DeviceView, IntegrityCounts, ProcessView};
 
 /// Sums of one kind on one device over all live processes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -63,6 +61,10 @@ pub struct DeviceTotals {
     pub integrity: IntegrityCounts,
     /// Live processes that registered the device.
     pub processes: usize,
+    /// Of those, processes whose figures this read could not take as one state (their writer
+    /// changed them during every try): the sums leave them out, so a monitor must say the
+    /// figures are incomplete rather than show them as the device's.
+    pub busy_processes: usize,
     /// Payload bytes now per bank class, indexed by `BankClass as usize`.
     pub payload_by_class: [u64; 3],
     /// Reserved L1 of each usable Tensix core, summed over processes.
@@ -263,7 +265,8 @@ fn read_segment(dir: &PrivateDir, name: &OsStr) -> Result<SegmentState, TrackErr
         return Err(TrackError::CorruptSegment { path, what: why.to_string() });
     }
     if let Some(own) = own_segment(stat.st_dev, stat.st_ino) {
-        let view = decode_process(own.layout(), std::process::id(), Some(path), true);
+        let copied = CopiedSegment::of_mapping(own.layout())?;
+        let view = decode_parts(copied.parts(), std::process::id(), Some(path), true);
         return Ok(SegmentState::Live(view));
     }
 
@@ -309,7 +312,8 @@ fn sum_devices(processes: &[ProcessView]) -> Vec<DeviceTotals> {
     let mut totals: BTreeMap<ChipUid, DeviceTotals> = BTreeMap::new();
     // A device a process has closed with nothing left on it is no longer that process's: it
     // drops out of the totals. One closed with bytes still counted (a leak) stays visible.
-    let counted = |d: &&DeviceView| d.open || d.used_bytes() > 0 || d.integrity.total() > 0;
+    let counted =
+        |d: &&DeviceView| d.open || d.busy || d.used_bytes() > 0 || d.integrity.total() > 0;
     for device in processes.iter().flat_map(|p| p.devices.iter()).filter(counted) {
         let sum = totals.entry(device.uid).or_insert_with(|| DeviceTotals {
             uid: device.uid,
@@ -319,6 +323,7 @@ fn sum_devices(processes: &[ProcessView]) -> Vec<DeviceTotals> {
             kinds: [KindTotals::default(); MemKind::COUNT],
             integrity: IntegrityCounts::default(),
             processes: 0,
+            busy_processes: 0,
             payload_by_class: [0; 3],
             tensix_cores: Vec::new(),
             ethernet_cores: Vec::new(),
@@ -326,6 +331,10 @@ fn sum_devices(processes: &[ProcessView]) -> Vec<DeviceTotals> {
             peak_used_bytes: 0,
         });
         sum.processes += 1;
+        if device.busy {
+            sum.busy_processes += 1;
+            continue;
+        }
         if sum.spec.is_empty() {
             sum.spec.clone_from(&device.spec);
         }

@@ -23,9 +23,10 @@ use crate::error::TrackError;
 use crate::observer::{EventOp, ObserverId, Observers, TrackEvent, TrackObserver};
 use crate::procinfo::{current_process, ProcessIdentity};
 use crate::record::{next_alloc_id, AllocRecord, CoreShare, RecordOwner, NO_TABLE_ENTRY};
+use crate::segment::copy::CopiedSegment;
 use crate::segment::layout::{DeviceRecord, SegmentLayout, MAX_DEVICES, SLOT_OPEN};
 use crate::segment::writer::SegmentMemory;
-use crate::view::{decode_process, ProcessView};
+use crate::view::{decode_parts, ProcessView};
 
 static NEXT_TRACKER_SERIAL: AtomicU32 = AtomicU32::new(1);
 
@@ -473,8 +474,15 @@ impl Tracker {
     /// child whose ledger cannot be made).
     pub fn snapshot(&self) -> Option<ProcessView> {
         let ledger = self.ledger().ok()??;
-        Some(decode_process(
-            ledger.layout(),
+        let copied = match CopiedSegment::of_mapping(ledger.layout()) {
+            Ok(copied) => copied,
+            Err(error) => {
+                tracing::warn!(%error, "cannot copy this process's own ledger");
+                return None;
+            }
+        };
+        Some(decode_parts(
+            copied.parts(),
             ledger.identity.pid,
             ledger.memory.path().map(Path::to_path_buf),
             true,

@@ -2,7 +2,7 @@
 //! figures, allocator health, recent events and live records.
 
 use std::path::PathBuf;
-use std::sync::atomic::{fence, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tt_accounting::{BankClass, BankHealth, BankType, MemKind};
 use tt_soc::ChipUid;
@@ -12,9 +12,9 @@ use crate::devices::DeviceCapacity;
 use crate::record::AllocId;
 use crate::segment::layout::{
     load_coord, load_string, DeviceRecord, HealthRecord, KindCounters, LiveEntry, RingEntry,
-    SegmentHeader, SegmentLayout, ENTRY_BUSY, FLAG_FILE_CUT, FLAG_OWNER_CUT, LIVE_TABLE_CAPACITY,
-    MAX_DEVICES, MAX_ETHERNET_CORES, MAX_TENSIX_CORES, OP_PLACE, OP_RELEASE, RING_CAPACITY,
-    SLOT_EMPTY, SLOT_OPEN,
+    SegmentHeader, FLAG_FILE_CUT, FLAG_OWNER_CUT, LIVE_TABLE_CAPACITY, MAX_DEVICES,
+    MAX_ETHERNET_CORES, MAX_TENSIX_CORES, OP_PLACE, OP_RELEASE, RING_CAPACITY, SLOT_EMPTY,
+    SLOT_OPEN,
 };
 
 /// Usage of one memory kind on one device by one process. "Used" is reserved: every byte
@@ -215,6 +215,10 @@ pub struct DeviceView {
     pub capacity: DeviceCapacity,
     /// False once the process closed (unregistered) the device.
     pub open: bool,
+    /// True when the process changed the device's figures during every try of this read: the
+    /// view then carries its identity only, every figure 0, and a monitor must say so rather
+    /// than show them (see the README's "what a reader guarantees").
+    pub busy: bool,
     /// Usage per kind, indexed by [`MemKind::index`].
     pub kinds: [KindUsage; MemKind::COUNT],
     /// Highest total used (reserved) bytes since the process started or its peak reset.
@@ -304,36 +308,15 @@ impl ProcessView {
     }
 }
 
-/// The parts of a segment a reader decodes: the writer's own mapping, or a reader's private
-/// copy of another process's segment (see `segment::mapped`), where each live table may be
-/// cut short at the device's high-water mark.
+/// The parts of a segment a reader decodes: a private copy (see `segment::copy`) in which
+/// each device slot is one state its writer had, each live table cut at its high-water mark,
+/// and `busy` marks the slots whose writer changed them during every try.
 pub(crate) struct SegmentParts<'a> {
     pub header: &'a SegmentHeader,
     pub devices: &'a [DeviceRecord; MAX_DEVICES],
     pub rings: &'a [[RingEntry; RING_CAPACITY]; MAX_DEVICES],
     pub live: [&'a [LiveEntry]; MAX_DEVICES],
-}
-
-impl<'a> SegmentParts<'a> {
-    /// The parts of a whole mapped segment.
-    pub(crate) fn of(layout: &'a SegmentLayout) -> SegmentParts<'a> {
-        SegmentParts {
-            header: &layout.header,
-            devices: &layout.devices,
-            rings: &layout.rings,
-            live: std::array::from_fn(|i| &layout.live[i][..]),
-        }
-    }
-}
-
-/// Decodes a mapped segment into an owned view attributed to `pid`.
-pub(crate) fn decode_process(
-    layout: &SegmentLayout,
-    pid: u32,
-    segment: Option<PathBuf>,
-    is_self: bool,
-) -> ProcessView {
-    decode_parts(SegmentParts::of(layout), pid, segment, is_self)
+    pub busy: [bool; MAX_DEVICES],
 }
 
 /// Decodes the parts of a segment into an owned view attributed to `pid`.
@@ -344,11 +327,15 @@ pub(crate) fn decode_parts(
     is_self: bool,
 ) -> ProcessView {
     let header = parts.header;
-    let devices = parts
-        .devices
-        .iter()
-        .zip(parts.rings.iter().zip(parts.live.iter()))
-        .filter_map(|(device, (ring, live))| decode_device(device, ring, live))
+    let devices = (0..MAX_DEVICES)
+        .filter_map(|i| {
+            let device = &parts.devices[i];
+            if parts.busy[i] {
+                busy_device(device)
+            } else {
+                decode_device(device, &parts.rings[i], parts.live[i])
+            }
+        })
         .collect();
     ProcessView {
         pid,
@@ -362,6 +349,35 @@ pub(crate) fn decode_parts(
     }
 }
 
+/// A slot its writer kept changing during every try of the read: its identity only, marked
+/// busy, with no figure (a figure from a torn copy would be a state that never existed).
+fn busy_device(device: &DeviceRecord) -> Option<DeviceView> {
+    let state = device.state.load(Ordering::Relaxed);
+    if state == SLOT_EMPTY {
+        return None;
+    }
+    Some(DeviceView {
+        uid: ChipUid(load(&device.chip_uid)),
+        arch: load_string(&device.arch),
+        spec: load_string(&device.spec),
+        capacity: DeviceCapacity::default(),
+        open: state == SLOT_OPEN,
+        busy: true,
+        kinds: [KindUsage::default(); MemKind::COUNT],
+        peak_used_bytes: 0,
+        integrity: IntegrityCounts::default(),
+        payload_by_class: [0; 3],
+        tensix_cores: Vec::new(),
+        ethernet_cores: Vec::new(),
+        health: Vec::new(),
+        events_written: 0,
+        events_dropped: 0,
+        recent_events: Vec::new(),
+        live_records: Vec::new(),
+        live_records_not_listed: 0,
+    })
+}
+
 fn load(word: &AtomicU64) -> u64 {
     word.load(Ordering::Relaxed)
 }
@@ -371,12 +387,12 @@ fn decode_device(
     ring: &[RingEntry],
     live: &[LiveEntry],
 ) -> Option<DeviceView> {
-    let state = device.state.load(Ordering::Acquire);
+    let state = device.state.load(Ordering::Relaxed);
     if state == SLOT_EMPTY {
         return None;
     }
     let kinds: [KindUsage; MemKind::COUNT] = std::array::from_fn(|i| decode_kind(&device.kinds[i]));
-    let events_written = device.events_written.load(Ordering::Acquire);
+    let events_written = device.events_written.load(Ordering::Relaxed);
     let capacity = DeviceCapacity {
         dram_bytes: load(&device.dram_bytes),
         dram_banks: load(&device.dram_banks),
@@ -407,6 +423,7 @@ fn decode_device(
         spec: load_string(&device.spec),
         capacity,
         open: state == SLOT_OPEN,
+        busy: false,
         kinds,
         peak_used_bytes: load(&device.peak_reserved),
         integrity: IntegrityCounts {
@@ -476,14 +493,12 @@ fn decode_cores(
 }
 
 fn decode_kind(counters: &KindCounters) -> KindUsage {
-    // Released before placed, with acquire: every release seen has its placement seen too,
-    // so current never goes below zero mid-stream.
-    let released_count = counters.released_count.load(Ordering::Acquire);
-    let released_payload = counters.released_payload.load(Ordering::Acquire);
-    let released_bytes = counters.released_reserved.load(Ordering::Acquire);
-    let placed_count = counters.placed_count.load(Ordering::Acquire);
-    let placed_payload = counters.placed_payload.load(Ordering::Acquire);
-    let placed_bytes = counters.placed_reserved.load(Ordering::Acquire);
+    let released_count = load(&counters.released_count);
+    let released_payload = load(&counters.released_payload);
+    let released_bytes = load(&counters.released_reserved);
+    let placed_count = load(&counters.placed_count);
+    let placed_payload = load(&counters.placed_payload);
+    let placed_bytes = load(&counters.placed_reserved);
     KindUsage {
         used_bytes: placed_bytes.saturating_sub(released_bytes),
         payload_bytes: placed_payload.saturating_sub(released_payload),
@@ -496,34 +511,23 @@ fn decode_kind(counters: &KindCounters) -> KindUsage {
     }
 }
 
-/// A published health record, read under its seqlock; `None` when never published or when
-/// the writer kept changing it during a few tries.
+/// A published health record of a private copy (copied under its own sequence word);
+/// `None` when never published or still mid-update after the copier's tries (odd).
 fn decode_health((index, record): (usize, &HealthRecord)) -> Option<BankHealth> {
     let bank_type = BankType::from_index(index)?;
-    for _ in 0..4 {
-        let seq = record.seq.load(Ordering::Acquire);
-        if seq == 0 {
-            return None;
-        }
-        if seq % 2 == 1 {
-            std::hint::spin_loop();
-            continue;
-        }
-        let health = BankHealth {
-            bank_type,
-            banks: u32::try_from(load(&record.banks)).unwrap_or(u32::MAX),
-            bank_size: load(&record.bank_size),
-            free_per_bank: load(&record.free_per_bank),
-            largest_free_per_bank: load(&record.largest_free_per_bank),
-            free_blocks: load(&record.free_blocks),
-            allocated_blocks: load(&record.allocated_blocks),
-        };
-        fence(Ordering::Acquire);
-        if record.seq.load(Ordering::Relaxed) == seq {
-            return Some(health);
-        }
+    let seq = load(&record.seq);
+    if seq == 0 || seq % 2 == 1 {
+        return None;
     }
-    None
+    Some(BankHealth {
+        bank_type,
+        banks: u32::try_from(load(&record.banks)).unwrap_or(u32::MAX),
+        bank_size: load(&record.bank_size),
+        free_per_bank: load(&record.free_per_bank),
+        largest_free_per_bank: load(&record.largest_free_per_bank),
+        free_blocks: load(&record.free_blocks),
+        allocated_blocks: load(&record.allocated_blocks),
+    })
 }
 
 fn decode_ring(ring: &[RingEntry], events_written: u64) -> Vec<LedgerEvent> {
@@ -532,8 +536,8 @@ fn decode_ring(ring: &[RingEntry], events_written: u64) -> Vec<LedgerEvent> {
     (first..events_written)
         .filter_map(|number| {
             let entry = ring.get((number % capacity) as usize)?;
-            let seq = entry.seq.load(Ordering::Acquire);
-            if seq != number + 1 {
+            // An entry overwritten by a later event (or never written) is not this one.
+            if load(&entry.seq) != number + 1 {
                 return None;
             }
             let id = load(&entry.alloc_id);
@@ -541,10 +545,6 @@ fn decode_ring(ring: &[RingEntry], events_written: u64) -> Vec<LedgerEvent> {
             let payload_bytes = load(&entry.payload);
             let meta = load(&entry.meta);
             let at_ns = load(&entry.at_ns);
-            fence(Ordering::Acquire);
-            if entry.seq.load(Ordering::Relaxed) != seq {
-                return None;
-            }
             let op = match meta & 0xff {
                 OP_PLACE => LedgerOp::Place,
                 OP_RELEASE => LedgerOp::Release,
@@ -570,8 +570,8 @@ fn decode_live(table: &[LiveEntry]) -> Vec<LiveRecord> {
     table
         .iter()
         .filter_map(|entry| {
-            let id = entry.alloc_id.load(Ordering::Acquire);
-            if id == 0 || id == ENTRY_BUSY {
+            let id = load(&entry.alloc_id);
+            if id == 0 {
                 return None;
             }
             let meta = load(&entry.meta);
@@ -582,10 +582,6 @@ fn decode_live(table: &[LiveEntry]) -> Vec<LiveRecord> {
             let placed_at_ns = load(&entry.placed_at_ns);
             let owner = load_string(&entry.owner);
             let file = load_string(&entry.file);
-            fence(Ordering::Acquire);
-            if entry.alloc_id.load(Ordering::Relaxed) != id {
-                return None;
-            }
             let kind = MemKind::from_index((meta & 0xff) as usize)?;
             let class = BankClass::from_index(((meta >> 8) & 0xff) as usize)?;
             let flags = (meta >> 16) & 0xff;

@@ -56,7 +56,7 @@ enum Command {
     /// "Used" is reserved: every byte taken from the chip's free pools; payload is what the
     /// owners asked for.
     Mem {
-        /// Print JSON (schema_version 2) instead of a table.
+        /// Print JSON (schema_version 3) instead of a table.
         #[arg(long)]
         json: bool,
         /// Refresh every SECS seconds (default 1, 0.1 to 86400) until Ctrl-C. On a terminal

@@ -1,4 +1,4 @@
-//! `ttctl mem --json`: the stable machine form (`schema_version` 2), built from typed
+//! `ttctl mem --json`: the stable machine form (`schema_version` 3), built from typed
 //! documents so that its shape is checked by the compiler and described by
 //! `crates/ttctl/schema/ttctl.schema.json`. Bytes are integers in bytes; a figure nobody
 //! published is `null`, never 0.
@@ -10,8 +10,9 @@ use tt_track::{CoreSpread, CoreUsage, DeviceTotals, LedgerSnapshot};
 
 use crate::mem::{backend_of, Filter};
 
-/// The JSON schema version `mem --json` writes.
-pub const MEM_SCHEMA_VERSION: u32 = 2;
+/// The JSON schema version `mem --json` writes. Version 3 added `busy_processes` per device
+/// and `busy` per device process: figures a read could not take as one state.
+pub const MEM_SCHEMA_VERSION: u32 = 3;
 
 /// One figure per memory kind, written as an object keyed by the kind's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -152,6 +153,8 @@ pub struct DeviceProcess {
     command: String,
     start_time_ticks: u64,
     open: bool,
+    /// Changed during every try of the read: figures 0, left out of the device's.
+    busy: bool,
     used: PerKind,
     payload: PerKind,
     peak: PerKind,
@@ -183,6 +186,8 @@ pub struct Device {
     #[serde(serialize_with = "per_bank_type")]
     allocator: Vec<Option<Health>>,
     processes: Vec<DeviceProcess>,
+    /// Processes left out of the figures because they were busy (see `DeviceProcess::busy`).
+    busy_processes: usize,
     integrity_errors: u64,
     integrity: Integrity,
 }
@@ -251,6 +256,7 @@ fn device(snapshot: &LedgerSnapshot, dev: &DeviceTotals, filter: &Filter) -> Dev
                 command: p.command.clone(),
                 start_time_ticks: p.start_time_ticks,
                 open: view.open,
+                busy: view.busy,
                 used: PerKind::of(|k| view.kind(k).used_bytes),
                 payload: PerKind::of(|k| view.kind(k).payload_bytes),
                 peak: PerKind::of(|k| view.kind(k).peak_used_bytes),
@@ -306,6 +312,7 @@ fn device(snapshot: &LedgerSnapshot, dev: &DeviceTotals, filter: &Filter) -> Dev
         cores: cores(dev),
         allocator: BankType::ALL.iter().map(|t| dev.bank_health(*t).map(Health::from)).collect(),
         processes,
+        busy_processes: dev.busy_processes,
         integrity_errors: integrity.total(),
         integrity: Integrity {
             double_releases: integrity.double_releases,

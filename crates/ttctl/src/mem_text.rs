@@ -223,6 +223,14 @@ fn device_block(
         dev.processes,
         dev.integrity.total()
     );
+    if dev.busy_processes > 0 {
+        let _ = writeln!(
+            out,
+            "{INDENT}figures incomplete: {} process(es) changed their ledger throughout this \
+             read and are left out (no torn figure is shown); read again\n",
+            dev.busy_processes
+        );
+    }
     pools(out, dev, width);
     per_core(out, dev, width);
     kinds(out, dev, width);

@@ -50,6 +50,7 @@ pub fn idle(seen: &DeviceTotals) -> DeviceTotals {
         kinds: Default::default(),
         integrity: Default::default(),
         processes: 0,
+        busy_processes: 0,
         payload_by_class: [0; 3],
         tensix_cores: zeroed(&seen.tensix_cores),
         ethernet_cores: zeroed(&seen.ethernet_cores),
@@ -199,6 +200,7 @@ struct DeviceFamilies {
     alloc_free_blocks: Rc<Family>,
     integrity: Rc<Family>,
     processes: Rc<Family>,
+    busy_processes: Rc<Family>,
 }
 
 impl DeviceFamilies {
@@ -228,6 +230,7 @@ impl DeviceFamilies {
             alloc_free_blocks: f.gauge("tt_device_allocator_free_blocks", "Free blocks of a bank type (fragmentation: many small blocks).", &bank),
             integrity: f.counter("tt_device_integrity_errors_total", "Integrity errors the trackers of live processes counted, per error.", &with(&DEVICE, &["error"])),
             processes: f.gauge("tt_device_processes", "Live processes that hold or registered the chip.", &DEVICE),
+            busy_processes: f.gauge("tt_device_busy_processes", "Live processes left out of this scrape's figures because their ledger changed during every try of the read.", &DEVICE),
         }
     }
 
@@ -265,6 +268,7 @@ impl DeviceFamilies {
         }
         set(&self.peak_all, &id, dev.peak_used_bytes)?;
         set(&self.processes, &id, dev.processes as u64)?;
+        set(&self.busy_processes, &id, dev.busy_processes as u64)?;
         let cores = [
             ("tensix", &dev.tensix_cores, capacity.tensix_l1_per_core),
             ("ethernet", &dev.ethernet_cores, capacity.ethernet_l1_per_core),
@@ -411,7 +415,7 @@ mod tests {
     #[test]
     fn an_empty_ledger_exposes_only_the_ledger_figures() {
         let snapshot = LedgerSnapshot {
-            schema_version: 2,
+            schema_version: 3,
             dir: std::path::PathBuf::new(),
             processes: Vec::new(),
             devices: Vec::new(),
@@ -422,7 +426,7 @@ mod tests {
         let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(
             samples,
-            ["tt_ledger_processes 0", "tt_ledger_schema_version 2", "tt_ledger_skipped_segments 0"]
+            ["tt_ledger_processes 0", "tt_ledger_schema_version 3", "tt_ledger_skipped_segments 0"]
         );
     }
 }

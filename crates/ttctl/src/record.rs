@@ -20,7 +20,10 @@ use serde::{Deserialize, Serialize};
 use tt_track::{LedgerOp, LedgerSnapshot};
 
 use crate::mem::read_all;
-use crate::mem_json::{PerKind, MEM_SCHEMA_VERSION};
+use crate::mem_json::PerKind;
+
+/// The schema version of `record`'s sample lines (unchanged when `mem --json` changed).
+pub const RECORD_SCHEMA_VERSION: u32 = 2;
 
 /// One device in a sample.
 #[derive(Debug, Serialize, Deserialize)]
@@ -149,7 +152,7 @@ impl Recorder {
             .collect();
         let time = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
         let mut lines = vec![RecordLine::Sample {
-            schema_version: MEM_SCHEMA_VERSION,
+            schema_version: RECORD_SCHEMA_VERSION,
             time,
             clock_ns,
             devices,

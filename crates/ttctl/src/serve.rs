@@ -63,7 +63,7 @@ impl Answer {
 
 const INDEX: &str = "ttctl serve: Tenstorrent device memory from the tt-runtime ledger\n\
                      /metrics      Prometheus text format\n\
-                     /api/v1/mem   the `ttctl mem --json` document (schema_version 2); \
+                     /api/v1/mem   the `ttctl mem --json` document (schema_version 3); \
                      ?device=UID|SPEC and ?pid=PID filter it as `ttctl mem --device/--pid` do\n";
 
 /// What `/api/v1/mem` accepts, for the messages that refuse a query.

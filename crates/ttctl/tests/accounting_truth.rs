@@ -53,7 +53,7 @@ impl Env {
         let out = self.ttctl(&["mem", "--json"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(v["schema_version"], 2);
+        assert_eq!(v["schema_version"], 3);
         v["devices"].as_array().unwrap().iter().find(|d| d["chip_uid"] == uid.to_string()).cloned()
     }
 }

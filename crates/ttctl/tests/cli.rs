@@ -45,7 +45,7 @@ fn buffers_workload_returns_to_the_reserved_baseline() {
     assert!(v["peak"]["dram"].as_u64().unwrap() > 0 && v["peak"]["l1"].as_u64().unwrap() > 0);
     // The process is gone: a separate reader sees no device in use and removes nothing live.
     let mem = json_of(&env.ttctl(&["mem", "--json"]));
-    assert_eq!(mem["schema_version"], 2);
+    assert_eq!(mem["schema_version"], 3);
     assert_eq!(mem["devices"].as_array().unwrap().len(), 0);
 }
 
@@ -194,7 +194,7 @@ fn mem_watch_refreshes_until_stopped() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert!(views.len() >= 3, "one JSON view per refresh, got {}", views.len());
-    assert!(views.iter().all(|v| v["schema_version"] == 2));
+    assert!(views.iter().all(|v| v["schema_version"] == 3));
 }
 
 #[test]
@@ -257,7 +257,7 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
 
-/// The `ttctl mem --json` contract (schema 2): exactly these keys, bytes as integers.
+/// The `ttctl mem --json` contract (schema 3): exactly these keys, bytes as integers.
 #[test]
 fn mem_json_keeps_its_contract() {
     let env = Env::new();
@@ -268,7 +268,7 @@ fn mem_json_keeps_its_contract() {
         k.sort();
         k
     };
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     assert_eq!(
         keys(&v),
         ["dead_segments_removed", "devices", "processes", "schema_version", "skipped_segments"]
@@ -280,6 +280,7 @@ fn mem_json_keeps_its_contract() {
             "allocator",
             "arch",
             "backend",
+            "busy_processes",
             "capacity",
             "chip_uid",
             "cores",
@@ -334,6 +335,7 @@ fn mem_json_keeps_its_contract() {
     assert_eq!(
         keys(p),
         [
+            "busy",
             "command",
             "integrity_errors",
             "live",
@@ -347,6 +349,7 @@ fn mem_json_keeps_its_contract() {
         ]
     );
     assert_eq!(p["pid"], std::process::id());
+    assert_eq!((p["busy"].as_bool(), dev["busy_processes"].as_u64()), (Some(false), Some(0)));
     assert_eq!(keys(&p["used"]), kinds);
     assert_eq!(p["used"]["cb"], 1024);
     assert_eq!(dev["integrity_errors"], 0);

@@ -144,7 +144,7 @@ fn watch_json_lines_are_timestamped_and_ctrl_c_ends_cleanly() {
     let mut lines = std::io::BufReader::new(watch.0.stdout.take().unwrap()).lines();
     for _ in 0..2 {
         let line: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-        assert_eq!(line["schema_version"], 2);
+        assert_eq!(line["schema_version"], 3);
         let stamp = line["timestamp"].as_str().unwrap();
         assert!(stamp.ends_with('Z') && stamp.len() == 20, "{stamp}");
     }

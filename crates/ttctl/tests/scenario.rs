@@ -26,7 +26,7 @@ fn monitor(ledger: &std::path::Path, chip_uid: &str) -> Option<Value> {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     v["devices"].as_array().unwrap().iter().find(|d| d["chip_uid"] == chip_uid).cloned()
 }
 

@@ -137,7 +137,7 @@ fn a_stalled_client_does_not_hold_up_a_scrape() {
     let scraped = receiver.recv_timeout(Duration::from_secs(10)).expect("the scrape never ended");
     let (status, body) = scraped.expect("the scrape got no answer");
     assert_eq!(status, 200);
-    assert!(body.contains("tt_ledger_schema_version 2\n"), "{body}");
+    assert!(body.contains("tt_ledger_schema_version 3\n"), "{body}");
 }
 
 #[test]

@@ -150,10 +150,10 @@ fn api_v1_mem_is_the_mem_json_document_and_unknown_pages_are_404() {
     let mem = env.command(&["mem", "--json"]).output().unwrap();
     let printed: Value = serde_json::from_slice(&mem.stdout).unwrap();
     assert_eq!(served, printed);
-    assert_eq!(served["schema_version"], 2);
+    assert_eq!(served["schema_version"], 3);
     let (status, body) = http_get(&addr, "/metrics").unwrap();
     assert_eq!(status, 200);
-    assert!(body.contains("tt_ledger_schema_version 2\n"), "{body}");
+    assert!(body.contains("tt_ledger_schema_version 3\n"), "{body}");
     assert!(body.contains("tt_ledger_processes 0\n"), "{body}");
     assert_eq!(http_get(&addr, "/nothing").unwrap().0, 404);
 }

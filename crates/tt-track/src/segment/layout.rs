@@ -13,8 +13,10 @@ use tt_accounting::{BankType, MemKind};
 /// First eight bytes of every segment (`TTLEDGER`, little-endian).
 pub const SEGMENT_MAGIC: u64 = u64::from_le_bytes(*b"TTLEDGER");
 /// The schema version this build writes and the only one it reads. Version 2 records
-/// reserved and payload bytes apart, L1 per core, allocator health and exact leak listings.
-pub const SCHEMA_VERSION: u32 = 2;
+/// reserved and payload bytes apart, L1 per core, allocator health and exact leak listings;
+/// version 3 brackets every change of a device slot with the slot's sequence word, so a
+/// reader copies one state of the slot or none (version 2 readers mixed two copies).
+pub const SCHEMA_VERSION: u32 = 3;
 /// Device slots per segment (closed, empty slots are reused).
 pub const MAX_DEVICES: usize = 16;
 /// Recent events kept per device.
@@ -41,9 +43,6 @@ pub const SPEC_BYTES: usize = 48;
 pub(crate) const SLOT_EMPTY: u64 = 0;
 pub(crate) const SLOT_OPEN: u64 = 1;
 pub(crate) const SLOT_CLOSED: u64 = 2;
-
-/// A live-table id while its owner is filling the entry in (ids start at 1, 0 is free).
-pub(crate) const ENTRY_BUSY: u64 = u64::MAX;
 
 /// Event operations in the ring.
 pub(crate) const OP_PLACE: u64 = 1;
@@ -109,6 +108,10 @@ pub(crate) struct HealthRecord {
 }
 
 /// One registered device: identity, capacity, counters, per-core L1 and allocator health.
+///
+/// Every field but `health` (which has a sequence word per record), together with the slot's
+/// event ring and live table, changes only inside a write section of `seq`
+/// (`segment::seqlock`): a reader takes them as one state.
 #[repr(C, align(64))]
 pub(crate) struct DeviceRecord {
     pub state: AtomicU64,
@@ -125,8 +128,8 @@ pub(crate) struct DeviceRecord {
     pub ethernet_cores: AtomicU64,
     pub events_written: AtomicU64,
     pub peak_reserved: AtomicU64,
-    /// Unused; kept so the fields after it keep their offsets.
-    pub spare1: AtomicU64,
+    /// Odd while the slot's writer is changing it; advanced by 2 per change.
+    pub seq: AtomicU64,
     /// Unused; kept so the fields after it keep their offsets.
     pub spare0: AtomicU64,
     pub double_releases: AtomicU64,
@@ -152,8 +155,7 @@ pub(crate) struct DeviceRecord {
     pub ethernet_core_reserved: [AtomicU64; MAX_ETHERNET_CORES],
 }
 
-/// One recent event. `seq` is the event number + 1 once complete, 0 when never written,
-/// [`ENTRY_BUSY`] while being written.
+/// One recent event. `seq` is the event number + 1, 0 when never written.
 #[repr(C)]
 pub(crate) struct RingEntry {
     pub seq: AtomicU64,
@@ -166,8 +168,7 @@ pub(crate) struct RingEntry {
     pub at_ns: AtomicU64,
 }
 
-/// One live placement for leak listings. `alloc_id` is 0 when free, [`ENTRY_BUSY`] while
-/// being filled in.
+/// One live placement for leak listings. `alloc_id` is 0 when free (ids start at 1).
 #[repr(C)]
 pub(crate) struct LiveEntry {
     pub alloc_id: AtomicU64,
@@ -230,6 +231,7 @@ const _: () = {
     assert!(offset_of!(DeviceRecord, dram_bytes) == 88);
     assert!(offset_of!(DeviceRecord, ethernet_cores) == 128);
     assert!(offset_of!(DeviceRecord, events_written) == 136);
+    assert!(offset_of!(DeviceRecord, seq) == 152);
     assert!(offset_of!(DeviceRecord, live_table_overflow) == 192);
     assert!(offset_of!(DeviceRecord, tensix_every_core_reserved) == 208);
     assert!(offset_of!(DeviceRecord, kinds) == 256);

@@ -1,6 +1,7 @@
-//! The per-process ledger segment: its shared-memory schema, its writer, and read-only
-//! mappings of other processes' segments.
+//! The per-process ledger segment: its shared-memory schema, its writer, the sequence
+//! protocol between them and readers, and readers' private copies of segments.
 
+pub(crate) mod copy;
 pub mod layout;
-pub(crate) mod mapped;
+pub(crate) mod seqlock;
 pub(crate) mod writer;

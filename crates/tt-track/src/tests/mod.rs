@@ -6,6 +6,7 @@ mod children;
 mod exactness;
 mod hostile;
 mod processes;
+mod seqlock_model;
 mod shrinking;
 mod tracker_tests;
 

@@ -6,6 +6,7 @@ use tt_soc::ChipUid;
 
 use super::children::{corrupt_files, placer_bytes, Child, PLACER_CHIPS};
 use super::{here, register, spans};
+use crate::segment::layout::SCHEMA_VERSION;
 use crate::{read_ledger, TrackError, Tracker};
 
 /// (pid, current bytes, is_self) per process as a reader child reported them, and the
@@ -148,7 +149,10 @@ fn corrupt_truncated_foreign_version_and_empty_segments_are_skipped_and_reported
     assert!(matches!(reasons[0].1, TrackError::EmptySegment { .. }));
     assert!(matches!(reasons[1].1, TrackError::TruncatedSegment { found: 64, needed: 128, .. }));
     assert!(matches!(reasons[2].1, TrackError::TruncatedSegment { .. }));
-    assert!(matches!(reasons[3].1, TrackError::UnsupportedVersion { found: 7, supported: 2, .. }));
+    assert!(matches!(
+        reasons[3].1,
+        TrackError::UnsupportedVersion { found: 7, supported: SCHEMA_VERSION, .. }
+    ));
     assert!(reasons[3].1.to_string().contains("schema version 7"));
     assert!(matches!(reasons[4].1, TrackError::CorruptSegment { .. }));
     assert!(reasons[4].1.to_string().contains("segment length is 12345"));
