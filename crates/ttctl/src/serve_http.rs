@@ -137,15 +137,17 @@ impl Registry {
     }
 
     /// Admits a new connection when there is room or room can be made.
-    fn admit(&mut self, cap: usize) -> Option<(u64, Arc<Slot>)> {
-        if self.open.len() >= cap && !self.close_oldest_idle() {
+    /// The flag says whether a connection was closed for it.
+    fn admit(&mut self, cap: usize) -> Option<(u64, Arc<Slot>, bool)> {
+        let full = self.open.len() >= cap;
+        if full && !self.close_oldest_idle() {
             return None;
         }
         let id = self.next;
         self.next += 1;
         let slot = Arc::new(Slot { busy: AtomicBool::new(false), close: Notify::new() });
         self.open.insert(id, Arc::clone(&slot));
-        Some((id, slot))
+        Some((id, slot, full))
     }
 }
 
@@ -260,6 +262,7 @@ async fn accept_loop(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut backoff = Duration::ZERO;
+    let mut warned: Option<Instant> = None;
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -270,21 +273,23 @@ async fn accept_loop(
                 backoff = Duration::ZERO;
                 let admitted = shared.registry.lock().admit(shared.limits.max_connections);
                 match admitted {
-                    Some((id, slot)) => {
-                        tokio::spawn(connection(
-                            stream,
-                            id,
-                            slot,
-                            Arc::clone(shared),
-                            stop.clone(),
-                        ));
+                    Some((id, slot, closed_one)) => {
+                        let task = connection(stream, id, slot, Arc::clone(shared), stop.clone());
+                        tokio::spawn(task);
+                        // Let the closed connection's task run and give its descriptor back
+                        // before the next accept, so a burst does not outrun the cap.
+                        if closed_one {
+                            tokio::task::yield_now().await;
+                        }
                     }
                     // Every connection is being answered: this one is refused, not queued.
                     None => drop(stream),
                 }
             }
             Err(error) if out_of_resources(&error) => {
-                if backoff.is_zero() {
+                // Once a minute at most: a flood must not become a flood of log lines.
+                if warned.is_none_or(|at| at.elapsed() > Duration::from_secs(60)) {
+                    warned = Some(Instant::now());
                     tracing::warn!(
                         "accepting a connection: {error}; closing the oldest idle connection \
                          and retrying with back-off (raise the limit with `ulimit -n` or lower \
@@ -483,11 +488,13 @@ mod tests {
     #[test]
     fn the_cap_closes_the_oldest_idle_connection_or_refuses_when_all_are_busy() {
         let mut registry = Registry::default();
-        let (first, a) = registry.admit(2).unwrap();
-        let (_, b) = registry.admit(2).unwrap();
+        let (first, a, _) = registry.admit(2).unwrap();
+        let (_, b, closed) = registry.admit(2).unwrap();
+        assert!(!closed);
         a.busy.store(true, Ordering::Release);
         // The first is being answered: the second, idle, makes room.
-        let (third, _) = registry.admit(2).unwrap();
+        let (third, _, closed) = registry.admit(2).unwrap();
+        assert!(closed);
         assert_eq!(registry.open.keys().copied().collect::<Vec<_>>(), vec![first, third]);
         drop(b);
         registry.open.values().for_each(|slot| slot.busy.store(true, Ordering::Release));
