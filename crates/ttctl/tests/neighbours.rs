@@ -7,6 +7,7 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use common::Env;
@@ -53,4 +54,78 @@ fn kernel_build_never_writes_into_a_directory_someone_else_made() {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(left.len(), 1, "{left:?}");
+}
+
+/// Whether this machine lets us mount a tmpfs in a mount namespace of our own.
+fn can_mount() -> bool {
+    let probe = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg("mount -t tmpfs -o size=1m tmpfs /mnt")
+        .stderr(Stdio::null())
+        .status();
+    let permitted = probe.is_ok_and(|status| status.success());
+    if !permitted {
+        eprintln!("SKIPPED: cannot mount a tmpfs in a private mount namespace (needs root or user namespaces, and unshare)");
+    }
+    permitted
+}
+
+/// `ttctl ARGS` in a mount namespace whose /dev/shm is a fresh tmpfs where another user
+/// (uid 65534, when we are root) made a file named like our ledger fallback; our processes
+/// write to the runtime directory `runtime`, which monitors also read.
+fn with_planted_fallback(runtime: &Path, args: &[&str]) -> Command {
+    let script = "mount -t tmpfs -o size=1m tmpfs /dev/shm && \
+                  touch /dev/shm/tt-ledger-$(id -u) && \
+                  { [ \"$(id -u)\" != 0 ] || chown 65534:65534 /dev/shm/tt-ledger-0; } && \
+                  exec \"$@\"";
+    let mut command = Command::new("unshare");
+    command
+        .args(["--mount", "--propagation", "private", "sh", "-c", script, "sh"])
+        .arg(env!("CARGO_BIN_EXE_ttctl"))
+        .args(args)
+        .env_remove("TT_LEDGER_DIR")
+        .env("XDG_RUNTIME_DIR", runtime)
+        .stdin(Stdio::null());
+    command
+}
+
+/// Finding 8: `touch /dev/shm/tt-ledger-<uid>` by anyone made `mem`, `leaks` and `record`
+/// exit 1 and `serve` answer 500, although our processes write to the runtime directory.
+/// Now the planted fallback is warned about and skipped, and the runtime directory is read.
+#[test]
+fn a_planted_ledger_fallback_is_skipped_and_the_runtime_directory_still_read() {
+    if !can_mount() {
+        return;
+    }
+    let runtime = tempfile::tempdir().unwrap();
+    let tracker = tt_track::Tracker::with_ledger_dir(runtime.path().join("tt-ledger")).unwrap();
+    let info = tt_track::DeviceInfo::new(
+        tt_soc::ChipUid(0x7E57),
+        tt_soc::Arch::WormholeB0,
+        tt_track::DeviceCapacity::default(),
+    );
+    let slot = tracker.register_device(&info).unwrap();
+    let me = std::process::id().to_string();
+    for args in [&["mem"][..], &["mem", "--json"], &["leaks"], &["record", "--duration", "0.2"]] {
+        let out = with_planted_fallback(runtime.path(), args).output().unwrap();
+        let (text, err) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.contains("skipping ledger directory /dev/shm/tt-ledger-"), "{args:?}: {err}");
+        assert_eq!(err.matches("skipping ledger directory").count(), 1, "{args:?}: {err}");
+        if args[0] == "mem" {
+            assert!(text.contains(&me), "{args:?} does not show this process: {text}");
+        }
+    }
+    let mut child = with_planted_fallback(runtime.path(), &["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = common::first_line(&mut child);
+    let _serve = common::Running(child);
+    let addr = line.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap().to_owned();
+    let (status, body) = common::http_get(&addr, "/metrics").unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("tt_ledger_processes 1\n"), "{body}");
+    assert!(body.contains("tt_ledger_skipped_segments 1\n"), "{body}");
+    tracker.unregister_device(slot).unwrap();
 }
