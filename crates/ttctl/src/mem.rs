@@ -116,7 +116,11 @@ pub fn backend_of(uid: ChipUid) -> &'static str {
 }
 
 /// Bytes in a short human form (binary units, one decimal: `0 B`, `1.5 KiB`, `12.0 GiB`).
+/// A counter stuck at its maximum (saturated, not 16 EiB of anything) reads `saturated`.
 pub fn human(bytes: u64) -> String {
+    if bytes == u64::MAX {
+        return "saturated".to_owned();
+    }
     bytesize::ByteSize::b(bytes).display().iec().to_string()
 }
 
@@ -147,6 +151,7 @@ pub fn read_all() -> Result<LedgerSnapshot> {
         })
         .with_context(|| format!("reading the ledger in {}", all.join(" and ")));
     };
+    crate::text::clean_snapshot(&mut snapshot);
     for (dir, reason) in unreadable {
         warn_once(&dir, &reason);
         snapshot.skipped.push(tt_track::SkippedSegment { path: dir, reason });

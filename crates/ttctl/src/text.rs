@@ -34,6 +34,32 @@ pub fn shown(text: &str) -> String {
     clean(text, MAX_SHOWN)
 }
 
+/// Cleans in place every string of `snapshot` that came from a segment (device arch and
+/// spec, command names, record owners and files), so no view, label or answer built from it
+/// carries a control character or an unbounded value.
+pub fn clean_snapshot(snapshot: &mut tt_track::LedgerSnapshot) {
+    let clean_in_place = |text: &mut String| {
+        if text.len() > MAX_SHOWN || text.chars().any(char::is_control) {
+            *text = shown(text);
+        }
+    };
+    for device in &mut snapshot.devices {
+        clean_in_place(&mut device.arch);
+        clean_in_place(&mut device.spec);
+    }
+    for process in &mut snapshot.processes {
+        clean_in_place(&mut process.command);
+        for device in &mut process.devices {
+            clean_in_place(&mut device.arch);
+            clean_in_place(&mut device.spec);
+            for record in &mut device.live_records {
+                clean_in_place(&mut record.owner);
+                clean_in_place(&mut record.file);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +71,11 @@ mod tests {
         assert_eq!(clean("abcdef", 3), "abc... (3 more bytes)");
         assert_eq!(clean("abc", 3), "abc");
         assert_eq!(shown(&"x".repeat(100_000)).len(), MAX_SHOWN + "... (99800 more bytes)".len());
+    }
+
+    #[test]
+    fn a_saturated_counter_is_not_shown_as_16_eib() {
+        assert_eq!(crate::mem::human(u64::MAX), "saturated");
+        assert_eq!(crate::mem::human(1536), "1.5 KiB");
     }
 }
