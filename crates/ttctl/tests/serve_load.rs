@@ -149,7 +149,7 @@ fn slow_clients_do_not_starve_scrapes() {
             stream.write_all(&head[..8]).unwrap();
         } else {
             stream
-                .write_all(b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+                .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
                 .unwrap();
         }
     }
