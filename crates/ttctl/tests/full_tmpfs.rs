@@ -9,21 +9,7 @@ mod common;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Output, Stdio};
 
-use common::Env;
-
-/// Whether this machine lets us mount a tmpfs in a mount namespace of our own.
-fn can_mount() -> bool {
-    let probe = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c"])
-        .arg("mount -t tmpfs -o size=1m tmpfs /mnt")
-        .stderr(Stdio::null())
-        .status();
-    let permitted = probe.is_ok_and(|status| status.success());
-    if !permitted {
-        eprintln!("SKIPPED: cannot mount a tmpfs in a private mount namespace (needs root or user namespaces, and unshare)");
-    }
-    permitted
-}
+use common::{can_mount, Env};
 
 /// Runs `ttctl ARGS` with `mount` a tmpfs of `size_mib` MiB of which `free_kib` KiB are left
 /// free, and `env_of(mount)` as extra environment.

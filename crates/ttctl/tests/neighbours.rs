@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::Env;
+use common::{can_mount, Env};
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -54,20 +54,6 @@ fn kernel_build_never_writes_into_a_directory_someone_else_made() {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(left.len(), 1, "{left:?}");
-}
-
-/// Whether this machine lets us mount a tmpfs in a mount namespace of our own.
-fn can_mount() -> bool {
-    let probe = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c"])
-        .arg("mount -t tmpfs -o size=1m tmpfs /mnt")
-        .stderr(Stdio::null())
-        .status();
-    let permitted = probe.is_ok_and(|status| status.success());
-    if !permitted {
-        eprintln!("SKIPPED: cannot mount a tmpfs in a private mount namespace (needs root or user namespaces, and unshare)");
-    }
-    permitted
 }
 
 /// `ttctl ARGS` in a mount namespace whose /dev/shm is a fresh tmpfs where another user
