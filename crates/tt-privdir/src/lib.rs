@@ -78,26 +78,18 @@ pub struct PrivateDir {
 }
 
 impl PrivateDir {
-    /// Opens `path`, creating it (mode 0700, with any missing parents) if it does not exist.
+    /// Opens `path`, creating it (mode 0700, with any missing parents, also 0700) if it does
+    /// not exist. No component of `path` is followed if it is a symlink.
     /// `what` names the directory in logs (`ledger directory`).
     pub fn open_or_create(path: &Path, what: &str) -> Result<PrivateDir, DirError> {
-        let io_error = |step, source| DirError::Io { path: path.to_owned(), step, source };
-        match std::fs::symlink_metadata(path) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent).map_err(|e| io_error(DirStep::Create, e))?;
-                }
-                match rustix::fs::mkdir(path, Mode::RWXU) {
-                    // Made by a racing process of ours, or planted: the checks below decide.
-                    Ok(()) | Err(rustix::io::Errno::EXIST) => {}
-                    Err(e) => return Err(io_error(DirStep::Create, e.into())),
-                }
-            }
-            Err(e) => return Err(io_error(DirStep::Create, e)),
-        }
-        Self::open_checked(path, what)?
-            .ok_or_else(|| io_error(DirStep::Create, io::ErrorKind::NotFound.into()))
+        // Made (0700) a component at a time without following a symlink, so a planted link
+        // in the middle of the path cannot send the directory somewhere else.
+        walk(path, true).map_err(|e| e.into_dir_error(path))?;
+        Self::open_checked(path, what)?.ok_or_else(|| DirError::Io {
+            path: path.to_owned(),
+            step: DirStep::Create,
+            source: io::ErrorKind::NotFound.into(),
+        })
     }
 
     /// Opens an existing `path`; `None` when it does not exist.
@@ -112,12 +104,15 @@ impl PrivateDir {
             step,
             source: source.into(),
         };
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let fd = match rustix::fs::open(path, flags, Mode::empty()) {
+        let fd = match open_no_symlinks(path) {
             Ok(fd) => fd,
             Err(rustix::io::Errno::NOENT) => return Ok(None),
             Err(rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR) => {
-                return Err(unsafe_dir("a symlink or a file, not a directory".to_owned()))
+                return Err(unsafe_dir(
+                    "a symlink or a file, not a directory, or reached through one (no \
+                     component of the path is followed if it is a symlink)"
+                        .to_owned(),
+                ))
             }
             Err(e) => return Err(io_error(DirStep::Open, e)),
         };
@@ -219,6 +214,90 @@ impl PrivateDir {
     }
 }
 
+const DIR_FLAGS: OFlags =
+    OFlags::RDONLY.union(OFlags::DIRECTORY).union(OFlags::NOFOLLOW).union(OFlags::CLOEXEC);
+
+/// Opens the directory `path` with no symlink in any component: openat2 with
+/// RESOLVE_NO_SYMLINKS where the kernel has it (5.6), else [`walk`]. ELOOP or ENOTDIR when a
+/// component is a symlink or not a directory.
+fn open_no_symlinks(path: &Path) -> Result<OwnedFd, rustix::io::Errno> {
+    use rustix::fs::{openat2, ResolveFlags, CWD};
+    match openat2(CWD, path, DIR_FLAGS, Mode::empty(), ResolveFlags::NO_SYMLINKS) {
+        // No openat2 (old kernel, or a seccomp filter that refuses it): walk.
+        Err(rustix::io::Errno::NOSYS | rustix::io::Errno::PERM | rustix::io::Errno::INVAL) => {
+            walk(path, false).map_err(|e| e.errno)
+        }
+        other => other,
+    }
+}
+
+/// A failed [`walk`]: the step and what the system said.
+struct WalkError {
+    step: DirStep,
+    errno: rustix::io::Errno,
+}
+
+impl WalkError {
+    fn into_dir_error(self, path: &Path) -> DirError {
+        match self.errno {
+            rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR => DirError::Unsafe {
+                path: path.to_owned(),
+                found: "reached through a symlink or a file (no component of the path is \
+                        followed if it is a symlink)"
+                    .to_owned(),
+            },
+            errno => DirError::Io { path: path.to_owned(), step: self.step, source: errno.into() },
+        }
+    }
+}
+
+/// Opens `path` a component at a time, each with O_NOFOLLOW relative to the one before, and
+/// makes missing components (mode 0700) when `create`.
+fn walk(path: &Path, create: bool) -> Result<OwnedFd, WalkError> {
+    use std::path::Component;
+    let open = |errno| WalkError { step: DirStep::Open, errno };
+    let start = if path.is_absolute() { "/" } else { "." };
+    let mut dir = rustix::fs::open(start, DIR_FLAGS, Mode::empty()).map_err(open)?;
+    for component in path.components() {
+        let name = match component {
+            Component::Normal(name) => name,
+            Component::ParentDir => OsStr::new(".."),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => continue,
+        };
+        if create {
+            match rustix::fs::mkdirat(&dir, name, Mode::RWXU) {
+                Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                Err(errno) => return Err(WalkError { step: DirStep::Create, errno }),
+            }
+        }
+        dir = rustix::fs::openat(&dir, name, DIR_FLAGS, Mode::empty()).map_err(open)?;
+    }
+    Ok(dir)
+}
+
+/// Reserves the blocks of `len` bytes of `file` from `offset` (extending it if need be), so
+/// that a store through a shared mapping of them cannot raise SIGBUS when the file system
+/// fills up: on tmpfs the pages are allocated now. ENOSPC when there is no room. A file
+/// system that cannot reserve (EOPNOTSUPP) is left as it was.
+pub fn reserve(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), offset, len) {
+        Ok(()) | Err(rustix::io::Errno::OPNOTSUPP) => Ok(()),
+        Err(rustix::io::Errno::INTR) => reserve(file, offset, len),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Bytes free to this user on the file system holding `file`, when the system says.
+pub fn free_bytes(file: &File) -> Option<u64> {
+    let stat = rustix::fs::fstatvfs(file).ok()?;
+    Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+/// True when `error` says the file system is full.
+pub fn is_no_space(error: &io::Error) -> bool {
+    error.raw_os_error() == Some(rustix::io::Errno::NOSPC.raw_os_error())
+}
+
 /// Accepts a regular file owned by this user; the reason otherwise.
 pub fn check_owned_regular(stat: &Stat) -> io::Result<()> {
     if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
@@ -284,5 +363,43 @@ mod tests {
         assert!(PrivateDir::open_existing(&top.path().join("absent"), "test directory")
             .expect("ok")
             .is_none());
+    }
+
+    /// Finding 9: a symlink in a middle component was followed (root made a chip file in a
+    /// root-only folder through one). Now neither opening nor creating goes through it.
+    #[test]
+    fn a_symlink_in_a_middle_component_is_not_followed() {
+        let top = tempfile::tempdir().expect("tempdir");
+        let target = top.path().join("private");
+        std::fs::create_dir(&target).expect("mkdir");
+        std::fs::create_dir(target.join("ledger")).expect("mkdir");
+        std::os::unix::fs::symlink(&target, top.path().join("link")).expect("symlink");
+        let through = top.path().join("link/ledger");
+        let error = PrivateDir::open_existing(&through, "test directory").expect_err("refused");
+        assert!(error.to_string().contains("symlink"), "{error}");
+        let error =
+            PrivateDir::open_or_create(&top.path().join("link/new/ledger"), "test directory")
+                .expect_err("refused");
+        assert!(error.to_string().contains("symlink"), "{error}");
+        assert!(!target.join("new").exists(), "made a directory through the symlink");
+        // Both ways of opening refuse it: openat2 and the walk.
+        // (O_DIRECTORY with O_NOFOLLOW on a symlink is ENOTDIR.)
+        let walked = walk(&through, false).err().map(|e| e.errno);
+        assert_eq!(walked, Some(rustix::io::Errno::NOTDIR));
+        let real = PrivateDir::open_existing(&target.join("ledger"), "test directory");
+        assert!(real.expect("a plain path").is_some());
+    }
+
+    #[test]
+    fn reserving_extends_the_file_and_free_space_is_known() {
+        let top = tempfile::tempdir().expect("tempdir");
+        let dir = PrivateDir::open_or_create(top.path(), "test directory").expect("open");
+        let file = dir.create_new(OsStr::new("r")).expect("create");
+        reserve(&file, 0, 1 << 20).expect("room for 1 MiB");
+        assert_eq!(file.metadata().expect("stat").len(), 1 << 20);
+        assert!(free_bytes(&file).is_some_and(|free| free > 0));
+        assert!(is_no_space(&io::Error::from_raw_os_error(
+            rustix::io::Errno::NOSPC.raw_os_error()
+        )));
     }
 }

@@ -47,10 +47,25 @@ pub enum TrackError {
     SegmentCreate {
         /// The segment file.
         path: PathBuf,
-        /// Which step failed (create, resize, lock, map, rename).
+        /// Which step failed (create, reserve, lock, map, rename).
         step: &'static str,
         /// What the system said.
         source: io::Error,
+    },
+    /// The ledger directory's file system has no room for a segment (its pages are reserved
+    /// before any store, so a full tmpfs is this error and never SIGBUS).
+    #[error(
+        "no room for a ledger segment in {dir}: it needs {needed} bytes and {free} are free \
+         there; free space in it, point TT_LEDGER_DIR at another directory, or set \
+         TT_TRACKING=off"
+    )]
+    NoSpace {
+        /// The ledger directory.
+        dir: PathBuf,
+        /// Bytes one segment needs.
+        needed: u64,
+        /// Bytes free there (`unknown` when the system does not say).
+        free: FreeBytes,
     },
     /// All device slots of the segment are taken.
     #[error(
@@ -185,6 +200,19 @@ impl From<DirError> for TrackError {
         match error {
             DirError::Unsafe { path, found } => TrackError::UnsafeLedgerDir { path, found },
             DirError::Io { path, source, .. } => TrackError::LedgerDir { path, source },
+        }
+    }
+}
+
+/// Free bytes of a file system, for messages; `unknown` when the system did not say.
+#[derive(Debug, Clone, Copy)]
+pub struct FreeBytes(pub Option<u64>);
+
+impl std::fmt::Display for FreeBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(free) => write!(f, "{free} bytes"),
+            None => f.write_str("an unknown number of bytes"),
         }
     }
 }

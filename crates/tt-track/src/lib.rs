@@ -37,7 +37,7 @@ mod view;
 mod tests;
 
 pub use devices::{DeviceCapacity, DeviceInfo, DeviceSlot};
-pub use error::TrackError;
+pub use error::{FreeBytes, TrackError};
 pub use global::{
     default_ledger_dir, global, ledger_dirs_to_read, read_default_ledger, tracking_enabled_by_env,
     LEDGER_DIR_ENV, TRACKING_ENV,

@@ -157,7 +157,7 @@ impl LedgerSnapshot {
     }
 
     /// Adds what another directory's read found, and sums the devices again.
-    pub(crate) fn absorb(&mut self, other: LedgerSnapshot) {
+    pub fn absorb(&mut self, other: LedgerSnapshot) {
         self.processes.extend(other.processes);
         self.processes.sort_by_key(|p| p.pid);
         self.skipped.extend(other.skipped);

@@ -6,7 +6,7 @@ use tt_accounting::BankClass;
 use tt_track::LiveRecord;
 
 use crate::mem::human;
-use crate::mem_text::escape;
+use crate::text::escape;
 
 /// The JSON schema version `leaks --json` writes (2: reserved and payload bytes, age, place).
 pub const LEAKS_SCHEMA_VERSION: u32 = 2;

@@ -31,7 +31,9 @@ pub mod plot;
 pub mod record;
 pub mod run;
 pub mod serve;
+mod serve_http;
 pub mod table;
+pub mod text;
 pub mod top;
 #[cfg(test)]
 mod top_tests;

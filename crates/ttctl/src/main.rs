@@ -91,6 +91,14 @@ enum Command {
         /// Address to listen on; loopback unless you name another (`0.0.0.0:9464` for all).
         #[arg(long, value_name = "ADDR", default_value = serve::DEFAULT_LISTEN)]
         listen: std::net::SocketAddr,
+        /// How long a chip no process holds any more is still exported (at 0), e.g. `30s`,
+        /// `10m`; chips gone longer are dropped from /metrics.
+        #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = humantime::parse_duration)]
+        retention: std::time::Duration,
+        /// Open connections at most (lowered to fit `ulimit -n`); past it the oldest idle
+        /// connection is closed, or the new one when every connection is being answered.
+        #[arg(long, value_name = "N", default_value_t = serve::Limits::default().max_connections, value_parser = parse_connections)]
+        max_connections: usize,
     },
     /// Full-screen view of this host's devices: a bar per memory kind, the core grid by L1
     /// fill, used bytes over the last minutes, largest free blocks, processes. Keys: ←/→
@@ -206,7 +214,11 @@ fn main() -> ExitCode {
             run::run(workload, device.as_deref(), &options, iterations, json)
         }
         Command::Leaks { json, all } => leaks::leaks(json, all),
-        Command::Serve { listen } => serve::serve(listen),
+        Command::Serve { listen, retention, max_connections } => serve::serve(serve::Options {
+            listen,
+            retention,
+            limits: serve::Limits { max_connections, ..serve::Limits::default() },
+        }),
         Command::Completions { shell } => completions(shell),
         Command::Man => man(),
         Command::Plot { file, output } => ttctl::plot::plot(&file, &output),
@@ -255,6 +267,14 @@ fn man() -> anyhow::Result<()> {
 }
 
 /// Parses a refresh period in seconds: a finite number from 0.1 to 86400.
+/// A connection cap: 1 to 65535.
+fn parse_connections(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n @ 1..=65535) => Ok(n),
+        _ => Err("give a number of connections from 1 to 65535".to_owned()),
+    }
+}
+
 fn parse_period(text: &str) -> Result<f64, String> {
     let secs: f64 =
         text.parse().map_err(|_| format!("`{text}` is not a number of seconds; give e.g. 2"))?;

@@ -116,17 +116,63 @@ pub fn backend_of(uid: ChipUid) -> &'static str {
 }
 
 /// Bytes in a short human form (binary units, one decimal: `0 B`, `1.5 KiB`, `12.0 GiB`).
+/// A counter stuck at its maximum (saturated, not 16 EiB of anything) reads `saturated`.
 pub fn human(bytes: u64) -> String {
+    if bytes == u64::MAX {
+        return "saturated".to_owned();
+    }
     bytesize::ByteSize::b(bytes).display().iec().to_string()
 }
 
-/// Reads every ledger directory a monitor should (see [`tt_track::ledger_dirs_to_read`]).
+/// Reads every ledger directory a monitor should (see [`tt_track::ledger_dirs_to_read`]),
+/// each on its own: one that cannot be read (another user planted a file or a directory of
+/// theirs at `/dev/shm/tt-ledger-<uid>`) is warned about once, listed among the skipped
+/// sources (so `tt_ledger_skipped_segments` counts it) and left out, and the others are still
+/// read. Only when no directory can be read is it an error.
 pub fn read_all() -> Result<LedgerSnapshot> {
-    tt_track::read_default_ledger().with_context(|| {
-        let dirs: Vec<String> =
-            tt_track::ledger_dirs_to_read().iter().map(|d| d.display().to_string()).collect();
-        format!("reading the ledger in {}", dirs.join(" and "))
-    })
+    let dirs = tt_track::ledger_dirs_to_read();
+    let mut snapshot: Option<LedgerSnapshot> = None;
+    let mut unreadable = Vec::new();
+    for dir in &dirs {
+        match tt_track::read_ledger(dir) {
+            Ok(read) => match snapshot.as_mut() {
+                Some(sum) => sum.absorb(read),
+                None => snapshot = Some(read),
+            },
+            Err(error) => unreadable.push((dir.clone(), error)),
+        }
+    }
+    let Some(mut snapshot) = snapshot else {
+        let all: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        let error = unreadable.into_iter().next().map(|(_, e)| e);
+        return Err(match error {
+            Some(error) => anyhow::Error::new(error),
+            None => anyhow::anyhow!("no ledger directory to read"),
+        })
+        .with_context(|| format!("reading the ledger in {}", all.join(" and ")));
+    };
+    crate::text::clean_snapshot(&mut snapshot);
+    for (dir, reason) in unreadable {
+        warn_once(&dir, &reason);
+        snapshot.skipped.push(tt_track::SkippedSegment { path: dir, reason });
+    }
+    Ok(snapshot)
+}
+
+/// Warns that `dir` is skipped, once per directory and process (`serve` and `top` read
+/// the ledger again and again).
+fn warn_once(dir: &std::path::Path, reason: &tt_track::TrackError) {
+    static WARNED: parking_lot::Mutex<Vec<std::path::PathBuf>> =
+        parking_lot::Mutex::new(Vec::new());
+    let mut warned = WARNED.lock();
+    if !warned.iter().any(|d| d == dir) {
+        warned.push(dir.to_path_buf());
+        tracing::warn!(
+            "skipping ledger directory {}: {}; the other ledger directory is still read",
+            crate::text::shown(&dir.display().to_string()),
+            crate::text::escape(&reason.to_string())
+        );
+    }
 }
 
 /// `ttctl mem`.

@@ -10,6 +10,7 @@ use tt_accounting::{BankClass, BankType, MemKind};
 use tt_track::{CoreSpread, DeviceCapacity, DeviceTotals, LedgerSnapshot};
 
 use crate::mem::{backend_of, human, Filter};
+use crate::text::escape;
 
 fn percent(part: u64, whole: u64) -> String {
     if whole == 0 {
@@ -241,14 +242,6 @@ fn device_block(
     }
 }
 
-/// Text from a segment with control characters shown as escapes, so a hostile command name
-/// cannot move the cursor or clear the screen.
-pub fn escape(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
-        .collect()
-}
-
 /// The chip's grid: each core's L1 fill in percent of its own capacity (Ethernet cores
 /// marked `e`), rows by NOC0 y, columns by NOC0 x.
 fn grid(out: &mut String, dev: &DeviceTotals) {
@@ -327,15 +320,4 @@ pub fn render_to_width(snapshot: &LedgerSnapshot, filter: &Filter, width: u16) -
         let _ = writeln!(out, "skipped {}: {}", s.path.display(), escape(&s.reason.to_string()));
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn control_characters_from_a_segment_are_shown_escaped() {
-        assert_eq!(escape("ttctl\x1b[2J\n"), "ttctl\\u{1b}[2J\\n");
-        assert_eq!(escape("plain é"), "plain é");
-    }
 }

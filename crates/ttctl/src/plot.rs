@@ -22,7 +22,17 @@ use tt_accounting::MemKind;
 use crate::mem::human;
 use crate::mem_json::PerKind;
 use crate::record::RecordLine;
+use crate::text::shown;
 use crate::UsageError;
+
+/// The largest record file `plot` reads.
+pub const MAX_INPUT_BYTES: u64 = 32 << 20;
+
+/// The most devices one plot draws (a chart of 400 pixels each).
+pub const MAX_DEVICES: usize = 32;
+
+/// The most samples (per device, all devices together) one plot keeps.
+pub const MAX_SAMPLES: usize = 1 << 20;
 
 /// Where a PNG's text font is looked for (Debian's fonts-dejavu-core).
 const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
@@ -86,6 +96,10 @@ pub struct Recording {
     first_ns: Option<u64>,
     /// Lines that were not record lines (a truncated last line, another file's lines).
     pub skipped_lines: usize,
+    /// Samples kept, all devices together (at most [`MAX_SAMPLES`]).
+    samples: usize,
+    /// Why the file is more than a plot draws ([`MAX_DEVICES`], [`MAX_SAMPLES`]), if it is.
+    pub too_large: Option<String>,
 }
 
 impl Recording {
@@ -93,6 +107,9 @@ impl Recording {
     pub fn parse(text: &str) -> Recording {
         let mut rec = Recording::default();
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            if rec.too_large.is_some() {
+                break;
+            }
             let Ok(parsed) = serde_json::from_str::<RecordLine>(line) else {
                 rec.skipped_lines += 1;
                 continue;
@@ -106,6 +123,16 @@ impl Recording {
                         if !devices.iter().any(|d| &d.chip_uid == uid) {
                             series.samples.push((t, clock_ns, PerKind::default()));
                         }
+                    }
+                    let new = devices.iter().filter(|d| !rec.devices.contains_key(&d.chip_uid));
+                    if rec.devices.len() + new.count() > MAX_DEVICES {
+                        rec.too_large = Some(format!("more than {MAX_DEVICES} devices"));
+                        break;
+                    }
+                    rec.samples += rec.devices.len().max(devices.len());
+                    if rec.samples > MAX_SAMPLES {
+                        rec.too_large = Some(format!("more than {MAX_SAMPLES} samples"));
+                        break;
                     }
                     let mut used = BTreeMap::new();
                     for d in devices {
@@ -387,6 +414,42 @@ fn register_font() -> Result<()> {
     }
 }
 
+/// The text of the record file `input`: a regular file (opened without blocking, so a FIFO
+/// is refused rather than waited on) of at most [`MAX_INPUT_BYTES`].
+fn read_bounded(input: &Path) -> Result<String> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(input)
+        .with_context(|| format!("reading {}", input.display()))?;
+    let metadata = file.metadata().with_context(|| format!("reading {}", input.display()))?;
+    if !metadata.is_file() {
+        bail!(
+            "{} is not a regular file; give a file written by `ttctl record -o FILE`",
+            input.display()
+        );
+    }
+    if metadata.len() > MAX_INPUT_BYTES {
+        bail!(
+            "{} is {} bytes, more than the {MAX_INPUT_BYTES} one plot reads; record a shorter \
+             time or cut the file (it is JSON lines)",
+            input.display(),
+            metadata.len()
+        );
+    }
+    let mut bytes = Vec::new();
+    // The length may grow after the check: never read past the cap.
+    file.take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", input.display()))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        bail!("{} grew past {MAX_INPUT_BYTES} bytes while read", input.display());
+    }
+    String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", input.display()))
+}
+
 /// `ttctl plot FILE -o OUT`: OUT's extension (`.svg`, `.png`) picks the format.
 pub fn plot(input: &Path, output: &Path) -> Result<()> {
     let format = output.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
@@ -397,9 +460,15 @@ pub fn plot(input: &Path, output: &Path) -> Result<()> {
         ))
         .into());
     }
-    let text =
-        std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
+    let text = read_bounded(input)?;
     let rec = Recording::parse(&text);
+    if let Some(what) = &rec.too_large {
+        bail!(
+            "{} holds {what}, more than one plot draws; record fewer devices or a shorter \
+             time, or cut the file (it is JSON lines)",
+            input.display()
+        );
+    }
     if rec.devices.is_empty() {
         bail!(
             "{} has no samples of a device in use ({} lines were not record lines); record with \
@@ -410,15 +479,31 @@ pub fn plot(input: &Path, output: &Path) -> Result<()> {
     }
     register_font()?;
     let height = 400 * rec.devices.len() as u32;
+    // Drawn into a temporary file beside the output and renamed over it once complete, so a
+    // failure (a full disk) leaves no truncated picture.
+    let dir = match output.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let temporary = tempfile::Builder::new()
+        .prefix(".ttctl-plot-")
+        .suffix(&format!(".{}", format.as_deref().unwrap_or("svg")))
+        .tempfile_in(dir)
+        .with_context(|| {
+            format!("creating a temporary file in {} for {}", dir.display(), output.display())
+        })?;
+    let drawn = temporary.path().to_path_buf();
     match format.as_deref() {
-        Some("svg") => draw(SVGBackend::new(output, (1000, height)).into_drawing_area(), &rec)?,
-        _ => draw(BitMapBackend::new(output, (1000, height)).into_drawing_area(), &rec)?,
+        Some("svg") => draw(SVGBackend::new(&drawn, (1000, height)).into_drawing_area(), &rec),
+        _ => draw(BitMapBackend::new(&drawn, (1000, height)).into_drawing_area(), &rec),
     }
+    .with_context(|| format!("writing {}", output.display()))?;
+    temporary.persist(output).with_context(|| format!("writing {}", output.display()))?;
     outln!("wrote {} ({} device(s))", output.display(), rec.devices.len())?;
     for L1Peak { chip_uid, seconds, bytes, holders } in rec.l1_peaks() {
-        outln!("{chip_uid}: L1 peak {} at {seconds:.2} s; held then:", human(bytes))?;
+        outln!("{}: L1 peak {} at {seconds:.2} s; held then:", shown(&chip_uid), human(bytes))?;
         for (holder, bytes) in holders.iter().take(10) {
-            outln!("  {:>10}  {holder}", human(*bytes))?;
+            outln!("  {:>10}  {}", human(*bytes), shown(holder))?;
         }
         if holders.len() > 10 {
             outln!("  ... and {} more", holders.len() - 10)?;

@@ -218,32 +218,64 @@ impl Recorder {
     }
 }
 
+/// Where `record` writes: stdout, or OUTPUT, written as samples come (not renamed into place
+/// at the end: a recording stopped by any means, SIGKILL included, keeps what it sampled), with
+/// errors naming OUTPUT.
+enum Sink {
+    Stdout(std::io::StdoutLock<'static>),
+    File { output: std::path::PathBuf, file: std::io::BufWriter<std::fs::File> },
+}
+
+impl Sink {
+    fn open(output: Option<&Path>) -> Result<Sink> {
+        let Some(output) = output else { return Ok(Sink::Stdout(std::io::stdout().lock())) };
+        let file = std::fs::File::create(output)
+            .with_context(|| format!("creating {}", output.display()))?;
+        Ok(Sink::File { output: output.to_path_buf(), file: std::io::BufWriter::new(file) })
+    }
+
+    fn write_lines(&mut self, lines: &[RecordLine]) -> Result<()> {
+        let written = |out: &mut dyn Write| -> std::io::Result<()> {
+            for line in lines {
+                serde_json::to_writer(&mut *out, line)?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()
+        };
+        match self {
+            Sink::Stdout(out) => written(out).context("writing the record to stdout"),
+            Sink::File { output, file } => {
+                written(file).with_context(|| format!("writing {}", output.display()))
+            }
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        let Sink::File { output, file } = self else { return Ok(()) };
+        let file = file.into_inner().map_err(|e| e.into_error());
+        file.and_then(|f| f.sync_all()).with_context(|| format!("writing {}", output.display()))
+    }
+}
+
 /// `ttctl record`: samples every `period` until Ctrl-C or `duration`, to `output` or stdout.
 pub fn record(output: Option<&Path>, period: Duration, duration: Option<Duration>) -> Result<()> {
-    let mut sink: Box<dyn Write> = match output {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
-        )),
-        None => Box::new(std::io::stdout().lock()),
-    };
+    let mut sink = Sink::open(output)?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("installing the Ctrl-C handler")?;
     }
     let start = Instant::now();
+    let end = duration.map(|d| start + d);
     let mut recorder = Recorder::default();
-    while !stop.load(Ordering::Relaxed) && duration.is_none_or(|d| start.elapsed() < d) {
+    while !stop.load(Ordering::Relaxed) && end.is_none_or(|end| Instant::now() < end) {
         let snapshot = read_all()?;
-        for line in recorder.lines(&snapshot, tt_track::ledger_clock_ns()) {
-            serde_json::to_writer(&mut sink, &line)?;
-            sink.write_all(b"\n")?;
-        }
-        sink.flush()?;
-        let wake = Instant::now() + period;
+        sink.write_lines(&recorder.lines(&snapshot, tt_track::ledger_clock_ns()))?;
+        // The next sample, but never past the end: --duration is not overrun by a period.
+        let wake = end.map_or(Instant::now() + period, |end| end.min(Instant::now() + period));
         while !stop.load(Ordering::Relaxed) && Instant::now() < wake {
             std::thread::sleep(Duration::from_millis(20).min(period));
         }
     }
-    Ok(())
+    sink.finish()
 }

@@ -1,63 +1,71 @@
 //! `ttctl serve`: an HTTP exporter of the ledger for Prometheus (`/metrics`) and for scripts
 //! (`/api/v1/mem`, the `mem --json` document). It reads the ledger at each request; it never
-//! opens a device and keeps no sampling thread. A few worker threads share the listening
-//! socket, so one slow client does not hold up a scrape.
+//! opens a device and keeps no sampling thread. The HTTP layer, with its limits, is
+//! serve_http.rs; this file is what is answered.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use parking_lot::Mutex;
-use tiny_http::{Header, Method, Request, Response, Server};
 use tt_soc::ChipUid;
 use tt_track::{DeviceTotals, LedgerSnapshot};
 
 use crate::mem::{read_all, Filter};
 use crate::metrics;
+pub use crate::serve_http::Limits;
+use crate::serve_http::{Answer, Head};
+use crate::text::shown;
 
 /// The address `serve` listens on unless told otherwise: loopback only, so that pids and
 /// command names are not published to the network unless the user names an address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
 
+/// How long a chip no live process holds is still shown (idle, at 0) unless told otherwise.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(300);
+
+/// Chips remembered at most, however many came and went within the retention period.
+pub const MAX_REMEMBERED: usize = 4096;
+
 /// Chips the exporter has seen held by a live process, so that a chip going idle reads 0
-/// rather than vanishing (a gauge that vanishes cannot be seen returning to its baseline).
-#[derive(Default)]
+/// rather than vanishing (a gauge that vanishes cannot be seen returning to its baseline),
+/// for a retention period only: chips that came and went do not grow the exposition forever.
 pub struct SeenDevices {
-    devices: BTreeMap<ChipUid, DeviceTotals>,
+    retention: Duration,
+    devices: BTreeMap<ChipUid, (DeviceTotals, Instant)>,
 }
 
 impl SeenDevices {
-    /// Remembers the chips of `snapshot` and returns the idle form of those seen before and
-    /// held by no live process now.
-    pub fn update(&mut self, snapshot: &LedgerSnapshot) -> Vec<DeviceTotals> {
+    /// Remembers idle chips for `retention` after they were last seen held.
+    pub fn new(retention: Duration) -> SeenDevices {
+        SeenDevices { retention, devices: BTreeMap::new() }
+    }
+
+    /// Remembers the chips of `snapshot` (read at `now`), forgets those not seen for the
+    /// retention period, and returns the idle form of those remembered and held by no live
+    /// process now.
+    pub fn update(&mut self, snapshot: &LedgerSnapshot, now: Instant) -> Vec<DeviceTotals> {
         for dev in &snapshot.devices {
-            self.devices.insert(dev.uid, dev.clone());
+            self.devices.insert(dev.uid, (dev.clone(), now));
+        }
+        let retention = self.retention;
+        self.devices.retain(|_, (_, seen)| now.saturating_duration_since(*seen) <= retention);
+        // Past the cap the chips seen longest ago go first.
+        while self.devices.len() > MAX_REMEMBERED {
+            let oldest =
+                self.devices.iter().min_by_key(|(_, (_, seen))| *seen).map(|(uid, _)| *uid);
+            match oldest {
+                Some(uid) => self.devices.remove(&uid),
+                None => break,
+            };
         }
         self.devices
             .values()
-            .filter(|seen| snapshot.device(seen.uid).is_none())
-            .map(metrics::idle)
+            .filter(|(seen, _)| snapshot.device(seen.uid).is_none())
+            .map(|(seen, _)| metrics::idle(seen))
             .collect()
-    }
-}
-
-/// An answer: status, content type, body.
-struct Answer {
-    status: u16,
-    content_type: &'static str,
-    body: String,
-}
-
-impl Answer {
-    fn ok(content_type: &'static str, body: String) -> Answer {
-        Answer { status: 200, content_type, body }
-    }
-
-    fn text(status: u16, body: String) -> Answer {
-        Answer { status, content_type: "text/plain; charset=utf-8", body }
     }
 }
 
@@ -81,7 +89,7 @@ pub fn mem_filter(query: &str) -> Result<Filter, String> {
             percent_encoding::percent_decode_str(text)
                 .decode_utf8()
                 .map(|decoded| decoded.into_owned())
-                .map_err(|_| format!("`{pair}` is not UTF-8 once decoded; {MEM_QUERY}"))
+                .map_err(|_| format!("`{}` is not UTF-8 once decoded; {MEM_QUERY}", shown(pair)))
         };
         let (key, value) = (decode(key)?, decode(value)?);
         match key.as_str() {
@@ -100,108 +108,82 @@ pub fn mem_filter(query: &str) -> Result<Filter, String> {
                 Ok(pid) => filter.pid = Some(pid),
                 Err(_) => {
                     return Err(format!(
-                        "pid `{value}` is not a process id (0 to 4294967295); {MEM_QUERY}"
+                        "pid `{}` is not a process id (0 to 4294967295); {MEM_QUERY}",
+                        shown(&value)
                     ))
                 }
             },
-            _ => return Err(format!("unknown query parameter `{key}`; {MEM_QUERY}")),
+            _ => return Err(format!("unknown query parameter `{}`; {MEM_QUERY}", shown(&key))),
         }
     }
     Ok(filter)
 }
 
-/// The answer to `GET url`.
-fn answer(method: &Method, url: &str, seen: &Mutex<SeenDevices>) -> Result<Answer> {
-    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+/// The answer to `head`.
+fn answer(head: &Head, seen: &Mutex<SeenDevices>) -> Result<Answer> {
+    let (method, path) = (head.method.as_str(), head.path.as_str());
     Ok(match (method, path) {
-        (Method::Get | Method::Head, "/metrics") => {
+        ("GET" | "HEAD", "/metrics") => {
             let snapshot = read_all()?;
             // Held only to update what was seen: concurrent scrapes render in parallel.
-            let idle = seen.lock().update(&snapshot);
+            let idle = seen.lock().update(&snapshot, Instant::now());
             Answer::ok(metrics::CONTENT_TYPE, metrics::render(&snapshot, &idle)?)
         }
-        (Method::Get | Method::Head, "/api/v1/mem") => {
-            let filter = match mem_filter(query) {
+        ("GET" | "HEAD", "/api/v1/mem") => {
+            let filter = match mem_filter(&head.query) {
                 Ok(filter) => filter,
                 Err(refused) => return Ok(Answer::text(400, refused + "\n")),
             };
             let snapshot = read_all()?;
             if let Err(missing) = filter.check(&snapshot) {
-                return Ok(Answer::text(404, format!("{missing}\n")));
+                return Ok(Answer::text(404, format!("{}\n", shown(&missing.to_string()))));
             }
             let document = crate::mem_json::to_json(&snapshot, &filter);
             Answer::ok("application/json", serde_json::to_string_pretty(&document)? + "\n")
         }
-        (Method::Get | Method::Head, "/") => Answer::text(200, INDEX.to_owned()),
-        (Method::Get | Method::Head, _) => {
-            Answer::text(404, format!("no page {path}; see /\n{INDEX}"))
+        ("GET" | "HEAD", "/") => Answer::text(200, INDEX.to_owned()),
+        ("GET" | "HEAD", _) => {
+            Answer::text(404, format!("no page {}; see /\n{INDEX}", shown(path)))
         }
-        _ => Answer::text(405, format!("{method} is not served; use GET\n")),
+        _ => Answer::text(405, format!("{} is not served; use GET\n", shown(method))),
     })
 }
 
-fn respond(request: Request, seen: &Mutex<SeenDevices>) {
-    let answer = answer(request.method(), request.url(), seen).unwrap_or_else(|e| {
-        tracing::warn!("{} {}: {e:#}", request.method(), request.url());
-        Answer::text(500, format!("ttctl serve: {e:#}\n"))
-    });
-    let mut response = Response::from_string(answer.body).with_status_code(answer.status);
-    if let Ok(header) = Header::from_bytes("Content-Type", answer.content_type) {
-        response = response.with_header(header);
-    }
-    // A scraper that hung up is not our error; the next scrape starts afresh.
-    if let Err(e) = request.respond(response) {
-        tracing::debug!("answering a request: {e}");
-    }
+/// What `serve` is told on the command line.
+pub struct Options {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// How long an idle chip is still shown.
+    pub retention: Duration,
+    /// What a client may hold.
+    pub limits: Limits,
 }
 
-/// Threads answering requests: a scrape that is slow to read its answer, or several
-/// Prometheus servers scraping at once, do not hold up the others.
-const WORKERS: usize = 4;
-
-/// How long a worker waits for a request before looking whether it was asked to stop.
-const STOP_POLL: Duration = Duration::from_millis(100);
-
-/// One worker: answers requests until `stop` is raised.
-fn work(server: &Server, seen: &Mutex<SeenDevices>, stop: &AtomicBool) {
-    while !stop.load(Ordering::Relaxed) {
-        match server.recv_timeout(STOP_POLL) {
-            Ok(Some(request)) => respond(request, seen),
-            Ok(None) => {}
-            // A failed accept (too many open files, a reset) ends that connection only.
-            Err(e) => tracing::warn!("accepting a connection: {e}"),
-        }
-    }
-}
-
-/// `ttctl serve`: answers requests on a few threads until SIGINT or SIGTERM (a second one
-/// ends it without waiting for requests in flight).
-pub fn serve(listen: SocketAddr) -> Result<()> {
-    let server = Server::http(listen).map_err(|e| {
-        anyhow!("cannot listen on {listen}: {e}; give another address with --listen")
+/// `ttctl serve`: answers requests until SIGINT or SIGTERM (a second one ends it without
+/// waiting for requests in flight).
+pub fn serve(options: Options) -> Result<()> {
+    let listen = options.listen;
+    let listener = std::net::TcpListener::bind(listen).with_context(|| {
+        format!("cannot listen on {listen}; give another address with --listen")
     })?;
-    let bound = server.server_addr().to_ip().unwrap_or(listen);
-    if !bound.ip().is_loopback() {
-        eprintln!(
-            "ttctl serve: listening beyond loopback on {bound}: anyone who reaches it can read \
-             the memory figures, pids and command names"
-        );
-    }
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // A second signal ends the process at once, should a worker be stuck writing to a
-        // client that stopped reading.
-        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&stop))
-            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
-            .context("installing the SIGINT and SIGTERM handlers")?;
-    }
-    // The address actually bound (port 0 picks one), for whoever started us.
-    outln!("listening on http://{bound}/metrics and http://{bound}/api/v1/mem")?;
-    let seen = Mutex::new(SeenDevices::default());
-    std::thread::scope(|scope| {
-        for _ in 0..WORKERS {
-            scope.spawn(|| work(&server, &seen, &stop));
-        }
+    let seen = Mutex::new(SeenDevices::new(options.retention));
+    let handler = Arc::new(move |head: &Head| {
+        answer(head, &seen).unwrap_or_else(|e| {
+            let error = shown(&format!("{e:#}"));
+            tracing::warn!("{} {}: {error}", shown(&head.method), shown(&head.path));
+            Answer::text(500, format!("ttctl serve: {error}\n"))
+        })
     });
-    Ok(())
+    crate::serve_http::run(listener, options.limits, handler, |bound, cap| {
+        if !bound.ip().is_loopback() {
+            eprintln!(
+                "ttctl serve: listening beyond loopback on {bound}: anyone who reaches it can \
+                 read the memory figures, pids and command names"
+            );
+        }
+        // The address actually bound (port 0 picks one), for whoever started us.
+        outln!("listening on http://{bound}/metrics and http://{bound}/api/v1/mem")?;
+        tracing::info!("at most {cap} connections");
+        Ok(())
+    })
 }

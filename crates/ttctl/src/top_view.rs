@@ -189,7 +189,7 @@ fn processes(state: &TopState, dev: &DeviceTotals) -> Table<'static> {
         .map(|(p, used, peak)| {
             Row::new(vec![
                 p.pid.to_string(),
-                crate::mem_text::escape(&p.command),
+                crate::text::escape(&p.command),
                 human(*used),
                 human(*peak),
                 p.integrity_errors().to_string(),

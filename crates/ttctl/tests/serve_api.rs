@@ -151,3 +151,31 @@ fn serve_stops_cleanly_on_sigint_and_sigterm() {
         assert_eq!(status.map(|s| s.code()), Some(Some(0)), "{signal}");
     }
 }
+
+/// Finding 6: the exporter remembered every chip it ever saw (69,123 series after 960 chips
+/// came and went). A chip gone longer than `--retention` leaves the exposition.
+#[test]
+fn a_chip_gone_longer_than_the_retention_period_leaves_the_exposition() {
+    let env = Env::new();
+    let mut child = env
+        .command(&["serve", "--listen", "127.0.0.1:0", "--retention", "1s"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = common::first_line(&mut child);
+    let _serve = common::Running(child);
+    let addr = line.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap().to_owned();
+    let (uid, tracker, record) = env.cb_on_chip_77();
+    let label = format!("chip_uid=\"{uid}\"");
+    let (status, held) = http_get(&addr, "/metrics").unwrap();
+    assert_eq!(status, 200);
+    assert!(held.contains(&label), "{held}");
+    drop(record);
+    drop(tracker);
+    // Gone, but within the retention period: shown idle.
+    let (_, idle) = http_get(&addr, "/metrics").unwrap();
+    assert!(idle.contains(&label), "{idle}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let (_, later) = http_get(&addr, "/metrics").unwrap();
+    assert!(!later.contains(&label), "{later}");
+}

@@ -295,7 +295,28 @@ fn open_or_create_chip(
     })
 }
 
-/// Sizes a new chip file (sparse: pages appear when first written) and writes its header.
+/// Reserves `len` bytes of the chip file `path` from `offset` (see [`tt_privdir::reserve`]);
+/// [`SimError::NoSpace`] when its file system is full.
+pub(crate) fn reserve_pages(
+    file: &File,
+    path: &Path,
+    offset: u64,
+    len: u64,
+) -> Result<(), SimError> {
+    tt_privdir::reserve(file, offset, len).map_err(|source| {
+        if tt_privdir::is_no_space(&source) {
+            let free = tt_privdir::free_bytes(file)
+                .map_or_else(|| "an unknown number of bytes".to_owned(), |f| format!("{f} bytes"));
+            let dir = path.parent().unwrap_or(path).to_path_buf();
+            SimError::NoSpace { dir, needed: len, free }
+        } else {
+            SimError::Io { what: "cannot reserve the pages of", path: path.to_path_buf(), source }
+        }
+    })
+}
+
+/// Sizes a new chip file (DRAM sparse: its pages appear when first written; the rest
+/// reserved) and writes its header.
 fn initialise(
     file: &File,
     path: &Path,
@@ -310,6 +331,11 @@ fn initialise(
         move |source| SimError::Io { what, path, source }
     };
     file.set_len(layout.file_len()).map_err(io("cannot size"))?;
+    // Pages the whole-chip mapping stores into are reserved now: on a full tmpfs such a
+    // store would be SIGBUS, and this is an error instead.
+    for (offset, len) in layout.non_dram() {
+        reserve_pages(file, path, offset, len)?;
+    }
     if stop_after_sizing {
         return Ok(());
     }

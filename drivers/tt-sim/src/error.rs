@@ -38,6 +38,16 @@ pub enum SimError {
         /// Why it is refused.
         reason: String,
     },
+    /// The simulator directory's file system has no room for the pages a chip needs.
+    #[error("no room for a simulated chip in {dir}: it needs {needed} more bytes and {free} are free there; free space in it, point TT_SIM_DIR at another directory, or remove unused chips (`ttctl sim rm`)")]
+    NoSpace {
+        /// The simulator directory.
+        dir: PathBuf,
+        /// Bytes that could not be reserved.
+        needed: u64,
+        /// Bytes free there, when the system says.
+        free: String,
+    },
     /// A file or directory operation failed.
     #[error("{what} {path}: {source}")]
     Io {

@@ -20,6 +20,8 @@ pub struct ChipLayout {
     control: Vec<Option<u64>>,
     /// The ARC tile's modelled address ranges: (NOC base, file offset, bytes).
     arc: Vec<(u64, u64, u64)>,
+    /// File offsets where the DRAM channels start and end.
+    dram: (u64, u64),
     file_len: u64,
 }
 
@@ -55,6 +57,7 @@ impl ChipLayout {
                 next += page_up(size);
             }
         }
+        let dram_start = next;
         for channel in soc.dram_channels() {
             for e in &channel.endpoints {
                 slots[usize::from(e.y) * usize::from(gx) + usize::from(e.x)] =
@@ -62,6 +65,7 @@ impl ChipLayout {
             }
             next += page_up(channel.size);
         }
+        let dram = (dram_start, next);
         let mut control = vec![None; slots.len()];
         for y in 0..gy {
             for x in 0..gx {
@@ -75,7 +79,7 @@ impl ChipLayout {
                 }
             }
         }
-        ChipLayout { grid_x: gx, slots, control, arc, file_len: next }
+        ChipLayout { grid_x: gx, slots, control, arc, dram, file_len: next }
     }
 
     /// (file offset, size) of the memory behind `core`, if it has any.
@@ -113,6 +117,14 @@ impl ChipLayout {
     /// Total file length.
     pub fn file_len(&self) -> u64 {
         self.file_len
+    }
+
+    /// (offset, bytes) of every part of the file but DRAM: the header, the ARC ranges, L1
+    /// and the control pages, which the whole-chip mapping stores into from the first kernel
+    /// on, so their pages are reserved when the file is made. DRAM (gigabytes, mostly never
+    /// touched) stays sparse; a window onto it reserves its slice when configured.
+    pub fn non_dram(&self) -> [(u64, u64); 2] {
+        [(0, self.dram.0), (self.dram.1, self.file_len - self.dram.1)]
     }
 }
 

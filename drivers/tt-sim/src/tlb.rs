@@ -5,6 +5,9 @@ use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
+/// The largest window whose file slice is reserved when configured.
+const RESERVE_WINDOW_MAX: u64 = 64 << 20;
+
 use nix::sys::mman::{mmap, mmap_anonymous, munmap, MapFlags, ProtFlags};
 use tt_mmio::MmioRegion;
 use tt_soc::{CoreKind, NocCoord};
@@ -162,6 +165,12 @@ impl SimTlbWindow {
         };
         let visible = remaining.min(self.size);
         let mapped = visible.div_ceil(PAGE) * PAGE;
+        // DRAM is sparse: the slice a window shows is reserved before anything can store
+        // through it (a full tmpfs is then an error, not SIGBUS). A 4 GiB Blackhole window
+        // is not reserved whole, which would cost 4 GiB of tmpfs.
+        if mapped <= RESERVE_WINDOW_MAX {
+            crate::chip::reserve_pages(&self.shared.file, &self.shared.path, slice_off, mapped)?;
+        }
         self.region = None;
         self.target = None;
         let offset = i64::try_from(slice_off).map_err(|_| SimError::Map {

@@ -108,7 +108,18 @@ impl SegmentMemory {
         })?;
         // Locked before it has its final name, so a reader never finds it unlocked.
         lock_for_lifetime(file.as_fd()).map_err(|e| failed("lock", e))?;
-        file.set_len(SEGMENT_BYTES as u64).map_err(|e| failed("resize", e))?;
+        // Every page reserved before the first store through the mapping: on a full tmpfs
+        // that store would be SIGBUS, and this is an error instead.
+        let needed = SEGMENT_BYTES as u64;
+        tt_privdir::reserve(&file, 0, needed).map_err(|e| {
+            if tt_privdir::is_no_space(&e) {
+                let free = crate::error::FreeBytes(tt_privdir::free_bytes(&file));
+                let _ = dir.remove(&temporary);
+                TrackError::NoSpace { dir: dir.path().to_path_buf(), needed, free }
+            } else {
+                failed("reserve", e)
+            }
+        })?;
         // SAFETY: the file was just created by us with O_EXCL and is SEGMENT_BYTES long;
         // nothing truncates it while mapped (only this process writes it, and only through
         // atomics in the mapping).

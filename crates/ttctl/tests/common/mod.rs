@@ -174,3 +174,21 @@ pub fn assert_valid(name: &str, document: &Value) {
         errors.join("\n")
     );
 }
+
+/// Whether this machine lets us mount a tmpfs in a mount namespace of our own (`unshare`);
+/// says why a test is skipped when it does not.
+pub fn can_mount() -> bool {
+    let probe = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg("mount -t tmpfs -o size=1m tmpfs /mnt")
+        .stderr(std::process::Stdio::null())
+        .status();
+    let permitted = probe.is_ok_and(|status| status.success());
+    if !permitted {
+        eprintln!(
+            "SKIPPED: cannot mount a tmpfs in a private mount namespace (needs root or user \
+             namespaces, and unshare)"
+        );
+    }
+    permitted
+}
