@@ -592,7 +592,7 @@ impl Device {
         let mut pool = self.l1_windows.lock();
         let window = pool.window_size();
         let base = addr - addr % window;
-        let region = pool.region(&self.backend, core, base)?;
+        let region = pool.region(&self.backend, self.tlb_coord(core)?, base)?;
         f(region, (addr - base) as usize)
     }
 
