@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use tt_kmd::fake::FakeKmd;
 use tt_kmd::KmdDevice;
 use tt_sim::{FirmwareIdentity, SimKind};
-use tt_soc::{Arch, BoardPreset, BoardType, CoreKind, HarvestingMasks, NocCoord};
+use tt_soc::{Arch, BoardPreset, BoardType, CoreKind, HarvestingMasks, NocCoord, TranslatedCoord};
 
 use crate::{Device, DeviceError, OpenOptions};
 
@@ -200,7 +200,7 @@ fn blackhole_tlbs_are_programmed_in_translated_coordinates() {
 fn the_simulated_blackhole_decodes_translated_coordinates_like_the_card() {
     let dir = tempfile::tempdir().unwrap();
     let dev = Device::open_with("sim:p150a", &options(&dir)).unwrap();
-    assert_eq!(dev.tlb_coord(NocCoord::new(11, 5)).unwrap(), NocCoord::new(7, 5));
+    assert_eq!(dev.tlb_coord(NocCoord::new(11, 5)).unwrap(), TranslatedCoord::from_raw(7, 5));
     dev.write32(NocCoord::new(11, 5), 0x2000, 77).unwrap();
     dev.write32(NocCoord::new(6, 5), 0x2000, 66).unwrap();
     assert_eq!(dev.read32(NocCoord::new(11, 5), 0x2000).unwrap(), 77);
@@ -211,10 +211,11 @@ fn the_simulated_blackhole_decodes_translated_coordinates_like_the_card() {
     let mut w = chip.allocate_tlb(2 << 20).unwrap();
     w.configure(NocCoord::new(11, 5), 0).unwrap();
     assert_eq!(w.region().unwrap().read32(0x2000).unwrap(), 77);
-    w.configure_as_programmed(NocCoord::new(7, 5), 0).unwrap();
+    w.configure_as_programmed(TranslatedCoord::from_raw(7, 5), 0).unwrap();
     assert_eq!(w.region().unwrap().read32(0x2000).unwrap(), 77);
-    let err = w.configure_as_programmed(NocCoord::new(30, 30), 0).unwrap_err().to_string();
-    assert!(err.contains("translated coordinate (30, 30)"), "{err}");
+    let err =
+        w.configure_as_programmed(TranslatedCoord::from_raw(30, 30), 0).unwrap_err().to_string();
+    assert!(err.contains("has translated (30, 30)"), "{err}");
 }
 
 #[test]

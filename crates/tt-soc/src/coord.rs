@@ -22,6 +22,71 @@ impl fmt::Display for NocCoord {
     }
 }
 
+/// A coordinate as a NOC with translation on decodes it (tt-umd's TRANSLATED system): what a
+/// TLB window is programmed with and what a NOC command carries on a chip whose firmware turned
+/// translation on. A distinct type from [`NocCoord`] so that code programming hardware cannot
+/// be handed a NOC0 coordinate where the hardware decodes translated ones (issue 19: the
+/// register window did exactly that on Blackhole). Built only by [`crate::SocDescriptor`]'s
+/// conversions, or from raw numbers read back from hardware with [`TranslatedCoord::from_raw`].
+///
+/// ```compile_fail
+/// use tt_soc::{Arch, NocCoord, SocDescriptor};
+/// let soc = SocDescriptor::builtin(Arch::Blackhole);
+/// // A NOC0 coordinate is not a translated one: this does not compile.
+/// let _ = soc.translated_to_noc0(NocCoord::new(1, 2));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TranslatedCoord {
+    x: u16,
+    y: u16,
+}
+
+impl TranslatedCoord {
+    /// A translated coordinate from the numbers a TLB register or a NOC command carries.
+    pub const fn from_raw(x: u16, y: u16) -> Self {
+        Self { x, y }
+    }
+
+    /// Column, as programmed into hardware.
+    pub const fn x(self) -> u16 {
+        self.x
+    }
+
+    /// Row, as programmed into hardware.
+    pub const fn y(self) -> u16 {
+        self.y
+    }
+}
+
+impl fmt::Display for TranslatedCoord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "translated ({}, {})", self.x, self.y)
+    }
+}
+
+/// A core's position on the NOC1 grid: NOC0 seen from the opposite corner. A distinct type so
+/// that a NOC1 coordinate is never taken for a NOC0 one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Noc1Coord {
+    /// Column on NOC1.
+    pub x: u16,
+    /// Row on NOC1.
+    pub y: u16,
+}
+
+impl Noc1Coord {
+    /// The NOC1 location at column `x`, row `y`.
+    pub const fn new(x: u16, y: u16) -> Self {
+        Self { x, y }
+    }
+}
+
+impl fmt::Display for Noc1Coord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "noc1 ({}, {})", self.x, self.y)
+    }
+}
+
 /// A Tensix core's position in the usable (harvested) worker grid, row-major from (0, 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LogicalCoord {

@@ -27,7 +27,7 @@ fn tt_umd_wormhole_format() {
     // tt-umd: one bank per `dram` entry of dram_bank_size.
     assert_eq!(wh.dram_channels().len(), 6);
     assert_eq!(banks(&wh), (0..6).map(|c| (c, 0, 2 << 30)).collect::<Vec<_>>());
-    assert_eq!(wh.noc0_to_noc1(NocCoord::new(0, 0)), Some(NocCoord::new(9, 11)));
+    assert_eq!(wh.noc0_to_noc1(NocCoord::new(0, 0)), Some(tt_soc::Noc1Coord::new(9, 11)));
     assert_eq!(wh.eth_l1_size(), 262_144);
 }
 

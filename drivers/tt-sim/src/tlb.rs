@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use nix::sys::mman::{mmap, mmap_anonymous, munmap, MapFlags, ProtFlags};
 use tt_mmio::MmioRegion;
-use tt_soc::{CoreKind, NocCoord};
+use tt_soc::{CoreKind, NocCoord, TranslatedCoord};
 
 use crate::chip::Shared;
 use crate::layout::PAGE;
@@ -99,26 +99,19 @@ impl SimTlbWindow {
     }
 
     /// Points the window at the core that a card's TLB programmed with `programmed` reaches:
-    /// a Blackhole chip with NOC translation on decodes translated coordinates (tt-umd
-    /// programs its TLBs with them); Wormhole's NOC0 coordinates reach their tiles as they are.
+    /// with NOC translation on the chip decodes translated coordinates (tt-umd programs its TLBs
+    /// with them); on Wormhole coordinates below 16 are outside the translated range and reach
+    /// their NOC0 tiles as they are.
     pub fn configure_as_programmed(
         &mut self,
-        programmed: NocCoord,
+        programmed: TranslatedCoord,
         addr: u64,
     ) -> Result<(), SimError> {
         let soc = &self.shared.soc;
-        let core = match soc.arch() {
-            tt_soc::Arch::Blackhole => soc.translated_to_noc0(programmed).ok_or_else(|| {
-                let (gx, gy) = soc.grid_size();
-                SimError::NotTranslated {
-                    core: programmed,
-                    arch: soc.arch(),
-                    grid_x: gx,
-                    grid_y: gy,
-                }
-            })?,
-            tt_soc::Arch::WormholeB0 => programmed,
-        };
+        let core = soc.translated_to_noc0(programmed).ok_or_else(|| {
+            let (gx, gy) = soc.grid_size();
+            SimError::NotTranslated { core: programmed, arch: soc.arch(), grid_x: gx, grid_y: gy }
+        })?;
         self.configure(core, addr)
     }
 
