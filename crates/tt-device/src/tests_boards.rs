@@ -124,7 +124,13 @@ fn bare_chips_report_no_board() {
     let dev = Device::open_with("sim:blackhole", &options(&dir)).unwrap();
     assert_eq!(dev.identity().board_type, None);
     assert_eq!(dev.identity().board_id, 0);
-    assert_eq!(dev.soc().harvesting(), HarvestingMasks::default());
+    // Issue 19: a bare Blackhole reported all 14 Ethernet channels, which no Blackhole
+    // firmware reports (zephyr harvesting.c leaves 5 and 8 off on a good die; tt-umd refuses
+    // anything but 2 or 14 harvested channels). No Tensix, DRAM or PCIe harvesting.
+    assert_eq!(dev.soc().harvesting(), HarvestingMasks { eth: 288, ..Default::default() });
+    assert_eq!(dev.soc().ethernet_cores().len(), 12);
+    let wh = Device::open_with("sim:wormhole_b0", &options(&dir)).unwrap();
+    assert_eq!(wh.soc().harvesting(), HarvestingMasks::default());
 }
 
 fn open_fake_card(fake: &Arc<FakeKmd>) -> Result<Device, DeviceError> {

@@ -12,7 +12,10 @@ fn wh(mask: u32) -> SocDescriptor {
     SocDescriptor::builtin(Arch::WormholeB0).with_harvesting(mask).unwrap()
 }
 
+/// A Blackhole with `masks` on top of what a good die's firmware reports (Ethernet channels 5
+/// and 8), as tt-umd's tests use `example_eth_harvesting_mask = (1 << 8) | (1 << 5)`.
 fn bh(masks: HarvestingMasks) -> SocDescriptor {
+    let masks = masks.union(HarvestingMasks::unharvested(Arch::Blackhole));
     SocDescriptor::builtin(Arch::Blackhole).with_harvesting_masks(masks).unwrap()
 }
 
