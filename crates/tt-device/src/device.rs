@@ -490,15 +490,12 @@ impl Device {
     }
 
     fn channel_endpoint(&self, channel: DramChannelId) -> Result<NocCoord, DeviceError> {
-        let channels = self.soc.dram_channels();
-        channels.get(channel.0 as usize).and_then(|c| c.endpoints.first().copied()).ok_or_else(
-            || DeviceError::NoSuchDram {
-                what: "DRAM channel",
-                index: channel.0,
-                count: channels.len(),
-                device: self.spec.to_string(),
-            },
-        )
+        self.soc.dram_channel_endpoint(channel.0 as usize).ok_or_else(|| DeviceError::NoSuchDram {
+            what: "DRAM channel",
+            index: channel.0,
+            count: self.soc.dram_channels().len(),
+            device: self.spec.to_string(),
+        })
     }
 
     /// The channel endpoint and channel address of `offset` in `bank`, checking the bank's
@@ -526,7 +523,11 @@ impl Device {
                 size: b.size,
             });
         }
-        let core = self.channel_endpoint(DramChannelId(b.channel as u32))?;
+        // The bank's own endpoint (tt-metal's worker_endpoint), as kernels reach it.
+        let core = match self.soc.dram_bank_endpoint(b) {
+            Some(core) => core,
+            None => self.channel_endpoint(DramChannelId(b.channel as u32))?,
+        };
         Ok((core, b.offset + offset))
     }
 

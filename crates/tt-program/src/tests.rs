@@ -419,3 +419,16 @@ fn wormhole_fabric_kernel_leaves_the_ethernet_firmware_intact() {
     let err = device.write(eth, 0x8FF0, &[0; 0x60]).unwrap_err().to_string();
     assert!(err.contains("overwrite a card's firmware"), "{err}");
 }
+
+/// Issue 19: kernels got each Blackhole DRAM channel's first endpoint; tt-metal hands them the
+/// bank's worker_endpoint (blackhole_140_arch.yaml: subchannel 2 for channels 4-7).
+#[test]
+fn kernels_get_tt_metals_dram_endpoints_on_blackhole() {
+    let f = Fixture::new();
+    let rt = f.runtime("sim:p150a");
+    let table = crate::dram_bank_table(&rt);
+    let words: Vec<u32> =
+        table.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
+    let endpoints: Vec<(u32, u32)> = words.chunks_exact(4).map(|e| (e[0], e[1])).collect();
+    assert_eq!(endpoints, [(0, 0), (0, 2), (0, 9), (0, 5), (9, 11), (9, 3), (9, 8), (9, 6)]);
+}

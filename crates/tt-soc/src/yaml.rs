@@ -451,7 +451,9 @@ fn dram_layout(
                         format!("view {i} names an endpoint beyond channel {channel}'s {ports}"),
                     ));
                 }
-                views.push(DramBank { channel, offset: view.address_offset, size });
+                // The NOC0 entry of `worker_endpoint` (checked against the channel above).
+                let endpoint = view.worker_endpoint.first().copied().unwrap_or(0);
+                views.push(DramBank { channel, offset: view.address_offset, size, endpoint });
             }
             ("dram_views", size)
         }
@@ -459,7 +461,7 @@ fn dram_layout(
         (None, _) => {
             for (i, &channel) in entry_channel.iter().enumerate() {
                 let offset = raw.dram_address_offsets.get(i).copied().unwrap_or(0);
-                views.push(DramBank { channel, offset, size: dram_bank_size });
+                views.push(DramBank { channel, offset, size: dram_bank_size, endpoint: 0 });
             }
             ("dram_address_offsets", dram_bank_size)
         }
