@@ -218,9 +218,10 @@ impl SocDescriptor {
         }
     }
 
-    /// Total DRAM bytes over all channels.
+    /// Total DRAM bytes over all channels. A parsed descriptor's channels fit in u64 together
+    /// (the parser refuses others), so the saturation never shows; it keeps the sum panic-free.
     pub fn dram_size(&self) -> u64 {
-        self.dram_channels.iter().map(|c| c.size).sum()
+        self.dram_channels.iter().fold(0u64, |total, c| total.saturating_add(c.size))
     }
 
     /// The channel that `core` is an endpoint of, if it is a DRAM core.

@@ -321,6 +321,28 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<SocDescriptor, SocError>
         return Err(ctx.invalid(key, ctx.at.key_line(key), "must be non-zero".into()));
     }
     let (channels, views) = dram_layout(&ctx, &raw, dram, dram_bank_size, grid, &mut place)?;
+    // Every total the runtime computes from these sizes must fit in u64 (found by fuzzing:
+    // `dram_size` overflowed on a flow-style descriptor): all channels together, and each L1
+    // size times the cores that have it.
+    let too_big = |key: &str, what: String| {
+        ctx.invalid(
+            key,
+            ctx.at.key_line(key),
+            format!("{what} add up to more than 2^64 bytes; give sizes a chip can have"),
+        )
+    };
+    if channels.iter().try_fold(0u64, |total, c| total.checked_add(c.size)).is_none() {
+        let key = if raw.dram_views.is_some() { "dram_view_size" } else { "dram_bank_size" };
+        return Err(too_big(key, format!("the {} DRAM channels", channels.len())));
+    }
+    let tensix = (workers.len() + harvested.len()) as u64;
+    if worker_l1_size.checked_mul(tensix).is_none() {
+        return Err(too_big("worker_l1_size", format!("the L1 of {tensix} Tensix cores")));
+    }
+    if raw.eth_l1_size.checked_mul(ethernet.len() as u64).is_none() {
+        let what = format!("the L1 of {} Ethernet cores", ethernet.len());
+        return Err(too_big("eth_l1_size", what));
+    }
 
     let mut soc = SocDescriptor {
         arch,

@@ -244,3 +244,20 @@ fn harvesting_that_leaves_no_tensix_core_or_dram_bank_is_refused() {
         Ok(soc) => panic!("{} DRAM banks left", soc.dram_banks().len()),
     }
 }
+
+/// Issue 19: `SocDescriptor::dram_size` overflowed on a descriptor whose channels add up past
+/// u64 (found by fuzzing a flow-style YAML). The parser now refuses every size whose total
+/// would not fit, naming the key.
+#[test]
+fn sizes_whose_totals_overflow_are_refused() {
+    let huge = SMALL.replace("dram_bank_size: 4096", "dram_bank_size: 18446744073709551615");
+    let err = err_of(&huge);
+    assert!(err.contains("dram_bank_size") && err.contains("2 DRAM channels"), "{err}");
+    let half = SMALL.replace("dram_bank_size: 4096", "dram_bank_size: 9223372036854775808");
+    assert!(err_of(&half).contains("more than 2^64 bytes"));
+    // One channel of the largest size still fits, and sums without overflow.
+    let one = huge.replace("[[2-0], [2-1]]", "[[2-0]]");
+    assert_eq!(parse(&one, "one.yaml").unwrap().dram_size(), u64::MAX);
+    let l1 = SMALL.replace("worker_l1_size: 1048576", "worker_l1_size: 18446744073709551615");
+    assert!(err_of(&l1).contains("the L1 of 2 Tensix cores"), "{}", err_of(&l1));
+}
