@@ -275,3 +275,23 @@ fn every_preset_reaches_each_core_through_the_coordinates_its_tlbs_are_programme
         }
     }
 }
+
+/// Issue 19: tt-umd's own Blackhole descriptor (4 GiB DRAM channels) was refused on
+/// `sim:blackhole`, whose channels held tt-metal's 4 GiB - 16 MiB; a simulated Blackhole now
+/// holds 4 GiB per channel as the card does, and the allocator's banks stay tt-metal's size.
+#[test]
+fn tt_umds_blackhole_descriptor_opens_a_simulated_blackhole() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tt-soc/fixtures/tt_umd_blackhole_140_arch.yaml");
+    let opts = OpenOptions { soc_file: Some(file), ..options(&dir) };
+    let dev = Device::open_with("sim:blackhole", &opts).unwrap();
+    assert!(dev.soc().dram_channels().iter().all(|c| c.size == 1 << 32));
+    let last = crate::DramChannelId(dev.soc().dram_channels().len() as u32 - 1);
+    dev.write_dram(last, (1 << 32) - 8, b"top byte").unwrap();
+    let mut back = [0u8; 8];
+    dev.read_dram(last, (1 << 32) - 8, &mut back).unwrap();
+    assert_eq!(&back, b"top byte");
+    let builtin = tt_soc::SocDescriptor::builtin(Arch::Blackhole);
+    assert!(builtin.dram_banks().iter().all(|b| b.size == 4_278_190_080));
+}

@@ -71,6 +71,9 @@ mod tests {
         assert_eq!(bh.eth_l1_size(), 512 * 1024);
         assert_eq!(bh.dram_channels().len(), 8);
         assert_eq!(bh.dram_banks().len(), 8);
+        // Each channel holds 4 GiB (tt-umd); the allocator's bank, and so the capacity, is
+        // tt-metal's 4 GiB - 16 MiB.
+        assert!(bh.dram_channels().iter().all(|c| c.size == 1 << 32));
         assert_eq!(bh.dram_size(), 8 * 4_278_190_080);
         assert_eq!(bh.ethernet_cores().len(), 14);
         assert_eq!(bh.kind_at(NocCoord::new(8, 5)), Some(CoreKind::RouterOnly));

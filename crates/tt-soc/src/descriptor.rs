@@ -218,10 +218,13 @@ impl SocDescriptor {
         }
     }
 
-    /// Total DRAM bytes over all channels. A parsed descriptor's channels fit in u64 together
-    /// (the parser refuses others), so the saturation never shows; it keeps the sum panic-free.
+    /// DRAM bytes of the usable banks: what the allocator can hand out, the chip's DRAM
+    /// capacity in the ledger. A channel may hold more (a Blackhole channel holds 4 GiB, of which
+    /// tt-metal's bank covers 4 GiB - 16 MiB). Banks lie inside their channels without overlap
+    /// and the parser refuses channels whose total overflows u64, so the saturation never shows;
+    /// it keeps the sum panic-free.
     pub fn dram_size(&self) -> u64 {
-        self.dram_channels.iter().fold(0u64, |total, c| total.saturating_add(c.size))
+        self.dram_banks.iter().fold(0u64, |total, b| total.saturating_add(b.size))
     }
 
     /// The channel that `core` is an endpoint of, if it is a DRAM core.
