@@ -62,6 +62,30 @@ pub(crate) struct Session {
     generation: ForkGeneration,
 }
 
+impl Session {
+    /// Records a placement the session holds for its whole life (RESERVED areas, our firmware),
+    /// whose reserved bytes are its payload.
+    fn record_fixed(
+        &self,
+        kind: MemKind,
+        class: BankClass,
+        spans: &[BankSpan],
+        owner: &str,
+        opened_at: &'static Location<'static>,
+    ) -> Result<AllocRecord, tt_track::TrackError> {
+        let placement = Placement {
+            device: self.device.chip_uid(),
+            kind,
+            class,
+            spans,
+            reserved: Reservation::Payload,
+            owner,
+            provenance: opened_at,
+        };
+        self.tracker.record(self.slot, &placement)
+    }
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
         if !self.generation.is_current() {
@@ -308,16 +332,7 @@ impl Runtime {
         }
         reserved.retain(|span| span.size > 0);
         let record = |kind, spans: &[BankSpan], owner| {
-            let placement = Placement {
-                device: session.device.chip_uid(),
-                kind,
-                class: BankClass::Tensix,
-                spans,
-                reserved: Reservation::Payload,
-                owner,
-                provenance: opened_at,
-            };
-            session.tracker.record(session.slot, &placement)
+            session.record_fixed(kind, BankClass::Tensix, spans, owner, opened_at)
         };
         let reserved =
             record(MemKind::Reserved, &reserved, "L1 reserved area (mailboxes, stacks)")?;
@@ -355,16 +370,15 @@ impl Runtime {
         if spans.is_empty() {
             return Ok(());
         }
-        let placement = Placement {
-            device: session.device.chip_uid(),
-            kind: MemKind::Reserved,
-            class: BankClass::Ethernet,
-            spans: &spans,
-            reserved: Reservation::Payload,
-            owner: "Ethernet firmware areas (base firmware, routing firmware, config space)",
-            provenance: opened_at,
-        };
-        *session.eth_reserved.lock() = Some(session.tracker.record(session.slot, &placement)?);
+        let owner = "Ethernet firmware areas (base firmware, routing firmware, config space)";
+        let record = session.record_fixed(
+            MemKind::Reserved,
+            BankClass::Ethernet,
+            &spans,
+            owner,
+            opened_at,
+        )?;
+        *session.eth_reserved.lock() = Some(record);
         Ok(())
     }
 

@@ -1,27 +1,5 @@
 use std::fmt;
 
-/// A core's position on the NOC0 grid (what tt-umd calls a NOC0 or physical coordinate).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NocCoord {
-    /// Column.
-    pub x: u16,
-    /// Row.
-    pub y: u16,
-}
-
-impl NocCoord {
-    /// The core at column `x`, row `y`.
-    pub const fn new(x: u16, y: u16) -> Self {
-        Self { x, y }
-    }
-}
-
-impl fmt::Display for NocCoord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "({}, {})", self.x, self.y)
-    }
-}
-
 /// A coordinate as a NOC with translation on decodes it (tt-umd's TRANSLATED system): what a
 /// TLB window is programmed with and what a NOC command carries on a chip whose firmware turned
 /// translation on. A distinct type from [`NocCoord`] so that code programming hardware cannot
@@ -64,50 +42,55 @@ impl fmt::Display for TranslatedCoord {
     }
 }
 
-/// A core's position on the NOC1 grid: NOC0 seen from the opposite corner. A distinct type so
-/// that a NOC1 coordinate is never taken for a NOC0 one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Noc1Coord {
-    /// Column on NOC1.
-    pub x: u16,
-    /// Row on NOC1.
-    pub y: u16,
+/// A coordinate system whose coordinates are plain public (x, y) pairs: the struct, its
+/// constructor and its display (`prefix` then `(x, y)`), the same for every such system.
+macro_rules! plain_coord {
+    ($(#[$doc:meta])* $name:ident, $new_doc:literal, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name {
+            /// Column.
+            pub x: u16,
+            /// Row.
+            pub y: u16,
+        }
+
+        impl $name {
+            #[doc = $new_doc]
+            pub const fn new(x: u16, y: u16) -> Self {
+                Self { x, y }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($prefix, "({}, {})"), self.x, self.y)
+            }
+        }
+    };
 }
 
-impl Noc1Coord {
-    /// The NOC1 location at column `x`, row `y`.
-    pub const fn new(x: u16, y: u16) -> Self {
-        Self { x, y }
-    }
-}
+plain_coord!(
+    /// A core's position on the NOC0 grid (what tt-umd calls a NOC0 or physical coordinate).
+    NocCoord,
+    "The core at column `x`, row `y`.",
+    ""
+);
 
-impl fmt::Display for Noc1Coord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "noc1 ({}, {})", self.x, self.y)
-    }
-}
+plain_coord!(
+    /// A core's position on the NOC1 grid: NOC0 seen from the opposite corner. A distinct type
+    /// so that a NOC1 coordinate is never taken for a NOC0 one.
+    Noc1Coord,
+    "The NOC1 location at column `x`, row `y`.",
+    "noc1 "
+);
 
-/// A Tensix core's position in the usable (harvested) worker grid, row-major from (0, 0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LogicalCoord {
-    /// Column in the worker grid.
-    pub x: u16,
-    /// Row in the worker grid.
-    pub y: u16,
-}
-
-impl LogicalCoord {
-    /// The worker at logical column `x`, row `y`.
-    pub const fn new(x: u16, y: u16) -> Self {
-        Self { x, y }
-    }
-}
-
-impl fmt::Display for LogicalCoord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "logical ({}, {})", self.x, self.y)
-    }
-}
+plain_coord!(
+    /// A Tensix core's position in the usable (harvested) worker grid, row-major from (0, 0).
+    LogicalCoord,
+    "The worker at logical column `x`, row `y`.",
+    "logical "
+);
 
 /// What occupies a NOC grid location.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
