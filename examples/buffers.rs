@@ -3,6 +3,7 @@
 //!
 //! ```sh
 //! cargo run --example buffers
+//! cargo run --example buffers -- sim:p150a   # any device spec
 //! ```
 
 use tt_accounting::BankType;
@@ -11,7 +12,8 @@ use tt_runtime::alloc::{BufferRequest, Layout, Policy};
 use tt_runtime::program::{Buffer, Runtime};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let rt = Runtime::open_default()?;
+    // A device spec as the first argument (`sim:p150a`), else the default device.
+    let rt = Runtime::open(std::env::args().nth(1).as_deref())?;
     println!("device {}", rt.device().spec());
 
     // DRAM: 16 pages of 2 KiB, page p in bank p % banks.

@@ -5,6 +5,7 @@
 //! ```sh
 //! sudo apt-get install gcc-riscv64-unknown-elf
 //! cargo run --example custom_kernel
+//! cargo run --example custom_kernel -- sim:p150a   # any device spec
 //! ```
 
 use std::path::Path;
@@ -49,7 +50,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let image = KernelImage::from_file(&dir.join("sum_args.elf"), region)?;
     std::fs::remove_dir_all(&dir)?;
 
-    let rt = Runtime::open_default()?;
+    // A device spec as the first argument (`sim:p150a`), else the default device.
+    let rt = Runtime::open(std::env::args().nth(1).as_deref())?;
     let core = rt.worker_cores()[0];
     let mut program = Program::new("custom kernel example");
     let kernel = program.add_kernel("sum_args", image, Processor::DataMovement0, &[core]);

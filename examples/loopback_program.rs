@@ -4,6 +4,7 @@
 //!
 //! ```sh
 //! cargo run --example loopback_program
+//! cargo run --example loopback_program -- sim:p150a   # any device spec
 //! ```
 
 use tt_accounting::BankType;
@@ -14,7 +15,8 @@ const PAGE: u64 = 2048;
 const PAGES_PER_CORE: u64 = 4;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let rt = Runtime::open_default()?;
+    // A device spec as the first argument (`sim:p150a`), else the default device.
+    let rt = Runtime::open(std::env::args().nth(1).as_deref())?;
     let cores = rt.worker_cores()[..8].to_vec();
     let pages = PAGES_PER_CORE * cores.len() as u64;
     let src = Buffer::dram(&rt, PAGE, pages, "example: source")?;

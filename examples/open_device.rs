@@ -3,12 +3,17 @@
 //!
 //! ```sh
 //! cargo run --example open_device
+//! cargo run --example open_device -- sim:p150a   # any device spec
 //! ```
 
 use tt_runtime::device::Device;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let device = Device::open_default()?;
+    // A device spec as the first argument (`sim:p150a`), else the default device.
+    let device = match std::env::args().nth(1) {
+        Some(spec) => Device::open(&spec)?,
+        None => Device::open_default()?,
+    };
     let soc = device.soc();
     let (columns, rows) = soc.worker_grid_size();
     println!(

@@ -124,7 +124,11 @@ mod tests {
 
     #[test]
     fn harvested_blackhole_has_fewer_l1_banks_and_64_byte_dram_alignment() {
-        let soc = SocDescriptor::builtin(Arch::Blackhole).with_harvesting(0b11).unwrap();
+        let masks = tt_soc::HarvestingMasks {
+            tensix: 0b11,
+            ..tt_soc::HarvestingMasks::unharvested(Arch::Blackhole)
+        };
+        let soc = SocDescriptor::builtin(Arch::Blackhole).with_harvesting_masks(masks).unwrap();
         let banks = bank_layouts(&soc, ChipUid(2), AllocatorConfig::default()).unwrap();
         assert_eq!(banks[BankType::L1.index()].count, 120);
         assert_eq!(banks[BankType::Dram.index()].count, 8);

@@ -3,21 +3,22 @@
 use tt_kmd::{KmdDevice, NocTarget, TlbWindow};
 use tt_mmio::MmioRegion;
 use tt_sim::{SimChip, SimTlbWindow};
-use tt_soc::NocCoord;
+use tt_soc::TranslatedCoord;
 
 use crate::DeviceError;
 
 /// A TLB window of either backend.
 pub(crate) trait Window: Send {
-    /// Points the window at the core a TLB programmed with `core` reaches (translated
-    /// coordinates on Blackhole), from `base`.
-    fn configure(&mut self, core: NocCoord, base: u64) -> Result<(), DeviceError>;
+    /// Points the window at the core a TLB programmed with `core` reaches, from `base`. The
+    /// coordinate is in the system the chip decodes ([`tt_soc::SocDescriptor::tlb_coord`]), so
+    /// a NOC0 coordinate cannot be programmed by mistake.
+    fn configure(&mut self, core: TranslatedCoord, base: u64) -> Result<(), DeviceError>;
     /// The mapped window once configured.
     fn region(&self) -> Option<&MmioRegion>;
 }
 
 impl Window for SimTlbWindow {
-    fn configure(&mut self, core: NocCoord, base: u64) -> Result<(), DeviceError> {
+    fn configure(&mut self, core: TranslatedCoord, base: u64) -> Result<(), DeviceError> {
         // The coordinate is what a card's TLB would be programmed with; the simulated chip
         // decodes it as the card does.
         Ok(SimTlbWindow::configure_as_programmed(self, core, base)?)
@@ -28,8 +29,8 @@ impl Window for SimTlbWindow {
 }
 
 impl Window for TlbWindow {
-    fn configure(&mut self, core: NocCoord, base: u64) -> Result<(), DeviceError> {
-        Ok(TlbWindow::configure(self, NocTarget::unicast(core.x, core.y, base))?)
+    fn configure(&mut self, core: TranslatedCoord, base: u64) -> Result<(), DeviceError> {
+        Ok(TlbWindow::configure(self, NocTarget::unicast(core.x(), core.y(), base))?)
     }
     fn region(&self) -> Option<&MmioRegion> {
         self.target().is_some().then(|| TlbWindow::region(self))

@@ -7,7 +7,7 @@ use parking_lot::Mutex;
 use tt_kmd::KmdDevice;
 use tt_mmio::MmioRegion;
 use tt_sim::SimChip;
-use tt_soc::{Arch, ChipUid, CoreKind, HarvestingMasks, NocCoord, SocDescriptor};
+use tt_soc::{Arch, ChipUid, CoreKind, HarvestingMasks, NocCoord, SocDescriptor, TranslatedCoord};
 
 use crate::backend::Backend;
 use crate::discovery::{self, ArcAccess, ChipIdentity};
@@ -342,18 +342,12 @@ impl Device {
         Ok(device)
     }
 
-    /// The coordinate a TLB window is programmed with to reach NOC0 core `core`. Blackhole with
-    /// NOC translation on decodes coordinates as translated ones (Tensix NOC0 and translated
-    /// coordinates overlap there), so tt-umd programs translated coordinates and so do we.
-    /// Wormhole's translated Tensix and Ethernet coordinates start at 16 (tt-umd
-    /// COORDINATE_SYSTEMS.md), above every NOC0 coordinate, so NOC0 coordinates reach the
-    /// physical tile and are used as they are.
-    pub fn tlb_coord(&self, core: NocCoord) -> Result<NocCoord, DeviceError> {
-        let translated = match self.noc_map.arch() {
-            Arch::Blackhole => self.noc_map.noc0_to_translated(core),
-            Arch::WormholeB0 => self.noc_map.kind_at(core).map(|_| core),
-        };
-        translated.ok_or_else(|| {
+    /// The coordinate a TLB window is programmed with to reach NOC0 core `core`, in the system
+    /// the chip decodes ([`SocDescriptor::tlb_coord`]: translated on Blackhole, NOC0 numbers on
+    /// Wormhole), from the NOC as the firmware programmed it (never a user-added harvest mask).
+    /// Every window goes through here: memory, tile registers and ARC.
+    pub fn tlb_coord(&self, core: NocCoord) -> Result<TranslatedCoord, DeviceError> {
+        self.noc_map.tlb_coord(core).ok_or_else(|| {
             let (gx, gy) = self.soc.grid_size();
             DeviceError::OutOfGrid { device: self.spec.to_string(), core, grid_x: gx, grid_y: gy }
         })
@@ -496,15 +490,12 @@ impl Device {
     }
 
     fn channel_endpoint(&self, channel: DramChannelId) -> Result<NocCoord, DeviceError> {
-        let channels = self.soc.dram_channels();
-        channels.get(channel.0 as usize).and_then(|c| c.endpoints.first().copied()).ok_or_else(
-            || DeviceError::NoSuchDram {
-                what: "DRAM channel",
-                index: channel.0,
-                count: channels.len(),
-                device: self.spec.to_string(),
-            },
-        )
+        self.soc.dram_channel_endpoint(channel.0 as usize).ok_or_else(|| DeviceError::NoSuchDram {
+            what: "DRAM channel",
+            index: channel.0,
+            count: self.soc.dram_channels().len(),
+            device: self.spec.to_string(),
+        })
     }
 
     /// The channel endpoint and channel address of `offset` in `bank`, checking the bank's
@@ -532,7 +523,11 @@ impl Device {
                 size: b.size,
             });
         }
-        let core = self.channel_endpoint(DramChannelId(b.channel as u32))?;
+        // The bank's own endpoint (tt-metal's worker_endpoint), as kernels reach it.
+        let core = match self.soc.dram_bank_endpoint(b) {
+            Some(core) => core,
+            None => self.channel_endpoint(DramChannelId(b.channel as u32))?,
+        };
         Ok((core, b.offset + offset))
     }
 
@@ -592,7 +587,7 @@ impl Device {
         let mut pool = self.l1_windows.lock();
         let window = pool.window_size();
         let base = addr - addr % window;
-        let region = pool.region(&self.backend, core, base)?;
+        let region = pool.region(&self.backend, self.tlb_coord(core)?, base)?;
         f(region, (addr - base) as usize)
     }
 

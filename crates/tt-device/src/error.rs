@@ -93,8 +93,8 @@ pub enum DeviceError {
     /// A backend reported a configured window without a mapping (a backend bug).
     #[error("TLB window for core {core} at {base:#x} has no mapping after configuration; please report this")]
     WindowUnmapped {
-        /// The core the window was pointed at.
-        core: NocCoord,
+        /// The coordinate the window was programmed with.
+        core: tt_soc::TranslatedCoord,
         /// The window base.
         base: u64,
     },

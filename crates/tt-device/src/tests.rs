@@ -262,9 +262,10 @@ mod pcie_against_fake_driver {
                 _ => None,
             })
             .collect();
-        // The L1 window is configured once and reused for the read; DRAM channel 2's first
-        // endpoint is (5, 0), and the window base is the 16 MiB-aligned block.
-        assert_eq!(configs, vec![(1, 1, 0), (5, 0, 16 << 20)]);
+        // The L1 window is configured once and reused for the read; DRAM channel 2 is reached
+        // through its first bank's worker endpoint, (5, 1) (tt-metal's Wormhole dram_views:
+        // channel 2, worker_endpoint [1, 1]), and the window base is the 16 MiB-aligned block.
+        assert_eq!(configs, vec![(1, 1, 0), (5, 1, 16 << 20)]);
         assert!(fake.violations().is_empty(), "{:?}", fake.violations());
     }
 

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use tt_kmd::fake::FakeKmd;
 use tt_kmd::KmdDevice;
 use tt_sim::{FirmwareIdentity, SimKind};
-use tt_soc::{Arch, BoardPreset, BoardType, CoreKind, HarvestingMasks, NocCoord};
+use tt_soc::{Arch, BoardPreset, BoardType, CoreKind, HarvestingMasks, NocCoord, TranslatedCoord};
 
 use crate::{Device, DeviceError, OpenOptions};
 
@@ -124,7 +124,13 @@ fn bare_chips_report_no_board() {
     let dev = Device::open_with("sim:blackhole", &options(&dir)).unwrap();
     assert_eq!(dev.identity().board_type, None);
     assert_eq!(dev.identity().board_id, 0);
-    assert_eq!(dev.soc().harvesting(), HarvestingMasks::default());
+    // Issue 19: a bare Blackhole reported all 14 Ethernet channels, which no Blackhole
+    // firmware reports (zephyr harvesting.c leaves 5 and 8 off on a good die; tt-umd refuses
+    // anything but 2 or 14 harvested channels). No Tensix, DRAM or PCIe harvesting.
+    assert_eq!(dev.soc().harvesting(), HarvestingMasks { eth: 288, ..Default::default() });
+    assert_eq!(dev.soc().ethernet_cores().len(), 12);
+    let wh = Device::open_with("sim:wormhole_b0", &options(&dir)).unwrap();
+    assert_eq!(wh.soc().harvesting(), HarvestingMasks::default());
 }
 
 fn open_fake_card(fake: &Arc<FakeKmd>) -> Result<Device, DeviceError> {
@@ -200,7 +206,7 @@ fn blackhole_tlbs_are_programmed_in_translated_coordinates() {
 fn the_simulated_blackhole_decodes_translated_coordinates_like_the_card() {
     let dir = tempfile::tempdir().unwrap();
     let dev = Device::open_with("sim:p150a", &options(&dir)).unwrap();
-    assert_eq!(dev.tlb_coord(NocCoord::new(11, 5)).unwrap(), NocCoord::new(7, 5));
+    assert_eq!(dev.tlb_coord(NocCoord::new(11, 5)).unwrap(), TranslatedCoord::from_raw(7, 5));
     dev.write32(NocCoord::new(11, 5), 0x2000, 77).unwrap();
     dev.write32(NocCoord::new(6, 5), 0x2000, 66).unwrap();
     assert_eq!(dev.read32(NocCoord::new(11, 5), 0x2000).unwrap(), 77);
@@ -211,10 +217,11 @@ fn the_simulated_blackhole_decodes_translated_coordinates_like_the_card() {
     let mut w = chip.allocate_tlb(2 << 20).unwrap();
     w.configure(NocCoord::new(11, 5), 0).unwrap();
     assert_eq!(w.region().unwrap().read32(0x2000).unwrap(), 77);
-    w.configure_as_programmed(NocCoord::new(7, 5), 0).unwrap();
+    w.configure_as_programmed(TranslatedCoord::from_raw(7, 5), 0).unwrap();
     assert_eq!(w.region().unwrap().read32(0x2000).unwrap(), 77);
-    let err = w.configure_as_programmed(NocCoord::new(30, 30), 0).unwrap_err().to_string();
-    assert!(err.contains("translated coordinate (30, 30)"), "{err}");
+    let err =
+        w.configure_as_programmed(TranslatedCoord::from_raw(30, 30), 0).unwrap_err().to_string();
+    assert!(err.contains("has translated (30, 30)"), "{err}");
 }
 
 #[test]
@@ -267,4 +274,24 @@ fn every_preset_reaches_each_core_through_the_coordinates_its_tlbs_are_programme
             }
         }
     }
+}
+
+/// Issue 19: tt-umd's own Blackhole descriptor (4 GiB DRAM channels) was refused on
+/// `sim:blackhole`, whose channels held tt-metal's 4 GiB - 16 MiB; a simulated Blackhole now
+/// holds 4 GiB per channel as the card does, and the allocator's banks stay tt-metal's size.
+#[test]
+fn tt_umds_blackhole_descriptor_opens_a_simulated_blackhole() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tt-soc/fixtures/tt_umd_blackhole_140_arch.yaml");
+    let opts = OpenOptions { soc_file: Some(file), ..options(&dir) };
+    let dev = Device::open_with("sim:blackhole", &opts).unwrap();
+    assert!(dev.soc().dram_channels().iter().all(|c| c.size == 1 << 32));
+    let last = crate::DramChannelId(dev.soc().dram_channels().len() as u32 - 1);
+    dev.write_dram(last, (1 << 32) - 8, b"top byte").unwrap();
+    let mut back = [0u8; 8];
+    dev.read_dram(last, (1 << 32) - 8, &mut back).unwrap();
+    assert_eq!(&back, b"top byte");
+    let builtin = tt_soc::SocDescriptor::builtin(Arch::Blackhole);
+    assert!(builtin.dram_banks().iter().all(|b| b.size == 4_278_190_080));
 }

@@ -96,6 +96,30 @@ mod tests {
         }
     }
 
+    /// Issue 19: the register window was programmed with NOC0 coordinates on Blackhole, where
+    /// TLBs decode translated ones. With columns 7 and 10 harvested (p150a), NOC0 columns 11-14
+    /// reached 13-16 and 15-16 reached the harvested columns, so bring-up failed. Every usable
+    /// Tensix core of every board must round trip its own soft-reset register, and a write to
+    /// one core must leave every other core's register as it was.
+    #[test]
+    fn soft_reset_reaches_exactly_its_own_core_on_every_board() {
+        for spec in ["sim:p150a", "sim:p100a", "sim:n150", "sim:n300:0:1", "sim:blackhole"] {
+            let (_dir, device) = sim(spec);
+            let cores = device.soc().tensix_cores();
+            let held = SoftReset::ALL_RISCV - SoftReset::RISCV_B;
+            for (i, &core) in cores.iter().enumerate() {
+                assert_eq!(device.soft_reset(core).unwrap(), SoftReset::ALL_RISCV, "{spec} {core}");
+                device.set_soft_reset(core, held).unwrap();
+                assert_eq!(device.soft_reset(core).unwrap(), held, "{spec} {core}");
+                // The next core still reads its own (untouched) register.
+                if let Some(&next) = cores.get(i + 1) {
+                    assert_eq!(device.soft_reset(next).unwrap(), SoftReset::ALL_RISCV, "{spec}");
+                }
+                device.set_soft_reset(core, SoftReset::ALL_RISCV).unwrap();
+            }
+        }
+    }
+
     #[test]
     fn only_tile_control_registers_of_tensix_and_ethernet_cores() {
         let (_dir, device) = sim("sim:wormhole_b0");

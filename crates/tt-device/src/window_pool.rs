@@ -5,14 +5,14 @@
 //! the wanted (core, base) when there is one, as tt-umd's static per-core TLBs do.
 
 use tt_mmio::MmioRegion;
-use tt_soc::NocCoord;
+use tt_soc::TranslatedCoord;
 
 use crate::backend::{Backend, Window};
 use crate::DeviceError;
 
 struct Slot {
     window: Box<dyn Window>,
-    target: Option<(NocCoord, u64)>,
+    target: Option<(TranslatedCoord, u64)>,
     last_used: u64,
 }
 
@@ -40,11 +40,12 @@ impl WindowPool {
         self.size
     }
 
-    /// The region of a window showing `core` from `base` (a multiple of the window size).
+    /// The region of a window showing the core a TLB programmed with `core` reaches, from
+    /// `base` (a multiple of the window size).
     pub(crate) fn region(
         &mut self,
         backend: &Backend,
-        core: NocCoord,
+        core: TranslatedCoord,
         base: u64,
     ) -> Result<&MmioRegion, DeviceError> {
         self.clock += 1;

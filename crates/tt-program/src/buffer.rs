@@ -261,11 +261,12 @@ enum Target {
 /// endpoint's x and y, then the bank's offset in its channel as two 32-bit halves).
 pub fn dram_bank_table(runtime: &Runtime) -> Vec<u8> {
     let allocator = runtime.allocator();
-    let channels = runtime.device().soc().dram_channels();
+    let soc = runtime.device().soc();
     let mut table = Vec::new();
     for bank in 0..allocator.bank_count(BankType::Dram) as u32 {
         let Some(b) = allocator.dram_bank(bank) else { continue };
-        let Some(endpoint) = channels.get(b.channel).and_then(|c| c.endpoints.first()) else {
+        // The endpoint tt-metal hands kernels for the bank (its worker_endpoint).
+        let Some(endpoint) = soc.dram_bank_endpoint(&b) else {
             continue;
         };
         for word in

@@ -11,9 +11,7 @@ use tt_accounting::{
 };
 use tt_alloc::{Allocation, Allocator, AllocatorConfig, BufferRequest, Layout, Policy};
 use tt_device::{Device, OpenOptions};
-use tt_soc::l1_map::{
-    firmware_slot, L1Map, ETH_KERNEL_REGION, MAX_PROCESSORS, TENSIX_KERNEL_REGION,
-};
+use tt_soc::l1_map::{firmware_slot, L1Map, MAX_PROCESSORS, TENSIX_KERNEL_REGION};
 use tt_soc::{CoreKind, LogicalCoord, NocCoord};
 use tt_track::{AllocRecord, DeviceInfo, DeviceSlot, Tracker};
 
@@ -55,11 +53,37 @@ pub(crate) struct Session {
     fabric: Mutex<Option<AllocRecord>>,
     firmware: Mutex<Option<AllocRecord>>,
     reserved: Mutex<Option<AllocRecord>>,
+    /// The Ethernet firmware's areas of every Ethernet core (RESERVED).
+    eth_reserved: Mutex<Option<AllocRecord>>,
     pub(crate) tracker: Tracker,
     pub(crate) slot: DeviceSlot,
     pub(crate) device: Device,
     /// The process that opened the chip; a forked child's copy refuses to act.
     generation: ForkGeneration,
+}
+
+impl Session {
+    /// Records a placement the session holds for its whole life (RESERVED areas, our firmware),
+    /// whose reserved bytes are its payload.
+    fn record_fixed(
+        &self,
+        kind: MemKind,
+        class: BankClass,
+        spans: &[BankSpan],
+        owner: &str,
+        opened_at: &'static Location<'static>,
+    ) -> Result<AllocRecord, tt_track::TrackError> {
+        let placement = Placement {
+            device: self.device.chip_uid(),
+            kind,
+            class,
+            spans,
+            reserved: Reservation::Payload,
+            owner,
+            provenance: opened_at,
+        };
+        self.tracker.record(self.slot, &placement)
+    }
 }
 
 impl Drop for Session {
@@ -79,6 +103,7 @@ impl Drop for Session {
         drop(self.firmware.lock().take());
         drop(self.fabric.lock().take());
         drop(self.reserved.lock().take());
+        drop(self.eth_reserved.lock().take());
         if let Err(e) = self.tracker.unregister_device(self.slot) {
             tracing::warn!(error = %e, "closing the device's ledger slot failed");
         }
@@ -239,6 +264,7 @@ impl Runtime {
             fabric: Mutex::new(None),
             firmware: Mutex::new(None),
             reserved: Mutex::new(None),
+            eth_reserved: Mutex::new(None),
             tracker: tracker.clone(),
             slot,
             device,
@@ -271,6 +297,7 @@ impl Runtime {
         let runtime = Runtime { inner };
         // From here on, dropping `runtime` on an error releases whatever was placed.
         runtime.place_reserved_and_firmware(opened_at)?;
+        runtime.place_ethernet_reserved(opened_at)?;
         runtime.place_system_kernels(opened_at)?;
         Ok(runtime)
     }
@@ -305,16 +332,7 @@ impl Runtime {
         }
         reserved.retain(|span| span.size > 0);
         let record = |kind, spans: &[BankSpan], owner| {
-            let placement = Placement {
-                device: session.device.chip_uid(),
-                kind,
-                class: BankClass::Tensix,
-                spans,
-                reserved: Reservation::Payload,
-                owner,
-                provenance: opened_at,
-            };
-            session.tracker.record(session.slot, &placement)
+            session.record_fixed(kind, BankClass::Tensix, spans, owner, opened_at)
         };
         let reserved =
             record(MemKind::Reserved, &reserved, "L1 reserved area (mailboxes, stacks)")?;
@@ -324,6 +342,43 @@ impl Runtime {
         for core in &cores {
             session.device.start_firmware(*core, firmware.image())?;
         }
+        Ok(())
+    }
+
+    /// Records the Ethernet firmware's areas of every Ethernet core as RESERVED: the base
+    /// firmware and its words at the bottom, Wormhole's routing firmware area, the config and
+    /// system areas at the top ([`L1Map::firmware_owned`]). Nothing of ours is written there.
+    fn place_ethernet_reserved(
+        &self,
+        opened_at: &'static Location<'static>,
+    ) -> Result<(), ProgramError> {
+        let session = &self.inner.session;
+        let soc = session.device.soc();
+        let Some(map) = L1Map::for_core(CoreKind::Ethernet, soc.eth_l1_size()) else {
+            return Ok(());
+        };
+        let cores = u32::try_from(soc.ethernet_cores().len()).unwrap_or(u32::MAX);
+        let spans: Vec<BankSpan> = (0..cores)
+            .flat_map(|bank| {
+                map.firmware_owned().map(move |r| BankSpan {
+                    bank,
+                    addr: r.start,
+                    size: r.end - r.start,
+                })
+            })
+            .collect();
+        if spans.is_empty() {
+            return Ok(());
+        }
+        let owner = "Ethernet firmware areas (base firmware, routing firmware, config space)";
+        let record = session.record_fixed(
+            MemKind::Reserved,
+            BankClass::Ethernet,
+            &spans,
+            owner,
+            opened_at,
+        )?;
+        *session.eth_reserved.lock() = Some(record);
         Ok(())
     }
 
@@ -355,17 +410,25 @@ impl Runtime {
             }
             inner.system.lock().push(placed);
         }
-        let eth_region = ETH_KERNEL_REGION.end - ETH_KERNEL_REGION.start;
-        let fabric = KernelImage::from_elf("fabric.elf (built in)", FABRIC_ELF, eth_region)?;
-        if !inner.fabric_cores.is_empty() {
+        // An Ethernet L1 of a size no Tenstorrent map describes has no kernel region: no fabric.
+        let eth_map = L1Map::for_core(CoreKind::Ethernet, device.soc().eth_l1_size());
+        if let (Some(map), false) = (eth_map, inner.fabric_cores.is_empty()) {
+            let region = map.kernel;
+            let fabric = KernelImage::from_elf(
+                "fabric.elf (built in)",
+                FABRIC_ELF,
+                region.end - region.start,
+            )?;
             // The fabric kernel is the only tenant of an Ethernet core's kernel region, so it
-            // sits at the region's start; the spans count one copy per Ethernet core.
+            // sits at the region's start (Wormhole: FIRMWARE_BASE, clear of the base firmware's
+            // words); the spans count one copy per Ethernet core. It is written, not launched:
+            // no source we cite says how a runtime other than tt-metal starts an app there.
             for core in &inner.fabric_cores {
-                device.write(*core, ETH_KERNEL_REGION.start, fabric.image())?;
+                device.write(*core, region.start, fabric.image())?;
             }
             let payload = fabric.image().len() as u64;
             let spans: Vec<BankSpan> = (0..inner.fabric_cores.len() as u32)
-                .map(|bank| BankSpan { bank, addr: ETH_KERNEL_REGION.start, size: payload })
+                .map(|bank| BankSpan { bank, addr: region.start, size: payload })
                 .collect();
             let session = &inner.session;
             let placement = Placement {

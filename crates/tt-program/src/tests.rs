@@ -73,7 +73,12 @@ fn session_places_reserved_and_system_and_close_releases_them() {
     // The reserved area of each of the 80 Tensix cores, less the firmware at 5 reset pcs,
     // which is SYSTEM with its exact size.
     let firmware = crate::firmware().unwrap().image().len() as u64;
-    assert_eq!(used[MemKind::Reserved.index()], 80 * (0x18000 - 5 * firmware));
+    // Plus the Ethernet firmware's areas of each of the 16 Ethernet cores (tt-metal wormhole
+    // eth_l1_address_map.h): the base firmware and its words below FIRMWARE_BASE 0x9040, the
+    // routing firmware's 28 KiB at 0x11000 and the config space from 0x3DC00 to 256 KiB.
+    let eth_reserved = 0x9040 + 28 * 1024 + (0x40000 - 0x3DC00);
+    assert_eq!(eth_reserved, 74_816);
+    assert_eq!(used[MemKind::Reserved.index()], 80 * (0x18000 - 5 * firmware) + 16 * eth_reserved);
     let dispatch = builtin_kernel("dispatch").unwrap().placed_bytes();
     let fabric = crate::KernelImage::from_elf(
         "f",
@@ -86,6 +91,7 @@ fn session_places_reserved_and_system_and_close_releases_them() {
     // though it sits on 2; the fabric kernel reserves its image on each Ethernet core; the
     // firmware is its exact size at each of the 5 reset pcs of the 80 Tensix cores.
     let firmware_bytes = 80 * 5 * firmware;
+    assert!(fabric <= 0x11000 - 0x9040, "the fabric kernel fits below the routing firmware");
     assert_eq!(used[MemKind::System.index()], 80 * dispatch + 16 * fabric + firmware_bytes);
     let payload = f.payload(&rt);
     let fabric_image = include_bytes!("../../../kernels/elf/fabric.elf");
@@ -376,4 +382,53 @@ fn one_buffer_type_for_dram_and_l1_interleaved_or_sharded() {
     assert!(small.write(&[0; 145]).is_err(), "more than the buffer holds");
     drop((l1, small));
     assert_eq!(f.used(&rt), baseline);
+}
+
+/// Issue 19: the fabric kernel was written at 0x9000 on every Ethernet core, so the base
+/// firmware's LAUNCH_ERISC_APP_FLAG (0x9004, tt-metal wormhole eth_l1_address_map.h) became an
+/// instruction word, and its 96 KiB region covered the routing firmware at 0x11000-0x18000.
+/// Now the kernel sits at FIRMWARE_BASE 0x9040, the words below it are untouched, and the
+/// simulated card refuses host writes into the base firmware's area.
+#[test]
+fn wormhole_fabric_kernel_leaves_the_ethernet_firmware_intact() {
+    let f = Fixture::new();
+    let rt = f.runtime("sim:n300:0:0");
+    let eth = rt.fabric_cores()[0];
+    let device = rt.device();
+    assert_eq!(device.read32(eth, 0x9004).unwrap(), 0, "LAUNCH_ERISC_APP_FLAG untouched");
+    let image = crate::KernelImage::from_elf(
+        "f",
+        include_bytes!("../../../kernels/elf/fabric.elf"),
+        0x11000 - 0x9040,
+    )
+    .unwrap();
+    let mut head = vec![0u8; 16];
+    device.read(eth, 0x9040, &mut head).unwrap();
+    assert_eq!(head, image.image()[..16], "the fabric kernel starts at FIRMWARE_BASE");
+    let mut routing = vec![0u8; 0x7000];
+    device.read(eth, 0x11000, &mut routing).unwrap();
+    assert!(routing.iter().all(|&b| b == 0), "nothing of ours in the routing firmware's area");
+    // The host may set the launch flag (the documented way to launch an app) and write the
+    // routing firmware's command queues (tt-umd erisc_firmware.hpp), never the firmware itself.
+    device.write32(eth, 0x9004, 0).unwrap();
+    device.write32(eth, 0x11080, 0).unwrap();
+    for addr in [0x0, 0x1EFC, 0x9000, 0x9008, 0x903C] {
+        let err = device.write32(eth, addr, 1).unwrap_err().to_string();
+        assert!(err.contains("Wormhole Ethernet base firmware"), "{addr:#x}: {err}");
+    }
+    let err = device.write(eth, 0x8FF0, &[0; 0x60]).unwrap_err().to_string();
+    assert!(err.contains("overwrite a card's firmware"), "{err}");
+}
+
+/// Issue 19: kernels got each Blackhole DRAM channel's first endpoint; tt-metal hands them the
+/// bank's worker_endpoint (blackhole_140_arch.yaml: subchannel 2 for channels 4-7).
+#[test]
+fn kernels_get_tt_metals_dram_endpoints_on_blackhole() {
+    let f = Fixture::new();
+    let rt = f.runtime("sim:p150a");
+    let table = crate::dram_bank_table(&rt);
+    let words: Vec<u32> =
+        table.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
+    let endpoints: Vec<(u32, u32)> = words.chunks_exact(4).map(|e| (e[0], e[1])).collect();
+    assert_eq!(endpoints, [(0, 0), (0, 2), (0, 9), (0, 5), (9, 11), (9, 3), (9, 8), (9, 6)]);
 }

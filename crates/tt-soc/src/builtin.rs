@@ -71,10 +71,44 @@ mod tests {
         assert_eq!(bh.eth_l1_size(), 512 * 1024);
         assert_eq!(bh.dram_channels().len(), 8);
         assert_eq!(bh.dram_banks().len(), 8);
+        // Each channel holds 4 GiB (tt-umd); the allocator's bank, and so the capacity, is
+        // tt-metal's 4 GiB - 16 MiB.
+        assert!(bh.dram_channels().iter().all(|c| c.size == 1 << 32));
         assert_eq!(bh.dram_size(), 8 * 4_278_190_080);
         assert_eq!(bh.ethernet_cores().len(), 14);
         assert_eq!(bh.kind_at(NocCoord::new(8, 5)), Some(CoreKind::RouterOnly));
         assert_eq!(bh.kind_at(NocCoord::new(0, 0)), Some(CoreKind::Dram));
         assert_eq!(bh.kind_at(NocCoord::new(8, 0)), Some(CoreKind::Arc));
+    }
+
+    /// Issue 19: every DRAM channel was reached through its first endpoint; tt-metal's
+    /// blackhole_140_arch.yaml (dram_views, worker_endpoint) uses subchannel 2 on NOC0 for
+    /// channels 4-7, the endpoint CMFW reads telemetry through (SYS-1419, a GDDR hang).
+    #[test]
+    fn dram_banks_use_tt_metals_worker_endpoints() {
+        let endpoints = |soc: &SocDescriptor| -> Vec<(u16, u16)> {
+            soc.dram_banks()
+                .iter()
+                .map(|b| soc.dram_bank_endpoint(b).map(|c| (c.x, c.y)).unwrap())
+                .collect()
+        };
+        let bh = SocDescriptor::builtin(Arch::Blackhole);
+        assert_eq!(
+            endpoints(&bh),
+            [(0, 0), (0, 2), (0, 9), (0, 5), (9, 11), (9, 3), (9, 8), (9, 6)]
+        );
+        assert_eq!(bh.dram_channel_endpoint(4), Some(NocCoord::new(9, 11)));
+        // A P100 (channel 3 harvested) keeps each remaining channel's endpoint.
+        let p100 = bh
+            .with_harvesting_masks(crate::HarvestingMasks {
+                dram: 8,
+                ..crate::HarvestingMasks::unharvested(Arch::Blackhole)
+            })
+            .unwrap();
+        assert_eq!(endpoints(&p100), [(0, 0), (0, 2), (0, 9), (9, 11), (9, 3), (9, 8), (9, 6)]);
+        // Wormhole: tt-metal's per-view worker endpoints (bank 0 of channel 0 is 0-11, bank 1
+        // is 0-1).
+        let wh = SocDescriptor::builtin(Arch::WormholeB0);
+        assert_eq!(&endpoints(&wh)[..4], [(0, 11), (0, 1), (0, 5), (0, 7)]);
     }
 }

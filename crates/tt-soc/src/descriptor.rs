@@ -25,6 +25,11 @@ pub struct DramBank {
     pub offset: u64,
     /// Bytes in the bank.
     pub size: u64,
+    /// Index into the channel's endpoints of the one kernels and host windows use for this
+    /// bank: the NOC0 entry of tt-metal's `worker_endpoint` (0 when the descriptor names none).
+    /// tt-metal blackhole_140_arch.yaml: "Endpoint assignment for noc0 needs to be the same
+    /// endpoint used by CMFW to read DRAM telemetry to avoid SYS-1419".
+    pub endpoint: usize,
 }
 
 /// Everything the runtime knows about one chip's layout.
@@ -197,9 +202,29 @@ impl SocDescriptor {
         &self.dram_banks
     }
 
-    /// Total DRAM bytes over all channels.
+    /// The NOC0 endpoint kernels and host windows use to reach `bank` (a bank of
+    /// [`Self::dram_banks`]): its channel's `worker_endpoint` entry.
+    pub fn dram_bank_endpoint(&self, bank: &DramBank) -> Option<NocCoord> {
+        let channel = self.dram_channels.get(bank.channel)?;
+        channel.endpoints.get(bank.endpoint).or(channel.endpoints.first()).copied()
+    }
+
+    /// The NOC0 endpoint used for whole-channel access to usable channel `channel`: that of the
+    /// channel's first bank, or its first endpoint when no bank lies in it.
+    pub fn dram_channel_endpoint(&self, channel: usize) -> Option<NocCoord> {
+        match self.dram_banks.iter().find(|b| b.channel == channel) {
+            Some(bank) => self.dram_bank_endpoint(bank),
+            None => self.dram_channels.get(channel)?.endpoints.first().copied(),
+        }
+    }
+
+    /// DRAM bytes of the usable banks: what the allocator can hand out, the chip's DRAM
+    /// capacity in the ledger. A channel may hold more (a Blackhole channel holds 4 GiB, of which
+    /// tt-metal's bank covers 4 GiB - 16 MiB). Banks lie inside their channels without overlap
+    /// and the parser refuses channels whose total overflows u64, so the saturation never shows;
+    /// it keeps the sum panic-free.
     pub fn dram_size(&self) -> u64 {
-        self.dram_channels.iter().map(|c| c.size).sum()
+        self.dram_banks.iter().fold(0u64, |total, b| total.saturating_add(b.size))
     }
 
     /// The channel that `core` is an endpoint of, if it is a DRAM core.

@@ -32,6 +32,20 @@ impl HarvestingMasks {
         HarvestingMasks { tensix: mask, dram: 0, eth: 0, pcie: 0 }
     }
 
+    /// What the firmware of a chip without defects reports. Blackhole's firmware always leaves
+    /// two Ethernet channels off, 5 and 8 on a good die (tt-zephyr-platforms
+    /// lib/tenstorrent/bh_arc/harvesting.c: "Only enable 2 of 3 in eth {4,5,6}" clears bit 5,
+    /// "{7,8,9}" clears bit 8; tt-umd cluster_descriptor.cpp's mock Blackhole uses the same
+    /// 0x120, "Example value from silicon machine"). Wormhole reports nothing harvested.
+    pub const fn unharvested(arch: Arch) -> Self {
+        match arch {
+            Arch::WormholeB0 => HarvestingMasks { tensix: 0, dram: 0, eth: 0, pcie: 0 },
+            Arch::Blackhole => {
+                HarvestingMasks { tensix: 0, dram: 0, eth: BLACKHOLE_GOOD_DIE_ETH, pcie: 0 }
+            }
+        }
+    }
+
     /// The union of two sets of masks.
     pub const fn union(self, other: HarvestingMasks) -> Self {
         HarvestingMasks {
@@ -49,12 +63,28 @@ impl fmt::Display for HarvestingMasks {
     }
 }
 
+/// Blackhole Ethernet channels a good die's firmware leaves off: 5 and 8 (see
+/// [`HarvestingMasks::unharvested`]).
+const BLACKHOLE_GOOD_DIE_ETH: u32 = (1 << 5) | (1 << 8);
+/// Blackhole `NUM_ETH_CHANNELS` (tt-umd blackhole_implementation.hpp).
+const BLACKHOLE_ETH_CHANNELS: usize = 14;
+
 /// Bit positions set in `mask`, ascending.
 pub(crate) fn bits(mask: u32) -> impl Iterator<Item = usize> {
     (0..32).filter(move |b| mask & (1 << b) != 0)
 }
 
 impl SocDescriptor {
+    /// The built-in descriptor of `arch` as a good die's firmware reports it
+    /// ([`HarvestingMasks::unharvested`]): what a bare simulated chip is.
+    pub fn builtin_good_die(arch: Arch) -> SocDescriptor {
+        let builtin = Self::builtin(arch);
+        // The good-die masks apply to both built-in grids (pinned by the test
+        // blackhole_ethernet_masks_accepted_exactly_where_tt_umd_accepts_them), so the
+        // fallback is never taken.
+        builtin.with_harvesting_masks(HarvestingMasks::unharvested(arch)).unwrap_or(builtin)
+    }
+
     /// A copy with the Tensix rows (Wormhole) or columns (Blackhole) named by `mask` also
     /// harvested, bit i being the i-th Tensix row or column in NOC0 order (tt-umd's convention).
     pub fn with_harvesting(&self, mask: u32) -> Result<SocDescriptor, SocError> {
@@ -231,6 +261,21 @@ impl SocDescriptor {
                 ),
             ));
         }
+        // tt-umd blackhole_coordinate_manager.cpp: "Exactly 2 or 14 ETH cores should be
+        // harvested on full Blackhole" (firmware leaves two of 14 off, or all of them on a
+        // board without Ethernet).
+        let harvested_eth = bits(m.eth).count();
+        if eth == BLACKHOLE_ETH_CHANNELS && harvested_eth != 2 && harvested_eth != eth {
+            return Err(bad(
+                "eth",
+                m.eth,
+                format!(
+                    "it harvests {harvested_eth} of the 14 Ethernet channels; Blackhole firmware \
+                     harvests exactly 2 (a good die: channels 5 and 8, mask 288) or all 14 \
+                     (mask 16383), as tt-umd requires"
+                ),
+            ));
+        }
         let pcie = self.all_pcie.len();
         if beyond(pcie, m.pcie) {
             return Err(bad(
@@ -297,7 +342,12 @@ mod tests {
         // tt-umd tests/cluster_descriptor_examples/blackhole_P150.yaml and blackhole_P100.yaml:
         // harvest_mask 192 = bits 6 and 7 = the 7th and 8th Tensix columns, NOC0 x 7 and 10.
         let bh = SocDescriptor::builtin(Arch::Blackhole);
-        let h = bh.with_harvesting(192).unwrap();
+        let h = bh
+            .with_harvesting_masks(HarvestingMasks {
+                tensix: 192,
+                ..HarvestingMasks::unharvested(Arch::Blackhole)
+            })
+            .unwrap();
         let mut cols: Vec<u16> = h.harvested_cores().iter().map(|c| c.x).collect();
         cols.sort_unstable();
         cols.dedup();
@@ -306,7 +356,8 @@ mod tests {
         assert_eq!(h.tensix_cores().len(), 120);
         // tt-umd test_core_coord_translation_bh.cpp, mask 1 << 0: logical (0, 0) is NOC0 (2, 2),
         // logical (12, 0) is (16, 2), the grid is 13x10.
-        let first = bh.with_harvesting(1).unwrap();
+        let good = HarvestingMasks::unharvested(Arch::Blackhole);
+        let first = bh.with_harvesting_masks(HarvestingMasks { tensix: 1, ..good }).unwrap();
         assert_eq!(first.worker_grid_size(), (13, 10));
         assert_eq!(first.logical_to_noc(LogicalCoord::new(0, 0)), Some(NocCoord::new(2, 2)));
         assert_eq!(first.logical_to_noc(LogicalCoord::new(12, 0)), Some(NocCoord::new(16, 2)));
@@ -349,6 +400,39 @@ mod tests {
         assert_eq!(p150.kind_at(NocCoord::new(5, 1)), Some(CoreKind::HarvestedEthernet));
         assert_eq!(p150.l1_size_at(NocCoord::new(5, 1)), None);
         assert_eq!(p150.dram_channels().len(), 8);
+    }
+
+    /// Issue 19: 16,292 of the 16,384 Ethernet masks differed in acceptance from tt-umd, which
+    /// takes exactly 2 or 14 harvested channels on a full Blackhole
+    /// (blackhole_coordinate_manager.cpp assert_coordinate_manager_constructor).
+    #[test]
+    fn blackhole_ethernet_masks_accepted_exactly_where_tt_umd_accepts_them() {
+        let bh = SocDescriptor::builtin(Arch::Blackhole);
+        let mut accepted = 0;
+        for eth in 0..(1u32 << 14) {
+            let ok =
+                bh.with_harvesting_masks(HarvestingMasks { eth, ..Default::default() }).is_ok();
+            let count = eth.count_ones();
+            assert_eq!(ok, count == 2 || count == 14, "mask {eth:#x}");
+            accepted += u32::from(ok);
+        }
+        // C(14, 2) masks of two channels, and the one of all fourteen.
+        assert_eq!(accepted, 91 + 1);
+        let err = bh.with_harvesting_masks(HarvestingMasks::default()).unwrap_err().to_string();
+        assert!(err.contains("harvests 0 of the 14 Ethernet channels") && err.contains("288"));
+        // A good die reports channels 5 and 8 off (zephyr harvesting.c), tt-umd's example mask.
+        assert_eq!(HarvestingMasks::unharvested(Arch::Blackhole).eth, 0x120);
+        for arch in [Arch::WormholeB0, Arch::Blackhole] {
+            let good = HarvestingMasks::unharvested(arch);
+            let soc = SocDescriptor::builtin(arch);
+            assert_eq!(soc.with_harvesting_masks(good).unwrap().harvesting(), good);
+            assert_eq!(SocDescriptor::builtin_good_die(arch).harvesting(), good);
+        }
+        assert_eq!(SocDescriptor::builtin_good_die(Arch::Blackhole).ethernet_cores().len(), 12);
+        assert_eq!(HarvestingMasks::unharvested(Arch::WormholeB0), HarvestingMasks::default());
+        // Wormhole harvests no Ethernet channel at all.
+        let wh = SocDescriptor::builtin(Arch::WormholeB0);
+        assert!(wh.with_harvesting_masks(HarvestingMasks::default()).is_ok());
     }
 
     #[test]

@@ -22,7 +22,7 @@ mod yaml;
 
 pub use arch::{Arch, HarvestAxis, TlbSizeClass};
 pub use board::{BoardPreset, BoardType, PresetChip};
-pub use coord::{ChipUid, CoreKind, LogicalCoord, NocCoord};
+pub use coord::{ChipUid, CoreKind, LogicalCoord, Noc1Coord, NocCoord, TranslatedCoord};
 pub use descriptor::{DramBank, DramChannel, SocDescriptor};
 pub use error::SocError;
 pub use harvest::HarvestingMasks;

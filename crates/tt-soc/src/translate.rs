@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use crate::harvest::bits;
-use crate::{Arch, CoreKind, NocCoord, SocDescriptor};
+use crate::{Arch, CoreKind, Noc1Coord, NocCoord, SocDescriptor, TranslatedCoord};
 
 // tt-umd wormhole_implementation.hpp: tensix_translated_coordinate_start_x/y = 18,
 // eth_translated_coordinate_start_x = 18, eth_translated_coordinate_start_y = 16.
@@ -28,21 +28,36 @@ const BH_DRAM_BANKS: usize = 8;
 /// NOC0 -> translated for every core whose translated coordinate differs from NOC0.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Translation {
-    to_translated: BTreeMap<NocCoord, NocCoord>,
-    to_noc0: BTreeMap<NocCoord, NocCoord>,
+    to_translated: BTreeMap<NocCoord, TranslatedCoord>,
+    to_noc0: BTreeMap<TranslatedCoord, NocCoord>,
 }
 
 impl Translation {
-    fn add(&mut self, noc0: NocCoord, translated: NocCoord) {
+    fn add(&mut self, noc0: NocCoord, translated: TranslatedCoord) {
         self.to_translated.insert(noc0, translated);
         self.to_noc0.insert(translated, noc0);
     }
 }
 
 fn xy(x: usize, y: usize) -> NocCoord {
-    // Translated coordinates are below 32 on both chips.
+    // Grid positions are below 64 (MAX_GRID_SIDE).
     NocCoord::new(x as u16, y as u16)
 }
+
+fn txy(x: usize, y: usize) -> TranslatedCoord {
+    // Translated coordinates are below 32 on both chips.
+    TranslatedCoord::from_raw(x as u16, y as u16)
+}
+
+/// The coordinate a grid position keeps when translation leaves it where it is.
+fn same(c: NocCoord) -> TranslatedCoord {
+    TranslatedCoord::from_raw(c.x, c.y)
+}
+
+/// Wormhole's translation covers coordinates 16 and up only ("Translated coordinates on
+/// Wormhole start at 16-16 (due to hardware design features)", tt-umd docs/COORDINATE_SYSTEMS.md),
+/// so a NOC0 coordinate below 16 reaches its own tile with translation on.
+const WH_UNTRANSLATED_BELOW: u16 = 16;
 
 impl SocDescriptor {
     /// Builds the translation table for the current harvesting.
@@ -56,8 +71,8 @@ impl SocDescriptor {
         let gx = usize::from(self.grid_x);
         for i in 0..self.kinds.len() {
             let c = xy(i % gx, i / gx);
-            if !t.to_translated.contains_key(&c) && !t.to_noc0.contains_key(&c) {
-                t.add(c, c);
+            if !t.to_translated.contains_key(&c) && !t.to_noc0.contains_key(&same(c)) {
+                t.add(c, same(c));
             }
         }
         t
@@ -96,7 +111,7 @@ impl SocDescriptor {
             for (tx, core) in rows[row].iter().enumerate() {
                 t.add(
                     *core,
-                    xy(usize::from(WH_TENSIX_START) + tx, usize::from(WH_TENSIX_START) + ty),
+                    txy(usize::from(WH_TENSIX_START) + tx, usize::from(WH_TENSIX_START) + ty),
                 );
             }
         }
@@ -105,7 +120,7 @@ impl SocDescriptor {
         for eth in &self.all_ethernet {
             let x = if eth.x > 5 { eth.x - 1 } else { eth.x };
             let y = if eth.y == 6 { 1 } else { eth.y };
-            let translated = NocCoord::new(
+            let translated = TranslatedCoord::from_raw(
                 x.saturating_sub(1).saturating_add(WH_ETH_START.0),
                 y.saturating_add(WH_ETH_START.1),
             );
@@ -125,7 +140,7 @@ impl SocDescriptor {
                 continue;
             }
             for core in cores {
-                t.add(*core, NocCoord::new(target_x(next), core.y));
+                t.add(*core, TranslatedCoord::from_raw(target_x(next), core.y));
             }
             next += 1;
         }
@@ -137,16 +152,16 @@ impl SocDescriptor {
         for (k, col) in by_die.into_iter().enumerate() {
             let tx = target_x(columns.len() - 1 - k);
             for core in &columns[col] {
-                t.add(*core, NocCoord::new(tx, core.y));
+                t.add(*core, TranslatedCoord::from_raw(tx, core.y));
             }
         }
         // Ethernet: usable channels at 20-25, 21-25, ...; harvested ones keep NOC0.
         for (i, eth) in self.ethernet.iter().enumerate() {
-            t.add(*eth, xy(usize::from(BH_ETH_START.0) + i, usize::from(BH_ETH_START.1)));
+            t.add(*eth, txy(usize::from(BH_ETH_START.0) + i, usize::from(BH_ETH_START.1)));
         }
         // PCIe: the first usable tile is 19-24; the others keep NOC0.
         if let Some(first) = self.pcie.first() {
-            t.add(*first, NocCoord::new(BH_PCIE_START.0, BH_PCIE_START.1));
+            t.add(*first, TranslatedCoord::from_raw(BH_PCIE_START.0, BH_PCIE_START.1));
         }
         if self.all_dram_channels.len() == BH_DRAM_BANKS {
             self.blackhole_dram_translation(t);
@@ -163,7 +178,7 @@ impl SocDescriptor {
             let mut ty = usize::from(y);
             for bank in banks {
                 for port in ports(bank) {
-                    t.add(*port, xy(usize::from(x), ty));
+                    t.add(*port, txy(usize::from(x), ty));
                     ty += 1;
                 }
             }
@@ -191,37 +206,60 @@ impl SocDescriptor {
             map_banks(t, half..BH_DRAM_BANKS - 1, x0 + 1, y0);
         }
         for (port, core) in self.all_dram_channels[harvested].endpoints.iter().enumerate() {
-            t.add(*core, NocCoord::new(x0 + 1, row(half - 1) + port as u16));
+            t.add(*core, TranslatedCoord::from_raw(x0 + 1, row(half - 1) + port as u16));
         }
     }
 
     /// The translated coordinate of NOC0 coordinate `noc0`: the coordinate to program into a
-    /// TLB or a NOC command when NOC translation is on (NOC0 itself when it is off). `None`
+    /// TLB or a NOC command when NOC translation is on (NOC0's numbers when it is off). `None`
     /// outside the grid.
-    pub fn noc0_to_translated(&self, noc0: NocCoord) -> Option<NocCoord> {
+    pub fn noc0_to_translated(&self, noc0: NocCoord) -> Option<TranslatedCoord> {
         self.kind_at(noc0)?;
         if !self.noc_translation {
-            return Some(noc0);
+            return Some(same(noc0));
         }
         self.translation.to_translated.get(&noc0).copied()
     }
 
-    /// The NOC0 coordinate a translated coordinate reaches, or `None` when nothing does.
-    pub fn translated_to_noc0(&self, translated: NocCoord) -> Option<NocCoord> {
+    /// The NOC0 coordinate a translated coordinate reaches, or `None` when nothing does. On
+    /// Wormhole a coordinate below 16 is outside the translated range and reaches its own NOC0
+    /// tile, as the hardware decodes it.
+    pub fn translated_to_noc0(&self, translated: TranslatedCoord) -> Option<NocCoord> {
+        let raw = NocCoord::new(translated.x(), translated.y());
         if !self.noc_translation {
-            return self.kind_at(translated).map(|_| translated);
+            return self.kind_at(raw).map(|_| raw);
         }
-        self.translation.to_noc0.get(&translated).copied()
+        if let Some(noc0) = self.translation.to_noc0.get(&translated) {
+            return Some(*noc0);
+        }
+        let below =
+            translated.x() < WH_UNTRANSLATED_BELOW && translated.y() < WH_UNTRANSLATED_BELOW;
+        (self.arch == Arch::WormholeB0 && below)
+            .then_some(raw)
+            .filter(|c| self.kind_at(*c).is_some())
+    }
+
+    /// The coordinate a TLB window (or a NOC command) is programmed with to reach NOC0 core
+    /// `noc0`, in the system the chip decodes. Blackhole with translation on decodes every
+    /// coordinate as a translated one (Tensix NOC0 and translated columns overlap there), so
+    /// tt-umd programs translated coordinates and so do we. Wormhole's translated range starts
+    /// at 16, above every NOC0 coordinate, so NOC0 numbers reach the physical tile unchanged.
+    /// `None` outside the grid.
+    pub fn tlb_coord(&self, noc0: NocCoord) -> Option<TranslatedCoord> {
+        match self.arch {
+            Arch::Blackhole => self.noc0_to_translated(noc0),
+            Arch::WormholeB0 => self.kind_at(noc0).map(|_| same(noc0)),
+        }
     }
 
     /// The NOC1 coordinate of NOC0 coordinate `noc0` (the grid seen from the opposite corner).
-    pub fn noc0_to_noc1(&self, noc0: NocCoord) -> Option<NocCoord> {
+    pub fn noc0_to_noc1(&self, noc0: NocCoord) -> Option<Noc1Coord> {
         self.kind_at(noc0)?;
-        Some(NocCoord::new(self.grid_x - 1 - noc0.x, self.grid_y - 1 - noc0.y))
+        Some(Noc1Coord::new(self.grid_x - 1 - noc0.x, self.grid_y - 1 - noc0.y))
     }
 
     /// The NOC0 coordinate of NOC1 coordinate `noc1`.
-    pub fn noc1_to_noc0(&self, noc1: NocCoord) -> Option<NocCoord> {
+    pub fn noc1_to_noc0(&self, noc1: Noc1Coord) -> Option<NocCoord> {
         if noc1.x >= self.grid_x || noc1.y >= self.grid_y {
             return None;
         }

@@ -1,4 +1,13 @@
 //! Parser for tt-umd's YAML SoC descriptor format, with tt-metal's `dram_views` extension.
+//!
+//! It accepts what tt-umd accepts. Where a file is looser than our model, this is what we do
+//! (tt-umd reads neither `dram_address_offsets` nor `dram_views`, tt-metal's fields):
+//! - a `dram_address_offsets` list longer or shorter than `dram`: entries past `dram` are
+//!   ignored and missing ones are 0;
+//! - a `dram_views` `eth_endpoint` / `worker_endpoint` written as one number instead of
+//!   `[NOC0, NOC1]`: that number is the NOC0 entry;
+//! - a `router_only`, `security` or `l2cpu` entry naming a core listed before (tt-metal's
+//!   blackhole_140_arch_local names 2-0 twice): the entry is ignored, the core keeps its kind.
 
 use serde::Deserialize;
 
@@ -20,11 +29,34 @@ struct RawGrid {
 struct RawDramView {
     channel: Option<usize>,
     #[serde(default)]
-    eth_endpoint: Vec<usize>,
+    eth_endpoint: Endpoints,
     #[serde(default)]
-    worker_endpoint: Vec<usize>,
+    worker_endpoint: Endpoints,
     #[serde(default)]
     address_offset: u64,
+}
+
+/// `[NOC0, NOC1]` endpoint indices, or one number for NOC0 alone.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Endpoints {
+    One(usize),
+    Many(Vec<usize>),
+}
+
+impl Default for Endpoints {
+    fn default() -> Self {
+        Endpoints::Many(Vec::new())
+    }
+}
+
+impl Endpoints {
+    fn as_slice(&self) -> &[usize] {
+        match self {
+            Endpoints::One(n) => std::slice::from_ref(n),
+            Endpoints::Many(list) => list,
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -277,7 +309,12 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<SocDescriptor, SocError>
     let mut place = |key: &str, cores: &[NocCoord], kind: CoreKind| -> Result<(), SocError> {
         for (i, c) in cores.iter().enumerate() {
             let slot = &mut kinds[usize::from(c.y) * usize::from(grid.0) + usize::from(c.x)];
-            if *slot != CoreKind::Empty {
+            // A router-only listing of a core listed elsewhere adds nothing (see the module
+            // doc): the other listing's kind wins, whichever comes first.
+            if kind == CoreKind::RouterOnly && *slot != CoreKind::Empty {
+                continue;
+            }
+            if *slot != CoreKind::Empty && *slot != CoreKind::RouterOnly {
                 return Err(ctx.invalid(
                     key,
                     ctx.at.entry_line(key, i),
@@ -321,6 +358,28 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<SocDescriptor, SocError>
         return Err(ctx.invalid(key, ctx.at.key_line(key), "must be non-zero".into()));
     }
     let (channels, views) = dram_layout(&ctx, &raw, dram, dram_bank_size, grid, &mut place)?;
+    // Every total the runtime computes from these sizes must fit in u64 (found by fuzzing:
+    // `dram_size` overflowed on a flow-style descriptor): all channels together, and each L1
+    // size times the cores that have it.
+    let too_big = |key: &str, what: String| {
+        ctx.invalid(
+            key,
+            ctx.at.key_line(key),
+            format!("{what} add up to more than 2^64 bytes; give sizes a chip can have"),
+        )
+    };
+    if channels.iter().try_fold(0u64, |total, c| total.checked_add(c.size)).is_none() {
+        let key = if raw.dram_views.is_some() { "dram_view_size" } else { "dram_bank_size" };
+        return Err(too_big(key, format!("the {} DRAM channels", channels.len())));
+    }
+    let tensix = (workers.len() + harvested.len()) as u64;
+    if worker_l1_size.checked_mul(tensix).is_none() {
+        return Err(too_big("worker_l1_size", format!("the L1 of {tensix} Tensix cores")));
+    }
+    if raw.eth_l1_size.checked_mul(ethernet.len() as u64).is_none() {
+        let what = format!("the L1 of {} Ethernet cores", ethernet.len());
+        return Err(too_big("eth_l1_size", what));
+    }
 
     let mut soc = SocDescriptor {
         arch,
@@ -384,13 +443,6 @@ fn dram_layout(
             "at least one DRAM channel is needed".into(),
         ));
     }
-    if !raw.dram_address_offsets.is_empty() && raw.dram_address_offsets.len() != dram.len() {
-        return Err(ctx.invalid(
-            "dram_address_offsets",
-            ctx.at.key_line("dram_address_offsets"),
-            format!("has {} entries but `dram` has {}", raw.dram_address_offsets.len(), dram.len()),
-        ));
-    }
     let mut channels: Vec<DramChannel> = Vec::new();
     let mut entry_channel = Vec::with_capacity(dram.len());
     let mut flat = 0;
@@ -444,14 +496,17 @@ fn dram_layout(
                     ));
                 };
                 let ports = ch.endpoints.len();
-                if view.eth_endpoint.iter().chain(&view.worker_endpoint).any(|&p| p >= ports) {
+                let (eth, worker) = (view.eth_endpoint.as_slice(), view.worker_endpoint.as_slice());
+                if eth.iter().chain(worker).any(|&p| p >= ports) {
                     return Err(ctx.invalid(
                         "dram_views",
                         line,
                         format!("view {i} names an endpoint beyond channel {channel}'s {ports}"),
                     ));
                 }
-                views.push(DramBank { channel, offset: view.address_offset, size });
+                // The NOC0 entry of `worker_endpoint` (checked against the channel above).
+                let endpoint = worker.first().copied().unwrap_or(0);
+                views.push(DramBank { channel, offset: view.address_offset, size, endpoint });
             }
             ("dram_views", size)
         }
@@ -459,7 +514,7 @@ fn dram_layout(
         (None, _) => {
             for (i, &channel) in entry_channel.iter().enumerate() {
                 let offset = raw.dram_address_offsets.get(i).copied().unwrap_or(0);
-                views.push(DramBank { channel, offset, size: dram_bank_size });
+                views.push(DramBank { channel, offset, size: dram_bank_size, endpoint: 0 });
             }
             ("dram_address_offsets", dram_bank_size)
         }

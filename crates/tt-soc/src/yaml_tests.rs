@@ -140,8 +140,6 @@ fn unknown_arch_and_garbage_are_errors_not_panics() {
     assert!(parse("", "x").is_err());
     assert!(parse("[1, 2", "x").is_err());
     assert!(parse("grid: 5", "x").is_err());
-    let bad_offsets = SMALL.replace("eth: []", "eth: []\ndram_address_offsets: [0]");
-    assert!(err_of(&bad_offsets).contains("dram_address_offsets"));
     let bad_noc1 = SMALL.replace("eth: []", "eth: []\nnoc0_x_to_noc1_x: [0, 1, 2]");
     assert!(err_of(&bad_noc1).contains("mirroring"), "{}", err_of(&bad_noc1));
 }
@@ -243,4 +241,51 @@ fn harvesting_that_leaves_no_tensix_core_or_dram_bank_is_refused() {
         Err(err) => assert!(err.to_string().to_lowercase().contains("dram"), "{err}"),
         Ok(soc) => panic!("{} DRAM banks left", soc.dram_banks().len()),
     }
+}
+
+/// Issue 19: `SocDescriptor::dram_size` overflowed on a descriptor whose channels add up past
+/// u64 (found by fuzzing a flow-style YAML). The parser now refuses every size whose total
+/// would not fit, naming the key.
+#[test]
+fn sizes_whose_totals_overflow_are_refused() {
+    let huge = SMALL.replace("dram_bank_size: 4096", "dram_bank_size: 18446744073709551615");
+    let err = err_of(&huge);
+    assert!(err.contains("dram_bank_size") && err.contains("2 DRAM channels"), "{err}");
+    let half = SMALL.replace("dram_bank_size: 4096", "dram_bank_size: 9223372036854775808");
+    assert!(err_of(&half).contains("more than 2^64 bytes"));
+    // One channel of the largest size still fits, and sums without overflow.
+    let one = huge.replace("[[2-0], [2-1]]", "[[2-0]]");
+    assert_eq!(parse(&one, "one.yaml").unwrap().dram_size(), u64::MAX);
+    let l1 = SMALL.replace("worker_l1_size: 1048576", "worker_l1_size: 18446744073709551615");
+    assert!(err_of(&l1).contains("the L1 of 2 Tensix cores"), "{}", err_of(&l1));
+}
+
+/// Issue 19: descriptors tt-umd accepts and we refused. Each is accepted, as the module doc
+/// says what we do with the looser part.
+#[test]
+fn descriptors_tt_umd_accepts_are_accepted() {
+    // A `dram_address_offsets` list shorter or longer than `dram` (tt-umd does not read it):
+    // missing entries are 0, extra ones ignored.
+    let short = SMALL.replace("eth: []", "eth: []\ndram_address_offsets: [0]");
+    let soc = parse(&short, "short.yaml").unwrap();
+    assert_eq!(soc.dram_banks().iter().map(|b| b.offset).collect::<Vec<_>>(), [0, 0]);
+    let long = SMALL.replace("eth: []", "eth: []\ndram_address_offsets: [0, 0, 4096]");
+    assert_eq!(parse(&long, "long.yaml").unwrap().dram_banks().len(), 2);
+    // A router-only list naming a core twice, or a core listed as something else
+    // (tt-metal's blackhole_140_arch_local names 2-0 twice): the core keeps its kind.
+    let twice = SMALL.replace("eth: []", "eth: []\nrouter_only: [0-1, 2-0, 2-0]");
+    let soc = parse(&twice, "twice.yaml").unwrap();
+    assert_eq!(soc.kind_at(NocCoord::new(0, 1)), Some(CoreKind::Pcie));
+    assert_eq!(soc.kind_at(NocCoord::new(2, 0)), Some(CoreKind::Dram));
+    // Scalar `dram_views` endpoints: the number is the NOC0 entry.
+    let scalar = SMALL.replace(
+        "eth: []",
+        "eth: []\ndram_views: [{channel: 0, worker_endpoint: 0, eth_endpoint: 0}, \
+         {channel: 1, worker_endpoint: [0, 0]}]\ndram_view_size: 4096",
+    );
+    let soc = parse(&scalar, "scalar.yaml").unwrap();
+    assert_eq!(soc.dram_banks().len(), 2);
+    assert_eq!(soc.dram_bank_endpoint(&soc.dram_banks()[0]), Some(NocCoord::new(2, 0)));
+    let beyond = scalar.replace("worker_endpoint: 0,", "worker_endpoint: 3,");
+    assert!(err_of(&beyond).contains("beyond channel 0"), "{}", err_of(&beyond));
 }

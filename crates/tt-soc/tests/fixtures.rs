@@ -27,7 +27,7 @@ fn tt_umd_wormhole_format() {
     // tt-umd: one bank per `dram` entry of dram_bank_size.
     assert_eq!(wh.dram_channels().len(), 6);
     assert_eq!(banks(&wh), (0..6).map(|c| (c, 0, 2 << 30)).collect::<Vec<_>>());
-    assert_eq!(wh.noc0_to_noc1(NocCoord::new(0, 0)), Some(NocCoord::new(9, 11)));
+    assert_eq!(wh.noc0_to_noc1(NocCoord::new(0, 0)), Some(tt_soc::Noc1Coord::new(9, 11)));
     assert_eq!(wh.eth_l1_size(), 262_144);
 }
 
@@ -74,7 +74,11 @@ fn board_fixtures_carry_the_presets_tensix_harvesting() {
         let tensix = preset.chips()[chip].harvesting.tensix;
         assert_eq!(soc.harvesting_mask(), tensix, "{name}");
         // The same chip as the built-in descriptor with the preset's Tensix mask applied.
-        let built = SocDescriptor::builtin(preset.arch()).with_harvesting(tensix).unwrap();
+        let masks = tt_soc::HarvestingMasks {
+            tensix,
+            ..tt_soc::HarvestingMasks::unharvested(preset.arch())
+        };
+        let built = SocDescriptor::builtin(preset.arch()).with_harvesting_masks(masks).unwrap();
         assert_eq!(soc.tensix_cores(), built.tensix_cores(), "{name}");
         assert_eq!(soc.harvested_cores(), built.harvested_cores(), "{name}");
         assert_eq!(soc.worker_grid_size(), built.worker_grid_size(), "{name}");

@@ -30,6 +30,12 @@ impl Rng {
     }
 }
 
+/// Used (reserved) bytes per kind of this process on the session's device, as `tracker`'s own
+/// ledger shows them (all zero with tracking off).
+pub fn used_by_kind(tracker: &Tracker, session: &Runtime) -> [u64; MemKind::COUNT] {
+    per_kind(tracker.snapshot().as_ref(), session, |u| u.used_bytes)
+}
+
 /// One figure per kind of this process on the session's device, read from its own ledger.
 fn per_kind(
     view: Option<&ProcessView>,
@@ -187,6 +193,15 @@ pub enum Workload {
 }
 
 impl Workload {
+    /// Every workload, in the order `ttctl run --help` lists them.
+    pub const ALL: [Workload; 5] = [
+        Workload::Programs,
+        Workload::Buffers,
+        Workload::Loopback,
+        Workload::Add,
+        Workload::Reduce,
+    ];
+
     /// The name typed on the command line.
     pub fn name(self) -> &'static str {
         match self {
@@ -282,6 +297,38 @@ fn programs(session: &Runtime, iterations: u32) -> Result<(u64, u64)> {
     Ok((made, written))
 }
 
+/// What one workload did on a session.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outcome {
+    /// Programs run, or buffers made (`buffers`).
+    pub units: u64,
+    /// Bytes written, or moved and computed over by the kernels.
+    pub bytes: u64,
+    /// Time the kernels ran, for the workloads that check a computed result.
+    pub kernel_time: Option<std::time::Duration>,
+}
+
+/// Runs `workload` for `iterations` rounds on an open session; every round's programs and
+/// buffers are dropped before it returns, so the ledger is back at the session's baseline.
+/// `ttctl run` and the board matrix test call this.
+pub fn run_workload(session: &Runtime, workload: Workload, iterations: u32) -> Result<Outcome> {
+    let (units, bytes, kernel_time) = match workload {
+        Workload::Buffers => {
+            let (made, written) = buffers(session, iterations)?;
+            (made, written, None)
+        }
+        Workload::Programs => {
+            let (made, written) = programs(session, iterations)?;
+            (made, written, None)
+        }
+        Workload::Loopback | Workload::Add | Workload::Reduce => {
+            let report = computing(session, workload, iterations)?;
+            (report.runs, report.bytes, Some(report.kernel_time))
+        }
+    };
+    Ok(Outcome { units, bytes, kernel_time })
+}
+
 /// `ttctl run <workload>`.
 pub fn run(
     workload: Workload,
@@ -321,16 +368,8 @@ pub fn run(
     session.reset_peaks().context("resetting the peak figures")?;
     let before = per_kind(tracker.snapshot().as_ref(), &session, |u| u.used_bytes);
     let start = Instant::now();
-    let mut kernel_time = None;
-    let (made, written) = match workload {
-        Workload::Buffers => buffers(&session, iterations)?,
-        Workload::Programs => programs(&session, iterations)?,
-        Workload::Loopback | Workload::Add | Workload::Reduce => {
-            let report = computing(&session, workload, iterations)?;
-            kernel_time = Some(report.kernel_time);
-            (report.runs, report.bytes)
-        }
-    };
+    let Outcome { units: made, bytes: written, kernel_time } =
+        run_workload(&session, workload, iterations)?;
     let workload = workload.name();
     let elapsed = start.elapsed();
     let throughput = kernel_time.map(|t| written as f64 / t.as_secs_f64().max(1e-9));

@@ -249,7 +249,7 @@ fn a_panic_at_any_event_of_a_program_load_strands_nothing() {
         let firmware = 5 * firmware * rt.device().soc().tensix_cores().len() as u64;
         assert_eq!(
             allocator_bytes(&rt, BankType::KernelRegion),
-            used(&baseline, MemKind::System) - fabric_bytes(&baseline) - firmware,
+            used(&baseline, MemKind::System) - fabric_bytes(&baseline, &rt) - firmware,
             "panic at event {at}: only the dispatch kernel in the kernel region"
         );
         assert_eq!(now["integrity_errors"], 0);
@@ -471,7 +471,11 @@ fn leaks_lists_every_placement_with_the_callers_line() {
     let all = env.ttctl(&["leaks", "--json", "--all"]);
     let v: Value = serde_json::from_slice(&all.stdout).unwrap();
     let with_baseline = v["processes"][0]["devices"][0]["live_records"].as_array().unwrap().len();
-    assert_eq!(with_baseline, records.len() + 4, "RESERVED, firmware, dispatch and fabric");
+    assert_eq!(
+        with_baseline,
+        records.len() + 5,
+        "RESERVED (Tensix and Ethernet), firmware, dispatch and fabric"
+    );
     drop((loaded, buffers));
     match rt.close() {
         Ok(()) => {}
@@ -495,8 +499,14 @@ fn three_kernels(name: &str, cores: &[tt_soc::NocCoord]) -> Program {
 }
 
 /// SYSTEM bytes on the Ethernet cores (the fabric kernel), from the monitor's per-core view.
-fn fabric_bytes(dev: &Value) -> u64 {
-    dev["memory"]["ethernet_l1"]["used"].as_u64().unwrap()
+/// SYSTEM bytes of the fabric kernel: what Ethernet L1 holds besides the firmware's areas,
+/// which count as RESERVED on every Ethernet core.
+fn fabric_bytes(dev: &Value, rt: &Runtime) -> u64 {
+    let soc = rt.device().soc();
+    let map = tt_soc::l1_map::L1Map::for_core(tt_soc::CoreKind::Ethernet, soc.eth_l1_size());
+    let per_core: u64 = map.unwrap().firmware_owned().map(|r| r.end - r.start).sum();
+    let firmware = per_core * soc.ethernet_cores().len() as u64;
+    dev["memory"]["ethernet_l1"]["used"].as_u64().unwrap() - firmware
 }
 
 #[test]

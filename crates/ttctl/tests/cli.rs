@@ -15,6 +15,10 @@ fn json_of(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// RESERVED bytes of one Wormhole Ethernet core: the base firmware below FIRMWARE_BASE 0x9040,
+/// the routing firmware's 28 KiB at 0x11000 and the config space from 0x3DC00 to 256 KiB.
+const ETH_FIRMWARE: u64 = 0x9040 + 28 * 1024 + (0x40000 - 0x3DC00);
+
 #[test]
 fn buffers_workload_returns_to_the_reserved_baseline() {
     let env = Env::new();
@@ -32,9 +36,11 @@ fn buffers_workload_returns_to_the_reserved_baseline() {
     assert_eq!(v["returned_to_baseline"], true);
     assert_eq!(v["units"], 24);
     // RESERVED is the fixed 96 KiB area of each of the 80 Tensix cores less the firmware at
-    // its 5 reset pcs; SYSTEM the firmware, dispatch and fabric kernels; nothing else before.
+    // its 5 reset pcs, plus the Ethernet firmware's areas of the 16 Ethernet cores (73 KiB
+    // each, tt-metal wormhole eth_l1_address_map.h); SYSTEM the firmware, dispatch and fabric
+    // kernels; nothing else before.
     let firmware = tt_program::firmware().unwrap().image().len() as u64;
-    assert_eq!(v["before"]["reserved"], 80 * (96 * 1024 - 5 * firmware));
+    assert_eq!(v["before"]["reserved"], 80 * (96 * 1024 - 5 * firmware) + 16 * ETH_FIRMWARE);
     assert!(v["before"]["system"].as_u64().unwrap() > 0);
     for kind in ["dram", "l1", "l1_small", "trace", "cb", "kernel", "system", "reserved"] {
         if kind != "system" && kind != "reserved" {
@@ -141,9 +147,10 @@ fn harvesting_and_soc_files_shape_the_device() {
         "--json",
     ]);
     let v = json_of(&out);
-    // Two harvested rows leave 64 Tensix cores, each with its reserved area less firmware.
+    // Two harvested rows leave 64 Tensix cores, each with its reserved area less firmware; the
+    // 16 Ethernet cores keep their firmware's areas.
     let firmware = tt_program::firmware().unwrap().image().len() as u64;
-    assert_eq!(v["before"]["reserved"], 64 * (96 * 1024 - 5 * firmware));
+    assert_eq!(v["before"]["reserved"], 64 * (96 * 1024 - 5 * firmware) + 16 * ETH_FIRMWARE);
     let soc = env.sim.path().join("bad.yaml");
     std::fs::write(&soc, "grid: {x_size: 10}\n").unwrap();
     let bad = env.ttctl(&[

@@ -52,12 +52,21 @@ fn record_keeps_placements_and_events_and_plot_draws_them() {
     assert!(samples.len() >= 3, "{} samples", samples.len());
     assert!(samples.iter().any(|s| s["devices"][0]["used"]["kernel"].as_u64() > Some(0)));
     let placements = of("placement");
-    let reserved = placements.iter().find(|p| p["kind"] == "reserved").unwrap();
-    // The one RESERVED placement is all of the chip's RESERVED bytes, the same area on each of
-    // the n150's 72 Tensix cores.
-    let sampled = samples.iter().find_map(|s| s["devices"][0]["used"]["reserved"].as_u64());
-    assert_eq!(reserved["bytes"].as_u64(), sampled);
-    assert_eq!(reserved["bytes"].as_u64().unwrap() % 72, 0);
+    let reserved: Vec<u64> = placements
+        .iter()
+        .filter(|p| p["kind"] == "reserved")
+        .map(|p| p["bytes"].as_u64().unwrap())
+        .collect();
+    // The two RESERVED placements are all of the chip's RESERVED bytes: the same area on each
+    // of the n150's 72 Tensix cores, and the Ethernet firmware's areas on each of its 16
+    // Ethernet cores (below 0x9040, 0x11000-0x18000, 0x3DC00-256 KiB).
+    // A sample may fall between the two placements at open, so the full figure is the largest.
+    let sampled = samples.iter().filter_map(|s| s["devices"][0]["used"]["reserved"].as_u64());
+    assert_eq!(Some(reserved.iter().sum::<u64>()), sampled.max());
+    let ethernet = 16 * (0x9040 + 0x7000 + 0x2400);
+    assert_eq!(reserved.len(), 2, "{reserved:?}");
+    assert!(reserved.contains(&ethernet), "{reserved:?}");
+    assert!(reserved.iter().any(|&b| b != ethernet && b % 72 == 0), "{reserved:?}");
     assert!(placements
         .iter()
         .any(|p| p["kind"] == "cb" && p["owner"].as_str().unwrap().contains("cb")));

@@ -43,6 +43,24 @@ pub enum MmioError {
         /// First mapped offset.
         start: usize,
     },
+    /// A write into a part of the window that a card's firmware owns (the simulator guards
+    /// those parts, so code that would overwrite a card's firmware fails in tests).
+    #[error(
+        "write of {len} bytes at window offset {offset:#x} reaches {start:#x}..{end:#x}, owned by \
+         {owner}; writing there would overwrite a card's firmware: write outside it"
+    )]
+    FirmwareOwned {
+        /// Offset of the access within the window.
+        offset: usize,
+        /// Length of the access in bytes.
+        len: usize,
+        /// First offset of the owned part.
+        start: usize,
+        /// End (exclusive) of the owned part.
+        end: usize,
+        /// Who owns it, for the message.
+        owner: &'static str,
+    },
     /// A word access at an offset that is not a multiple of the word size.
     #[error("{width}-byte access at offset {offset:#x} is not {width}-byte aligned; device registers and L1 words need aligned access")]
     Misaligned {
@@ -62,6 +80,18 @@ pub struct MmioRegion {
     /// First accessible offset (0 unless only the top of the window is mapped).
     start: usize,
     len: usize,
+    /// Parts of the window that writes must not reach (empty but on guarded windows).
+    guards: Vec<WriteGuard>,
+}
+
+/// A part of a window that firmware owns: reads pass, writes are refused with
+/// [`MmioError::FirmwareOwned`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteGuard {
+    /// Offsets within the window.
+    pub range: std::ops::Range<usize>,
+    /// The owner, named in the error.
+    pub owner: &'static str,
 }
 
 // SAFETY: the region is a plain address range of shared memory; every access is a volatile
@@ -80,7 +110,13 @@ impl MmioRegion {
     /// for as long as this value lives, and nothing may unmap the range before it is dropped.
     pub unsafe fn new(base: NonNull<u8>, len: usize) -> Self {
         debug_assert_eq!(base.as_ptr() as usize % 8, 0, "mapping base must be 8-byte aligned");
-        Self { base, start: 0, len }
+        Self { base, start: 0, len, guards: Vec::new() }
+    }
+
+    /// The same region with writes into `guards` refused (reads still pass).
+    pub fn with_write_guards(mut self, guards: Vec<WriteGuard>) -> Self {
+        self.guards = guards;
+        self
     }
 
     /// Wraps a window of which only offsets `start..len` are mapped: accesses below `start`
@@ -92,7 +128,7 @@ impl MmioRegion {
     /// dropped.
     pub unsafe fn new_partial(base: NonNull<u8>, start: usize, len: usize) -> Self {
         debug_assert_eq!(base.as_ptr() as usize % 8, 0, "mapping base must be 8-byte aligned");
-        Self { base, start, len }
+        Self { base, start, len, guards: Vec::new() }
     }
 
     /// Size of the window in bytes.
@@ -115,6 +151,22 @@ impl MmioRegion {
         }
     }
 
+    /// [`Self::check`] for a write, which must also stay out of every guarded part.
+    fn check_write(&self, offset: usize, len: usize) -> Result<(), MmioError> {
+        self.check(offset, len)?;
+        let end = offset + len; // No overflow: `check` proved offset + len <= self.len.
+        match self.guards.iter().find(|g| offset < g.range.end && g.range.start < end) {
+            Some(g) => Err(MmioError::FirmwareOwned {
+                offset,
+                len,
+                start: g.range.start,
+                end: g.range.end,
+                owner: g.owner,
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn check_word(&self, offset: usize, width: usize) -> Result<(), MmioError> {
         if offset % width != 0 {
             return Err(MmioError::Misaligned { offset, width });
@@ -132,6 +184,7 @@ impl MmioRegion {
     /// Writes the 32-bit little-endian word at `offset`.
     pub fn write32(&self, offset: usize, value: u32) -> Result<(), MmioError> {
         self.check_word(offset, 4)?;
+        self.check_write(offset, 4)?;
         // SAFETY: in bounds and 4-byte aligned (checked above; base is 8-byte aligned).
         unsafe { self.base.as_ptr().add(offset).cast::<u32>().write_volatile(value.to_le()) };
         Ok(())
@@ -141,7 +194,7 @@ impl MmioRegion {
     /// partial word at either end is written by read-modify-write of its aligned 32-bit word,
     /// the way tt-umd writes unaligned spans through a TLB window.
     pub fn write_bytes(&self, offset: usize, data: &[u8]) -> Result<(), MmioError> {
-        self.check(offset, data.len())?;
+        self.check_write(offset, data.len())?;
         let mut off = offset;
         let mut rest = data;
         // Head: up to the next 8-byte boundary, byte-merged into aligned 32-bit words.
@@ -315,6 +368,24 @@ mod tests {
         // together, dropped after).
         let r = unsafe { MmioRegion::new(ptr, words * 8) };
         (buf, r)
+    }
+
+    #[test]
+    fn guarded_parts_refuse_writes_and_pass_reads() {
+        let (_buf, r) = region(8);
+        r.write32(8, 7).unwrap();
+        let r = r.with_write_guards(vec![WriteGuard { range: 8..16, owner: "firmware" }]);
+        assert_eq!(r.read32(8).unwrap(), 7, "reads pass");
+        let err = r.write32(12, 1).unwrap_err();
+        assert_eq!(
+            err,
+            MmioError::FirmwareOwned { offset: 12, len: 4, start: 8, end: 16, owner: "firmware" }
+        );
+        // A span that only overlaps the guard's first byte is refused; one next to it passes.
+        assert!(r.write_bytes(4, &[0; 5]).is_err());
+        r.write_bytes(0, &[1; 8]).unwrap();
+        r.write_bytes(16, &[2; 8]).unwrap();
+        assert_eq!(r.read32(8).unwrap(), 7, "the guarded word is untouched");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use tt_soc::{Arch, BoardPreset, ChipUid, NocCoord, SocDescriptor};
+use tt_soc::{Arch, BoardPreset, ChipUid, HarvestingMasks, NocCoord, SocDescriptor};
 
 use crate::exec::memory::ChipMemory;
 use crate::exec::reset::ResetEngine;
@@ -57,11 +57,12 @@ impl SimKind {
         }
     }
 
-    /// The chip's descriptor: the built-in one with the board's harvesting applied.
+    /// The chip's descriptor: the built-in one with the board's harvesting applied, or for a
+    /// bare chip what a good die's firmware reports ([`HarvestingMasks::unharvested`]).
     pub fn soc(self) -> Result<SocDescriptor, SimError> {
         let builtin = SocDescriptor::builtin(self.arch());
         match self {
-            SimKind::Bare(_) => Ok(builtin),
+            SimKind::Bare(arch) => Ok(SocDescriptor::builtin_good_die(arch)),
             SimKind::Board { preset, chip } => {
                 let spec =
                     preset.chips().get(usize::from(chip)).ok_or(SimError::NoSuchBoardChip {
@@ -86,17 +87,18 @@ impl SimKind {
         }
     }
 
-    /// What the simulated firmware reports: a bare chip has no board (board id 0) and no
-    /// harvesting; a board chip reports the preset's board id (plus the simulator id, so that two
+    /// What the simulated firmware reports: a bare chip has no board (board id 0) and a good
+    /// die's harvesting (none on Wormhole; Blackhole Ethernet channels 5 and 8, which its
+    /// firmware always leaves off); a board chip reports the preset's board id (plus the simulator id, so that two
     /// simulated boards differ), its ASIC location and its harvesting.
     pub fn identity(self, sim_id: u32) -> FirmwareIdentity {
         let unique_id = self.chip_uid(sim_id).0;
         match self {
-            SimKind::Bare(_) => FirmwareIdentity {
+            SimKind::Bare(arch) => FirmwareIdentity {
                 board_id: 0,
                 asic_location: 0,
                 unique_id,
-                harvesting: Default::default(),
+                harvesting: HarvestingMasks::unharvested(arch),
             },
             SimKind::Board { preset, chip } => {
                 let spec =

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use tt_soc::{Arch, NocCoord};
+use tt_soc::{Arch, NocCoord, TranslatedCoord};
 
 /// Errors from the simulated chip.
 #[derive(Debug, thiserror::Error)]
@@ -59,10 +59,10 @@ pub enum SimError {
         source: std::io::Error,
     },
     /// A TLB was programmed with a coordinate that no core has in translated coordinates.
-    #[error("no core of the {arch} chip ({grid_x}x{grid_y} NOC0 grid) has translated coordinate {core}; program translated coordinates (tt-umd translate_coord_to TRANSLATED)")]
+    #[error("no core of the {arch} chip ({grid_x}x{grid_y} NOC0 grid) has {core}; program translated coordinates (tt-umd translate_coord_to TRANSLATED)")]
     NotTranslated {
         /// The coordinate programmed.
-        core: NocCoord,
+        core: TranslatedCoord,
         /// The chip's architecture.
         arch: Arch,
         /// NOC0 grid columns.

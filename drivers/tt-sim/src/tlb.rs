@@ -9,8 +9,8 @@ use std::sync::Arc;
 const RESERVE_WINDOW_MAX: u64 = 64 << 20;
 
 use nix::sys::mman::{mmap, mmap_anonymous, munmap, MapFlags, ProtFlags};
-use tt_mmio::MmioRegion;
-use tt_soc::{CoreKind, NocCoord};
+use tt_mmio::{MmioRegion, WriteGuard};
+use tt_soc::{CoreKind, NocCoord, TranslatedCoord};
 
 use crate::chip::Shared;
 use crate::layout::PAGE;
@@ -102,26 +102,19 @@ impl SimTlbWindow {
     }
 
     /// Points the window at the core that a card's TLB programmed with `programmed` reaches:
-    /// a Blackhole chip with NOC translation on decodes translated coordinates (tt-umd
-    /// programs its TLBs with them); Wormhole's NOC0 coordinates reach their tiles as they are.
+    /// with NOC translation on the chip decodes translated coordinates (tt-umd programs its TLBs
+    /// with them); on Wormhole coordinates below 16 are outside the translated range and reach
+    /// their NOC0 tiles as they are.
     pub fn configure_as_programmed(
         &mut self,
-        programmed: NocCoord,
+        programmed: TranslatedCoord,
         addr: u64,
     ) -> Result<(), SimError> {
         let soc = &self.shared.soc;
-        let core = match soc.arch() {
-            tt_soc::Arch::Blackhole => soc.translated_to_noc0(programmed).ok_or_else(|| {
-                let (gx, gy) = soc.grid_size();
-                SimError::NotTranslated {
-                    core: programmed,
-                    arch: soc.arch(),
-                    grid_x: gx,
-                    grid_y: gy,
-                }
-            })?,
-            tt_soc::Arch::WormholeB0 => programmed,
-        };
+        let core = soc.translated_to_noc0(programmed).ok_or_else(|| {
+            let (gx, gy) = soc.grid_size();
+            SimError::NotTranslated { core: programmed, arch: soc.arch(), grid_x: gx, grid_y: gy }
+        })?;
         self.configure(core, addr)
     }
 
@@ -206,12 +199,34 @@ impl SimTlbWindow {
             }
             .map_err(|source| SimError::Map { what: "TLB window tail", source })?;
         }
+        let guards = match (kind, self.shared.layout.memory_of(core)) {
+            (CoreKind::Ethernet, Some((_, l1))) => firmware_guards(l1, addr, visible),
+            _ => Vec::new(),
+        };
         // SAFETY: [base, base + visible) is mapped read-write (above) and stays mapped until
         // the next configure or drop, both of which need `&mut self` and clear the region first.
-        self.region = Some(unsafe { MmioRegion::new(self.base.cast(), visible as usize) });
+        let region = unsafe { MmioRegion::new(self.base.cast(), visible as usize) };
+        self.region = Some(region.with_write_guards(guards));
         self.target = Some((core, addr));
         Ok(())
     }
+}
+
+/// The parts of a window over an Ethernet L1 of `l1` bytes, shown from `addr` for `visible`
+/// bytes, that the card's Ethernet firmware owns
+/// ([`tt_soc::l1_map::ethernet_host_write_refused`]), in window offsets: a host write there
+/// would overwrite the firmware on a card, so the simulated chip refuses it.
+fn firmware_guards(l1: u64, addr: u64, visible: u64) -> Vec<WriteGuard> {
+    let shown = addr..addr + visible;
+    tt_soc::l1_map::ethernet_host_write_refused(l1)
+        .iter()
+        .filter(|(r, _)| r.start < shown.end && shown.start < r.end)
+        .map(|(r, owner)| WriteGuard {
+            // Both ends lie within the window (clamped), whose size fits in usize.
+            range: (r.start.max(addr) - addr) as usize..(r.end.min(shown.end) - addr) as usize,
+            owner,
+        })
+        .collect()
 }
 
 impl SimTlbWindow {
