@@ -15,11 +15,12 @@ use tt_accounting::{BankClass, BankHealth, MemKind};
 
 use crate::record::{AllocId, CoreShare, NO_TABLE_ENTRY};
 use crate::segment::layout::{
-    prefix_within, store_bytes, suffix_within, DeviceRecord, LiveEntry, RingEntry, SegmentLayout,
-    FILE_BYTES, FLAG_FILE_CUT, FLAG_OWNER_CUT, LIVE_TABLE_CAPACITY, OP_PLACE, OP_RELEASE,
-    OWNER_BYTES, RING_CAPACITY,
+    prefix_within, store_bytes, suffix_within, DeviceRecord, RingEntry, SegmentLayout, FILE_BYTES,
+    FLAG_FILE_CUT, FLAG_OWNER_CUT, LIVE_TABLE_CAPACITY, OP_PLACE, OP_RELEASE, OWNER_BYTES,
+    RING_CAPACITY,
 };
 use crate::segment::seqlock::WriteSection;
+use crate::segment::writer::SegmentMemory;
 
 /// Spins before a waiting writer yields its time slice to a preempted holder.
 const SPINS_BEFORE_YIELD: u32 = 64;
@@ -45,6 +46,11 @@ pub(crate) struct DeviceWriter {
     free_head: AtomicU32,
     /// Entries `0..next_unused` have been used at least once; the rest were never touched.
     next_unused: AtomicU32,
+    /// Entries `0..backed` have their file pages reserved (kept when the slot is reused:
+    /// the pages stay reserved).
+    backed: AtomicU32,
+    /// Set when the file system refused to reserve more: the table lists no further.
+    backing_refused: AtomicBool,
 }
 
 impl Default for DeviceWriter {
@@ -57,6 +63,8 @@ impl Default for DeviceWriter {
             seq: AtomicU64::new(0),
             free_head: AtomicU32::new(NO_FREE_ENTRY),
             next_unused: AtomicU32::new(0),
+            backed: AtomicU32::new(0),
+            backing_refused: AtomicBool::new(false),
         }
     }
 }
@@ -174,12 +182,13 @@ pub(crate) struct Listing<'a> {
 /// Counts a placement into `slot` and returns the live-table entry that lists it.
 #[inline]
 pub(crate) fn count_place(
-    layout: &SegmentLayout,
+    memory: &SegmentMemory,
     writer: &DeviceWriter,
     slot: usize,
     event: &Counted<'_>,
     listing: &Listing<'_>,
 ) -> u32 {
+    let layout = memory.layout();
     let device = &layout.devices[slot];
     let counters = &device.kinds[event.kind.index()];
     let _writing = writer.write(device);
@@ -203,7 +212,7 @@ pub(crate) fn count_place(
     }
     share_cores(device, event.class, event.share, true);
     push_event(&layout.rings[slot], device, OP_PLACE, event);
-    list_live(&layout.live[slot], writer, device, event, listing)
+    list_live(memory, slot, writer, device, event, listing)
 }
 
 /// Adds (or, on release, removes) a placement's per-core reservation.
@@ -367,10 +376,12 @@ fn push_event(
 /// Takes a free live-table entry: the most recently freed one, else one never used.
 #[inline]
 fn take_entry(
-    table: &[LiveEntry; LIVE_TABLE_CAPACITY],
+    memory: &SegmentMemory,
+    slot: usize,
     writer: &DeviceWriter,
     device: &DeviceRecord,
 ) -> Option<usize> {
+    let table = &memory.layout().live[slot];
     let head = writer.free_head.load(Ordering::Relaxed);
     if let Some(entry) = table.get(head as usize) {
         let next = u32::try_from(entry.next_free.load(Ordering::Relaxed)).unwrap_or(NO_FREE_ENTRY);
@@ -378,7 +389,18 @@ fn take_entry(
         return Some(head as usize);
     }
     let unused = writer.next_unused.load(Ordering::Relaxed);
-    if (unused as usize) < LIVE_TABLE_CAPACITY {
+    let backed = writer.backed.load(Ordering::Relaxed);
+    if unused >= backed
+        && (unused as usize) < LIVE_TABLE_CAPACITY
+        && !writer.backing_refused.load(Ordering::Relaxed)
+    {
+        // A new chunk of the table: reserve its pages before the first store (cold, once
+        // per chunk of about 370 entries over the slot's life).
+        let now = memory.reserve_live(slot, backed, unused + 1);
+        writer.backed.store(now, Ordering::Relaxed);
+        writer.backing_refused.store(now <= unused, Ordering::Relaxed);
+    }
+    if unused < writer.backed.load(Ordering::Relaxed) {
         writer.next_unused.store(unused + 1, Ordering::Relaxed);
         device.live_table_high_water.store(u64::from(unused) + 1, Ordering::Relaxed);
         return Some(unused as usize);
@@ -388,17 +410,18 @@ fn take_entry(
 
 #[inline]
 fn list_live(
-    table: &[LiveEntry; LIVE_TABLE_CAPACITY],
+    memory: &SegmentMemory,
+    slot: usize,
     writer: &DeviceWriter,
     device: &DeviceRecord,
     event: &Counted<'_>,
     listing: &Listing<'_>,
 ) -> u32 {
-    let Some(index) = take_entry(table, writer, device) else {
+    let Some(index) = take_entry(memory, slot, writer, device) else {
         bump(&device.live_table_overflow, 1, Ordering::Relaxed);
         return NO_TABLE_ENTRY;
     };
-    let entry = &table[index];
+    let entry = &memory.layout().live[slot][index];
     let owner = prefix_within(listing.owner, OWNER_BYTES);
     let file = suffix_within(listing.provenance.file(), FILE_BYTES);
     let flags = if owner.len() < listing.owner.len() { FLAG_OWNER_CUT } else { 0 }

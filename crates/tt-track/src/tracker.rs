@@ -354,7 +354,8 @@ impl Tracker {
             first_bank,
             banks,
         };
-        let table_entry = count_place(layout, &ledger.writers[index], index, &counted, &listing);
+        let table_entry =
+            count_place(&ledger.memory, &ledger.writers[index], index, &counted, &listing);
         // From here the record owns the counted bytes: if an observer unwinds, dropping the
         // record releases them, so nothing stays counted without an owner.
         let record = AllocRecord {

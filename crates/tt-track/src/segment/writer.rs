@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io;
+use std::mem::{offset_of, size_of};
 use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -16,13 +17,18 @@ use tt_accounting::{fork_generation, ForkGeneration};
 use tt_privdir::PrivateDir;
 
 use super::layout::{
-    prefix_within, store_bytes, SegmentLayout, COMMAND_BYTES, HEADER_BYTES, LIVE_TABLE_CAPACITY,
-    MAX_DEVICES, MAX_ETHERNET_CORES, MAX_TENSIX_CORES, RING_CAPACITY, SCHEMA_VERSION,
-    SEGMENT_BYTES, SEGMENT_MAGIC,
+    prefix_within, store_bytes, LiveEntry, SegmentLayout, COMMAND_BYTES, HEADER_BYTES,
+    LIVE_TABLE_CAPACITY, MAX_DEVICES, MAX_ETHERNET_CORES, MAX_TENSIX_CORES, RING_CAPACITY,
+    SCHEMA_VERSION, SEGMENT_BYTES, SEGMENT_MAGIC,
 };
 use crate::error::TrackError;
 use crate::liveness::lock_for_lifetime;
 use crate::procinfo::ProcessIdentity;
+
+/// Bytes of a segment reserved at creation: everything before the live tables.
+const EAGER_BYTES: u64 = offset_of!(SegmentLayout, live) as u64;
+/// Live tables are reserved in chunks of this many bytes (about 370 entries).
+const LIVE_CHUNK_BYTES: u64 = 64 * 1024;
 
 /// File name suffix of a published segment.
 pub(crate) const SEGMENT_SUFFIX: &str = ".seg";
@@ -108,9 +114,13 @@ impl SegmentMemory {
         })?;
         // Locked before it has its final name, so a reader never finds it unlocked.
         lock_for_lifetime(file.as_fd()).map_err(|e| failed("lock", e))?;
-        // Every page reserved before the first store through the mapping: on a full tmpfs
-        // that store would be SIGBUS, and this is an error instead.
-        let needed = SEGMENT_BYTES as u64;
+        // Sized sparse, then the pages every segment stores to (header, device records,
+        // rings) reserved before the first store through the mapping: on a full tmpfs that
+        // store would be SIGBUS, and this is an error instead. Live tables (most of the file)
+        // are reserved a chunk at a time as they grow (`reserve_live`), so a process costs
+        // the tmpfs what it lists, not 92 MB.
+        file.set_len(SEGMENT_BYTES as u64).map_err(|e| failed("resize", e))?;
+        let needed = EAGER_BYTES;
         tt_privdir::reserve(&file, 0, needed).map_err(|e| {
             if tt_privdir::is_no_space(&e) {
                 let free = crate::error::FreeBytes(tt_privdir::free_bytes(&file));
@@ -181,6 +191,33 @@ impl SegmentMemory {
         // Removed while still locked: a reader sees either a live segment or none.
         if let Err(e) = file.dir.remove(&file.name) {
             tracing::debug!(path = %file.path.display(), error = %e, "segment already gone");
+        }
+    }
+
+    /// Reserves the file pages of slot `slot`'s live table up to (at least) entry `entries`
+    /// and returns how many entries are now backed; private memory needs no reservation. A
+    /// full file system returns the count backed before, and the caller lists no further
+    /// (its placements are then counted as not listed, exactly, never a SIGBUS).
+    pub(crate) fn reserve_live(&self, slot: usize, backed: u32, entries: u32) -> u32 {
+        let Some(file) = &self.file else { return LIVE_TABLE_CAPACITY as u32 };
+        let capacity = LIVE_TABLE_CAPACITY as u64;
+        let entry = size_of::<LiveEntry>() as u64;
+        let end = (u64::from(entries) * entry).div_ceil(LIVE_CHUNK_BYTES) * LIVE_CHUNK_BYTES;
+        let end_entries = (end / entry).min(capacity);
+        let table = (offset_of!(SegmentLayout, live) as u64) + slot as u64 * capacity * entry;
+        let start = u64::from(backed) * entry;
+        match tt_privdir::reserve(&file._locked, table + start, end_entries * entry - start) {
+            // end_entries <= LIVE_TABLE_CAPACITY (32,768) fits a u32.
+            Ok(()) => end_entries as u32,
+            Err(error) => {
+                tracing::warn!(
+                    path = %file.path.display(),
+                    %error,
+                    "cannot reserve more of the ledger's live table; further placements are \
+                     counted exactly but not listed"
+                );
+                backed
+            }
         }
     }
 

@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 use tt_soc::ChipUid;
 
 use super::children::{placer_bytes, Child, PLACER_CHIPS};
-use crate::{read_ledger, TrackError};
+use tt_accounting::MemKind;
+
+use super::here;
+use crate::{read_ledger, TrackError, Tracker};
 
 /// How long the shrinking test reads while its child truncates.
 const SHRINK_FOR: Duration = Duration::from_secs(3);
@@ -142,4 +145,37 @@ fn a_bounded_kill_storm_never_shows_a_wrong_total() {
         child.kill();
     }
     streamer.kill();
+}
+
+/// Bytes of a file the file system has allocated.
+fn allocated(path: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).expect("stat").blocks() * 512
+}
+
+#[test]
+fn a_segment_reserves_its_records_at_once_and_its_live_table_as_it_grows() {
+    // tmpfs, where reserving allocates pages (what a full tmpfs would refuse).
+    let Ok(dir) = tempfile::tempdir_in("/dev/shm") else {
+        eprintln!("skipped: no /dev/shm");
+        return;
+    };
+    let tracker = Tracker::with_ledger_dir(dir.path()).expect("tracker");
+    let path = tracker.segment_path().expect("published");
+    let fresh = allocated(&path);
+    // The header, 16 device records and 16 rings (about 237 KiB), not the 92 MB file.
+    assert!((200_000..1_000_000).contains(&fresh), "a fresh segment holds {fresh} bytes");
+    let slot = super::register(&tracker, 0x5E6);
+    let records: Vec<_> = (0..1_000)
+        .map(|_| {
+            tracker.record_place(slot, MemKind::Dram, &super::spans(1, 64), "grow", here()).unwrap()
+        })
+        .collect();
+    let grown = allocated(&path);
+    // 1,000 entries of 176 bytes, reserved in 64 KiB chunks.
+    assert!(grown >= fresh + 176_000 && grown < fresh + 400_000, "{fresh} -> {grown}");
+    let view = tracker.snapshot().expect("view");
+    let device = view.device(ChipUid(0x5E6)).expect("device");
+    assert_eq!((device.live_records.len(), device.live_records_not_listed), (1_000, 0));
+    drop(records);
 }
