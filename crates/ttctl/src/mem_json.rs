@@ -144,6 +144,7 @@ pub struct Integrity {
     foreign_placements: u64,
     inherited_uses: u64,
     impossible_figures: u64,
+    conflicting_identities: u64,
 }
 
 /// One process's share of a device.
@@ -319,6 +320,7 @@ fn device(snapshot: &LedgerSnapshot, dev: &DeviceTotals, filter: &Filter) -> Dev
             foreign_placements: integrity.foreign_placements,
             inherited_uses: integrity.inherited_uses,
             impossible_figures: integrity.impossible_figures,
+            conflicting_identities: integrity.conflicting_identities,
         },
     }
 }

@@ -303,6 +303,7 @@ impl DeviceFamilies {
             ("foreign_placement", integrity.foreign_placements),
             ("inherited_use", integrity.inherited_uses),
             ("impossible_figure", integrity.impossible_figures),
+            ("conflicting_identity", integrity.conflicting_identities),
         ];
         for (error, n) in errors {
             count(&self.integrity, &with(&id, &[error]), n)?;

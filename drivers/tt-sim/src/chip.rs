@@ -20,8 +20,10 @@ use tt_privdir::PrivateDir;
 
 const MAGIC: [u8; 8] = *b"TTSIMCHP";
 /// Version 2 added the board and chip index and the ARC tile's firmware ranges; version 3 a
-/// tile control page per Tensix and Ethernet tile (soft reset, reset pc overrides).
-const VERSION: u32 = 3;
+/// tile control page per Tensix and Ethernet tile (soft reset, reset pc overrides); version 4
+/// draws the chip's unique id at creation, so two files (two directories' `sim:wormhole_b0:0`)
+/// are two chips.
+const VERSION: u32 = 4;
 
 // Header field offsets (little-endian).
 const OFF_MAGIC: u64 = 0;
@@ -77,22 +79,30 @@ impl SimKind {
         }
     }
 
-    /// The unique id of simulated chip `sim_id` of this kind.
-    pub fn chip_uid(self, sim_id: u32) -> ChipUid {
+    /// The unique id of a chip of this kind whose file drew `instance` at creation: the
+    /// kind in the upper bits (so a monitor tells simulated chips and their boards apart), the
+    /// file's own number below.
+    pub fn chip_uid(self, instance: u32) -> ChipUid {
         match self {
-            SimKind::Bare(arch) => SocDescriptor::sim_chip_uid(arch, sim_id),
+            SimKind::Bare(arch) => SocDescriptor::sim_chip_uid(arch, instance),
             SimKind::Board { preset, chip } => {
-                SocDescriptor::sim_board_chip_uid(preset, sim_id, chip)
+                SocDescriptor::sim_board_chip_uid(preset, instance, chip)
             }
         }
+    }
+
+    /// True when `uid` is the id of a chip of this kind (whatever its file drew).
+    pub fn owns_uid(self, uid: ChipUid) -> bool {
+        let instance = uid.0 & u64::from(u32::MAX);
+        self.chip_uid(instance as u32) == uid
     }
 
     /// What the simulated firmware reports: a bare chip has no board (board id 0) and a good
     /// die's harvesting (none on Wormhole; Blackhole Ethernet channels 5 and 8, which its
     /// firmware always leaves off); a board chip reports the preset's board id (plus the simulator id, so that two
     /// simulated boards differ), its ASIC location and its harvesting.
-    pub fn identity(self, sim_id: u32) -> FirmwareIdentity {
-        let unique_id = self.chip_uid(sim_id).0;
+    pub fn identity(self, sim_id: u32, uid: ChipUid) -> FirmwareIdentity {
+        let unique_id = uid.0;
         match self {
             SimKind::Bare(arch) => FirmwareIdentity {
                 board_id: 0,
@@ -225,7 +235,7 @@ fn open_or_create_chip(
     sim_id: u32,
     soc: &SocDescriptor,
     layout: &ChipLayout,
-) -> Result<File, SimError> {
+) -> Result<(File, ChipUid), SimError> {
     let path = dir.join(name);
     let io = |what, path: &Path| {
         let path = path.to_path_buf();
@@ -237,8 +247,8 @@ fn open_or_create_chip(
                 lock_exclusive(&file, &path)?;
                 // From here on this process owns the chip: no one else writes it.
                 let len = file.metadata().map_err(io("cannot stat", &path))?.len();
-                validate_header(&file, &path, kind, sim_id, layout.file_len(), len)?;
-                return Ok(file);
+                let uid = validate_header(&file, &path, kind, sim_id, layout.file_len(), len)?;
+                return Ok((file, uid));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
@@ -267,7 +277,8 @@ fn open_or_create_chip(
         let stop = STOP_AFTER_SIZING_IN.lock().as_deref() == Some(dir.path());
         #[cfg(not(test))]
         let stop = false;
-        let made = initialise(&file, &temporary_path, kind, sim_id, soc, layout, stop);
+        let uid = kind.chip_uid(draw_instance());
+        let made = initialise(&file, &temporary_path, kind, sim_id, uid, soc, layout, stop);
         if stop {
             return Err(SimError::BadChipFile {
                 path: temporary_path,
@@ -279,7 +290,7 @@ fn open_or_create_chip(
             return Err(e);
         }
         match dir.rename_new(&temporary, name) {
-            Ok(()) => return Ok(file),
+            Ok(()) => return Ok((file, uid)),
             // Another process made the chip first: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let _ = dir.remove(&temporary);
@@ -324,6 +335,7 @@ fn initialise(
     path: &Path,
     kind: SimKind,
     sim_id: u32,
+    uid: ChipUid,
     soc: &SocDescriptor,
     layout: &ChipLayout,
     stop_after_sizing: bool,
@@ -349,7 +361,7 @@ fn initialise(
     header[16..20].copy_from_slice(&sim_id.to_le_bytes());
     // The creator holds the chip from the moment it is renamed into place: say so at once.
     header[20..24].copy_from_slice(&(std::process::id() as i32).to_le_bytes());
-    header[24..32].copy_from_slice(&kind.chip_uid(sim_id).0.to_le_bytes());
+    header[24..32].copy_from_slice(&uid.0.to_le_bytes());
     header[32..40].copy_from_slice(&layout.file_len().to_le_bytes());
     header[40..44].copy_from_slice(&board.to_le_bytes());
     header[44..48].copy_from_slice(&chip.to_le_bytes());
@@ -463,10 +475,9 @@ impl SimChip {
         let name = OsString::from(kind.file_name(sim_id));
         let path = sim_dir.join(&name);
         let layout = ChipLayout::new(&soc);
-        let chip_uid = kind.chip_uid(sim_id);
-        let file = open_or_create_chip(&sim_dir, &name, kind, sim_id, &soc, &layout)?;
+        let (file, chip_uid) = open_or_create_chip(&sim_dir, &name, kind, sim_id, &soc, &layout)?;
         // The firmware publishes its state at every boot, that is, every open.
-        let identity = kind.identity(sim_id);
+        let identity = kind.identity(sim_id, chip_uid);
         firmware::publish(&file, &layout, arch, &identity).map_err(|reason| {
             SimError::BadChipFile {
                 path: path.clone(),
@@ -623,7 +634,7 @@ fn validate_header(
     sim_id: u32,
     expected_len: u64,
     actual_len: u64,
-) -> Result<(), SimError> {
+) -> Result<ChipUid, SimError> {
     let bad = |reason: String| SimError::BadChipFile { path: path.to_path_buf(), reason };
     let mut h = [0u8; HEADER_SIZE as usize];
     if actual_len < HEADER_SIZE {
@@ -641,7 +652,7 @@ pub(crate) fn check_header(
     sim_id: u32,
     expected_len: u64,
     actual_len: u64,
-) -> Result<(), SimError> {
+) -> Result<ChipUid, SimError> {
     let arch = kind.arch();
     let bad = |reason: String| SimError::BadChipFile { path: path.to_path_buf(), reason };
     if h.len() < 48 {
@@ -689,11 +700,41 @@ pub(crate) fn check_header(
             kind.spec(sim_id)
         )));
     }
-    let uid = kind.chip_uid(sim_id).0;
-    if u64_at(OFF_CHIP_UID) != uid {
-        return Err(bad(format!("its chip id is {:#x}, expected {uid:#x}", u64_at(OFF_CHIP_UID))));
+    let uid = ChipUid(u64_at(OFF_CHIP_UID));
+    if !kind.owns_uid(uid) {
+        return Err(bad(format!(
+            "its chip id {uid} is not the id of a {} chip",
+            kind.spec(sim_id)
+        )));
     }
-    Ok(())
+    Ok(uid)
+}
+
+/// The unique id recorded in the header of chip file `file`, when it is one of `kind`.
+pub(crate) fn recorded_uid(file: &File, kind: SimKind) -> Option<ChipUid> {
+    let mut word = [0u8; 8];
+    file.read_exact_at(&mut word, OFF_CHIP_UID).ok()?;
+    Some(ChipUid(u64::from_le_bytes(word))).filter(|uid| kind.owns_uid(*uid))
+}
+
+/// A number for a new chip file's unique id, from the kernel's random source: two files
+/// (in two directories, or one removed and made again) are two chips.
+fn draw_instance() -> u32 {
+    let mut bytes = [0u8; 4];
+    let drawn = File::open("/dev/urandom").and_then(|mut f| {
+        use std::io::Read;
+        f.read_exact(&mut bytes)
+    });
+    match drawn {
+        Ok(()) => u32::from_le_bytes(bytes),
+        // No random source (a bare container): the time and pid still differ per creation.
+        Err(_) => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            nanos ^ std::process::id().rotate_left(16)
+        }
+    }
 }
 
 /// Entry points for the fuzz targets in fuzz/ (built with `--cfg fuzzing` only).
@@ -712,5 +753,6 @@ pub mod fuzzing {
     ) -> Result<(), SimError> {
         let layout = ChipLayout::new(&kind.soc()?);
         check_header(header, Path::new("<fuzz>"), kind, sim_id, layout.file_len(), actual_len)
+            .map(|_| ())
     }
 }

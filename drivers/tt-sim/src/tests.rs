@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use tt_soc::{Arch, NocCoord};
 
-use crate::{SimChip, SimError};
+use crate::{SimChip, SimError, SimKind};
 
 #[test]
 fn both_architectures_open_as_sparse_files() {
@@ -17,11 +17,30 @@ fn both_architectures_open_as_sparse_files() {
         // front, so that a store through the chip's mapping cannot raise SIGBUS on a full
         // tmpfs.
         let allocated = meta.blocks() * 512;
-        let non_dram = meta.len() - chip.soc().dram_size();
+        // The file holds every channel whole (a Blackhole channel is 4 GiB, more than the
+        // banks the allocator is given out of it).
+        let channels: u64 = chip.soc().dram_channels().iter().map(|c| c.size).sum();
+        let non_dram = meta.len() - channels;
         assert!(allocated <= non_dram + (1 << 20), "{arch}: {allocated} bytes allocated");
         assert!(allocated + (1 << 20) >= non_dram, "{arch}: only {allocated} bytes reserved");
-        assert_eq!(chip.chip_uid(), tt_soc::SocDescriptor::sim_chip_uid(arch, 0));
+        assert!(SimKind::Bare(arch).owns_uid(chip.chip_uid()), "{arch}: {}", chip.chip_uid());
     }
+}
+
+#[test]
+fn a_chip_file_draws_its_id_once_and_keeps_it() {
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = SimChip::open_in(one.path(), Arch::WormholeB0, 0).unwrap().chip_uid();
+    // The same file opened again is the same chip...
+    let again = SimChip::open_in(one.path(), Arch::WormholeB0, 0).unwrap().chip_uid();
+    assert_eq!(first, again);
+    // ...and the same spec in another directory is another chip.
+    let other = SimChip::open_in(two.path(), Arch::WormholeB0, 0).unwrap().chip_uid();
+    assert_ne!(first, other, "two directories' sim:wormhole_b0:0 are two chips");
+    assert!(tt_soc::SocDescriptor::is_sim_chip_uid(other));
+    // Listing reads the id the file holds.
+    let listed = crate::list_chips(one.path()).unwrap();
+    assert_eq!(listed.iter().map(|c| c.chip_uid).collect::<Vec<_>>(), [first]);
 }
 
 #[test]
