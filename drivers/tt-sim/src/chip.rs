@@ -14,6 +14,7 @@ use crate::exec::memory::ChipMemory;
 use crate::exec::reset::ResetEngine;
 use crate::exec::tile::Tiles;
 use crate::firmware::{self, ArcMessageLoop, FirmwareIdentity};
+use crate::inherit::ChipFd;
 use crate::layout::{ChipLayout, HEADER_SIZE};
 use crate::{SimError, SimTlbWindow};
 use tt_privdir::PrivateDir;
@@ -277,18 +278,20 @@ fn open_or_create_chip(
         let stop = STOP_AFTER_SIZING_IN.lock().as_deref() == Some(dir.path());
         #[cfg(not(test))]
         let stop = false;
-        let uid = kind.chip_uid(draw_instance());
-        let made = initialise(&file, &temporary_path, kind, sim_id, uid, soc, layout, stop);
+        let made = initialise(&file, &temporary_path, kind, sim_id, soc, layout, stop);
         if stop {
             return Err(SimError::BadChipFile {
                 path: temporary_path,
                 reason: "creation stopped after sizing (test)".to_owned(),
             });
         }
-        if let Err(e) = made.and_then(|()| lock_exclusive(&file, &path)) {
-            let _ = dir.remove(&temporary);
-            return Err(e);
-        }
+        let uid = match made.and_then(|uid| lock_exclusive(&file, &path).map(|()| uid)) {
+            Ok(uid) => uid,
+            Err(e) => {
+                let _ = dir.remove(&temporary);
+                return Err(e);
+            }
+        };
         match dir.rename_new(&temporary, name) {
             Ok(()) => return Ok((file, uid)),
             // Another process made the chip first: use theirs.
@@ -335,11 +338,12 @@ fn initialise(
     path: &Path,
     kind: SimKind,
     sim_id: u32,
-    uid: ChipUid,
     soc: &SocDescriptor,
     layout: &ChipLayout,
     stop_after_sizing: bool,
-) -> Result<(), SimError> {
+) -> Result<ChipUid, SimError> {
+    // Drawn once, here: the chip keeps this id for the life of its file.
+    let uid = kind.chip_uid(draw_instance());
     let io = |what| {
         let path = path.to_path_buf();
         move |source| SimError::Io { what, path, source }
@@ -351,7 +355,7 @@ fn initialise(
         reserve_pages(file, path, offset, len)?;
     }
     if stop_after_sizing {
-        return Ok(());
+        return Ok(uid);
     }
     let (board, chip) = kind.code();
     let mut header = [0u8; 48];
@@ -376,12 +380,15 @@ fn initialise(
             }
         }
     }
-    Ok(())
+    Ok(uid)
 }
 
 /// State shared by a chip and the TLB windows it handed out.
 pub(crate) struct Shared {
     pub(crate) path: PathBuf,
+    /// Lets go of the chip in forked children; declared before `file`, so it is unregistered
+    /// before the descriptor closes.
+    _inherit: ChipFd,
     /// The open chip file; its open file description carries the exclusive lock, so it
     /// stays open until the chip and every window are dropped.
     pub(crate) file: File,
@@ -503,6 +510,7 @@ impl SimChip {
         OPEN_IN_PROCESS.lock().push(path.clone());
         let shared = Arc::new(Shared {
             path,
+            _inherit: ChipFd::register(&file),
             file,
             soc,
             layout,

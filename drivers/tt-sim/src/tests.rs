@@ -337,3 +337,32 @@ mod firmware {
         assert!(err.contains("n150 has 1 chip(s); chip 1 does not exist"), "{err}");
     }
 }
+
+#[test]
+fn a_forked_child_does_not_keep_its_parents_chip() {
+    let dir = tempfile::tempdir().unwrap();
+    let chip = SimChip::open_in(dir.path(), Arch::WormholeB0, 5).unwrap();
+    // SAFETY: the child only sleeps and calls _exit (async-signal-safe), after the atfork
+    // handlers (which only call dup2).
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        // SAFETY: sleep and _exit are async-signal-safe; _exit skips the parent's atexit
+        // handlers and destructors.
+        unsafe {
+            libc::sleep(5);
+            libc::_exit(0)
+        };
+    }
+    let child = nix::unistd::Pid::from_raw(pid);
+    // The parent lets go: the chip is free although the child still lives (neither its
+    // descriptors nor its mappings of the chip file followed it into the child)...
+    drop(chip);
+    let listed = crate::list_chips(dir.path()).unwrap();
+    assert_eq!(listed[0].holder, None, "a forked child held the chip");
+    let again = SimChip::open_in(dir.path(), Arch::WormholeB0, 5);
+    let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+    let _ = nix::sys::wait::waitpid(child, None);
+    // ...so another opener gets it (before, "device busy, held by pid <parent>").
+    assert!(again.is_ok(), "{:?}", again.err());
+}
