@@ -530,7 +530,7 @@ fn two_chips_under_one_id_are_an_integrity_error_not_one_merged_chip() {
     let other = DeviceInfo::new(
         ChipUid(0xC0FFEE),
         Arch::Blackhole,
-        crate::DeviceCapacity { dram_bytes: 1, ..WORMHOLE },
+        crate::DeviceCapacity { dram_bytes: 1 << 20, ..WORMHOLE },
     );
     let other_slot = second.register_device(&other).expect("register");
     let _a = first.record_place(slot, MemKind::Dram, &spans(1, 4096), "a", here()).unwrap();
