@@ -43,7 +43,9 @@ pub use global::{
     LEDGER_DIR_ENV, TRACKING_ENV,
 };
 pub use observer::{CapturedEvent, EventOp, GraphCapture, ObserverId, TrackEvent, TrackObserver};
-pub use reader::{read_ledger, DeviceTotals, KindTotals, LedgerSnapshot, SkippedSegment};
+pub use reader::{
+    read_ledger, DeviceTotals, KindTotals, LedgerSnapshot, SkippedSegment, UntrackedHolder,
+};
 pub use record::{AllocId, AllocRecord};
 pub use tracker::Tracker;
 pub use view::{

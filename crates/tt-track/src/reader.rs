@@ -143,6 +143,27 @@ pub struct LedgerSnapshot {
     pub skipped: Vec<SkippedSegment>,
     /// Segments of dead processes, left out and removed by this read.
     pub removed_dead: Vec<PathBuf>,
+    /// Chips held open by a process that counts them in no ledger read here (tracking off,
+    /// another stack): never shown as idle. The reader cannot see chips' locks and leaves it
+    /// empty; a monitor that can (ttctl, from the simulated chips' files) fills it in.
+    pub untracked_holders: Vec<UntrackedHolder>,
+}
+
+/// A process holding a chip open without counting it in any ledger a reader found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UntrackedHolder {
+    /// The chip.
+    pub uid: ChipUid,
+    /// Its architecture name.
+    pub arch: String,
+    /// The spec that opens it (`sim:wormhole_b0:0`).
+    pub spec: String,
+    /// Where the chip lives (a simulated chip's file).
+    pub location: PathBuf,
+    /// The holding process (kernel-attested lock holder).
+    pub pid: u32,
+    /// Its command name, when it can be read.
+    pub command: String,
 }
 
 impl LedgerSnapshot {
@@ -185,6 +206,7 @@ pub fn read_ledger(dir: impl AsRef<Path>) -> Result<LedgerSnapshot, TrackError> 
         devices: Vec::new(),
         skipped: Vec::new(),
         removed_dead: Vec::new(),
+        untracked_holders: Vec::new(),
     };
     let Some(dir) = PrivateDir::open_existing(path, "ledger directory")? else {
         return Ok(snapshot);

@@ -21,6 +21,7 @@ macro_rules! out {
 }
 
 pub mod devices;
+pub mod holders;
 pub mod kernel;
 pub mod leaks;
 pub mod mem;

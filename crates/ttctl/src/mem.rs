@@ -145,6 +145,7 @@ pub fn read_all() -> Result<LedgerSnapshot> {
         .with_context(|| format!("reading the ledger in {}", all.join(" and ")));
     };
     crate::text::clean_snapshot(&mut snapshot);
+    crate::holders::find_untracked(&mut snapshot);
     for (dir, reason) in unreadable {
         warn_once(&dir, &reason);
         snapshot.skipped.push(tt_track::SkippedSegment { path: dir, reason });

@@ -13,6 +13,8 @@ use crate::mem::{backend_of, Filter};
 /// The JSON schema version `mem --json` writes. Version 3 added `busy_processes` per device
 /// and `busy` per device process: figures a read could not take as one state.
 pub const MEM_SCHEMA_VERSION: u32 = 3;
+// Version 3 also added `integrity.conflicting_identities` per device and the top-level
+// `untracked_holders`.
 
 /// One figure per memory kind, written as an object keyed by the kind's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -226,6 +228,18 @@ pub struct MemDocument {
     processes: Vec<Process>,
     dead_segments_removed: usize,
     skipped_segments: Vec<Skipped>,
+    untracked_holders: Vec<Holder>,
+}
+
+/// A chip held by a process that counts it in no ledger: its usage is unknown, not 0.
+#[derive(Debug, Serialize)]
+pub struct Holder {
+    chip_uid: String,
+    arch: String,
+    spec: String,
+    location: String,
+    pid: u32,
+    command: String,
 }
 
 fn cores(dev: &DeviceTotals) -> Vec<Core> {
@@ -351,6 +365,19 @@ pub fn document(snapshot: &LedgerSnapshot, filter: &Filter) -> MemDocument {
             .skipped
             .iter()
             .map(|s| Skipped { path: s.path.display().to_string(), reason: s.reason.to_string() })
+            .collect(),
+        untracked_holders: snapshot
+            .untracked_holders
+            .iter()
+            .filter(|h| filter.pid_matches(h.pid))
+            .map(|h| Holder {
+                chip_uid: h.uid.to_string(),
+                arch: h.arch.clone(),
+                spec: h.spec.clone(),
+                location: crate::text::shown(&h.location.display().to_string()),
+                pid: h.pid,
+                command: h.command.clone(),
+            })
             .collect(),
     }
 }

@@ -302,7 +302,7 @@ pub fn render(snapshot: &LedgerSnapshot, filter: &Filter) -> String {
 pub fn render_to_width(snapshot: &LedgerSnapshot, filter: &Filter, width: u16) -> String {
     let mut out = String::new();
     let devices = filter.devices(snapshot);
-    if devices.is_empty() {
+    if devices.is_empty() && snapshot.untracked_holders.is_empty() {
         let _ = writeln!(
             out,
             "no device in use by any live process (ledger {})",
@@ -311,6 +311,18 @@ pub fn render_to_width(snapshot: &LedgerSnapshot, filter: &Filter, width: u16) -
     }
     for dev in devices {
         device_block(&mut out, snapshot, dev, filter, width);
+    }
+    for holder in snapshot.untracked_holders.iter().filter(|h| filter.pid_matches(h.pid)) {
+        let _ = writeln!(
+            out,
+            "device {} {} ({}) held by pid {} ({}), untracked: its usage is unknown\n{INDENT}{}",
+            holder.uid,
+            holder.arch,
+            holder.spec,
+            holder.pid,
+            holder.command,
+            escape(&holder.location.display().to_string())
+        );
     }
     if !snapshot.removed_dead.is_empty() {
         let _ =

@@ -388,8 +388,25 @@ pub fn render(snapshot: &LedgerSnapshot, idle: &[DeviceTotals]) -> Result<String
         "Version of the figures' schema (the `schema_version` of `mem --json`).",
         &[],
     );
-    for dev in snapshot.devices.iter().chain(idle) {
+    let holder = families.gauge(
+        "tt_device_untracked_holder",
+        "1 for each process holding the chip open without counting it in any ledger (tracking \
+         off, another stack): the chip's usage is unknown, not 0.",
+        &["chip_uid", "arch", "board", "pid", "command"],
+    );
+    let held = |uid| snapshot.untracked_holders.iter().any(|h| h.uid == uid);
+    // A chip held untracked is not idle: its usage is unknown, so no 0 is shown for it.
+    for dev in snapshot.devices.iter().chain(idle.iter().filter(|d| !held(d.uid))) {
         devices.fill(dev)?;
+    }
+    for h in &snapshot.untracked_holders {
+        let (uid, pid) = (h.uid.to_string(), h.pid.to_string());
+        let board = board_of(&h.spec);
+        set(
+            &holder,
+            &[uid.as_str(), h.arch.as_str(), board.as_str(), pid.as_str(), h.command.as_str()],
+            1,
+        )?;
     }
     processes.fill(snapshot)?;
     set(&ledger_processes, &[], snapshot.processes.len() as u64)?;
@@ -422,6 +439,7 @@ mod tests {
             devices: Vec::new(),
             skipped: Vec::new(),
             removed_dead: Vec::new(),
+            untracked_holders: Vec::new(),
         };
         let text = render(&snapshot, &[]).expect("an empty ledger renders");
         let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();

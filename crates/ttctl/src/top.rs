@@ -81,6 +81,7 @@ impl TopState {
                 devices: Vec::new(),
                 skipped: Vec::new(),
                 removed_dead: Vec::new(),
+                untracked_holders: Vec::new(),
             },
             history: BTreeMap::new(),
             selected: 0,

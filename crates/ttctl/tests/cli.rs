@@ -278,7 +278,14 @@ fn mem_json_keeps_its_contract() {
     assert_eq!(v["schema_version"], 3);
     assert_eq!(
         keys(&v),
-        ["dead_segments_removed", "devices", "processes", "schema_version", "skipped_segments"]
+        [
+            "dead_segments_removed",
+            "devices",
+            "processes",
+            "schema_version",
+            "skipped_segments",
+            "untracked_holders"
+        ]
     );
     let dev = &v["devices"][0];
     assert_eq!(
