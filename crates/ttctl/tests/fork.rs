@@ -80,7 +80,11 @@ fn fork_role_entry() {
     match unsafe { nix::unistd::fork() }.unwrap() {
         nix::unistd::ForkResult::Child => {
             let line = child_side(&tracker, &rt, &sim);
-            std::fs::write(&report, line).unwrap();
+            // Written whole, then renamed: the parent waits for the name, not for a write
+            // that has created the file but not yet filled it.
+            let partial = report.with_extension("partial");
+            std::fs::write(&partial, line).unwrap();
+            std::fs::rename(&partial, &report).unwrap();
             // Held until the test kills it; never longer than a minute.
             std::thread::sleep(Duration::from_secs(60));
             // SAFETY: ends the child without running the parent's exit handlers.
