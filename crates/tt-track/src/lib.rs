@@ -23,13 +23,13 @@ mod counting;
 mod devices;
 mod error;
 mod global;
-mod guard;
 mod liveness;
 mod observer;
 mod procinfo;
 mod reader;
 mod record;
 pub mod segment;
+mod session;
 mod tracker;
 mod view;
 
@@ -45,6 +45,7 @@ pub use global::{
 pub use observer::{CapturedEvent, EventOp, GraphCapture, ObserverId, TrackEvent, TrackObserver};
 pub use reader::{read_ledger, DeviceTotals, KindTotals, LedgerSnapshot, SkippedSegment};
 pub use record::{AllocId, AllocRecord};
+pub use session::SessionPlacer;
 pub use tracker::Tracker;
 pub use view::{
     ledger_clock_ns, CoreSpread, CoreUsage, DeviceView, IntegrityCounts, KindUsage, LedgerEvent,

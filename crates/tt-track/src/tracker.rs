@@ -291,18 +291,6 @@ impl Tracker {
         Ok(ledger)
     }
 
-    /// Removes the segment files of this process's ledgers (at a clean exit), so that a
-    /// reader finding a segment with no live holder knows its process died.
-    pub(crate) fn remove_segment_files(&self) {
-        if let Some(own) = &self.inner.own {
-            own.memory.remove_file();
-        }
-        let forked = self.inner.forked.try_lock().and_then(|f| f.clone());
-        if let Some(forked) = forked {
-            forked.memory.remove_file();
-        }
-    }
-
     /// Records `placement` on the device of `slot` and returns the record whose drop
     /// releases it. Refused (and counted as an integrity error) when the slot belongs to
     /// another tracker, to a device since closed, to another chip than the placement names,
@@ -333,6 +321,9 @@ impl Tracker {
             return Ok(record);
         };
         let index = self.check_slot(&ledger, slot, placement.device)?;
+        if crate::session::session_only(placement.kind) {
+            self.check_session_kind(&ledger, index, placement.device, placement.kind)?;
+        }
         let layout = ledger.layout();
         let device = &layout.devices[index];
         let share = core_share(device, placement);
@@ -442,6 +433,15 @@ impl Tracker {
             );
         }
         Ok(index)
+    }
+
+    /// Counts a misuse on the device of this process's ledger that holds chip `uid`, else on
+    /// the process; nothing when tracking is off.
+    #[cold]
+    pub(crate) fn count_on_chip(&self, uid: ChipUid, error: IntegrityError) {
+        if let Ok(Some(ledger)) = self.ledger() {
+            self.count_misuse(&ledger, uid, error);
+        }
     }
 
     /// Counts a misuse on the device of this ledger that holds chip `uid`, else on the

@@ -7,6 +7,7 @@ mod exactness;
 mod hostile;
 mod processes;
 mod seqlock_model;
+mod sessions;
 mod shrinking;
 mod tracker_tests;
 

@@ -277,7 +277,7 @@ fn graph_capture_sees_each_event_in_order_until_unsubscribed() {
 }
 
 #[test]
-fn the_allocator_seam_releases_on_guard_drop_and_counts_unregistered_chips() {
+fn the_allocator_seam_releases_on_guard_drop_and_refuses_unregistered_chips() {
     let (_dir, tracker) = ledger();
     register(&tracker, 8);
     let banks = spans(4, 1000);
@@ -291,17 +291,18 @@ fn the_allocator_seam_releases_on_guard_drop_and_counts_unregistered_chips() {
         provenance: here(),
     };
     let guard = tracker.placed(&placement(8)).expect("placed");
-    let stray = tracker.placed(&placement(9)).expect("placed");
+    let stray = tracker.placed(&placement(9)).map(|_| ()).expect_err("no session opened chip 9");
+    assert!(stray.reason.contains("no device session of this process opened"), "{stray}");
     let view = tracker.snapshot().expect("enabled");
     let dev = view.device(ChipUid(8)).expect("registered");
     // Reserved on all 64 cores of the lockstep range; payload is what was asked for.
     assert_eq!((dev.used_bytes(), dev.payload_bytes()), (64 * 1024, 4000));
     assert!(dev.tensix_cores.iter().all(|c| c.used_bytes == 1024));
     assert_eq!(dev.tensix_cores.len(), 64);
-    let unregistered = view.device(ChipUid(9)).expect("registered on first placement");
-    assert_eq!((unregistered.arch.as_str(), unregistered.used_bytes()), ("unknown", 64 * 1024));
+    // Refused and counted, and no "unknown" device with capacity 0 appears.
+    assert!(view.device(ChipUid(9)).is_none());
+    assert_eq!(view.unattributed_integrity_errors, 1);
     drop(guard);
-    drop(stray);
     let view = tracker.snapshot().expect("enabled");
     assert!(view.devices.iter().all(|d| d.used_bytes() == 0));
 }
