@@ -432,3 +432,6 @@ fn kernels_get_tt_metals_dram_endpoints_on_blackhole() {
     let endpoints: Vec<(u32, u32)> = words.chunks_exact(4).map(|e| (e[0], e[1])).collect();
     assert_eq!(endpoints, [(0, 0), (0, 2), (0, 9), (0, 5), (9, 11), (9, 3), (9, 8), (9, 6)]);
 }
+
+#[path = "session_tests.rs"]
+mod session_tests;
