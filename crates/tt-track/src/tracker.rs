@@ -30,6 +30,11 @@ use crate::view::{decode_parts, ProcessView};
 
 static NEXT_TRACKER_SERIAL: AtomicU32 = AtomicU32::new(1);
 
+/// Every counting tracker of this process, by serial, so a misuse with another tracker's
+/// slot can be counted on the device it names, where monitors show a chip's errors. Touched
+/// only when a tracker is made and on a misuse, never on the hot path.
+static TRACKERS: Mutex<Vec<(u32, std::sync::Weak<TrackerInner>)>> = Mutex::new(Vec::new());
+
 /// Where a tracker keeps its counters.
 #[derive(Debug, Clone)]
 enum Mode {
@@ -216,15 +221,39 @@ impl Tracker {
     fn with_mode(mode: Mode) -> Result<Tracker, TrackError> {
         let observers = Arc::new(Observers::default());
         let own = Ledger::create(&mode)?.map(|l| AnchoredLedger::new(l, &observers));
-        Ok(Tracker {
-            inner: Arc::new(TrackerInner {
-                serial: NEXT_TRACKER_SERIAL.fetch_add(1, Ordering::Relaxed),
-                mode,
-                own,
-                forked: Mutex::new(None),
-                observers,
-            }),
-        })
+        let inner = Arc::new(TrackerInner {
+            serial: NEXT_TRACKER_SERIAL.fetch_add(1, Ordering::Relaxed),
+            mode,
+            own,
+            forked: Mutex::new(None),
+            observers,
+        });
+        let mut trackers = TRACKERS.lock();
+        trackers.retain(|(_, weak)| weak.strong_count() > 0);
+        trackers.push((inner.serial, Arc::downgrade(&inner)));
+        drop(trackers);
+        Ok(Tracker { inner })
+    }
+
+    /// Counts a misuse of `slot` (a slot of another tracker of this process) on the device
+    /// of the tracker that issued it; false when that tracker is gone or the slot no longer
+    /// names an open device of its ledger.
+    #[cold]
+    fn count_on_issuer(slot: DeviceSlot, error: IntegrityError) -> bool {
+        let issuer = TRACKERS
+            .lock()
+            .iter()
+            .find(|(serial, _)| *serial == slot.tracker_serial)
+            .and_then(|(_, weak)| weak.upgrade());
+        let Some(issuer) = issuer.map(|inner| Tracker { inner }) else { return false };
+        match issuer.open_slot(slot) {
+            Ok(Some((ledger, index))) => {
+                let device = &ledger.layout().devices[index];
+                count_integrity_error(&ledger.writers[index], device, error);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// A tracker whose segment is published in `dir` (created with mode 0700 if missing),
@@ -403,10 +432,15 @@ impl Tracker {
             Err(refusal)
         };
         if slot.tracker_serial != self.inner.serial {
-            return misuse(
-                IntegrityError::ForeignPlacement,
-                TrackError::ForeignDeviceSlot { uid: slot.uid() },
-            );
+            let refusal = TrackError::ForeignDeviceSlot { uid: slot.uid() };
+            // On this ledger's device for the chip if it has one, else on the issuer's:
+            // either way on the device, where monitors show a chip's errors.
+            if find_device(layout, slot.uid()).is_none()
+                && Tracker::count_on_issuer(slot, IntegrityError::ForeignPlacement)
+            {
+                return Err(refusal);
+            }
+            return misuse(IntegrityError::ForeignPlacement, refusal);
         }
         if !slot.fork.is_current() {
             return misuse(

@@ -146,3 +146,18 @@ fn hard_links_to_one_segment_are_read_once() {
     assert_eq!((dev.used_bytes(), dev.processes), (1 << 20, 1));
     drop(record);
 }
+
+#[test]
+fn a_misuse_of_another_trackers_slot_shows_on_the_device_monitors_sum() {
+    let (dir, issuer) = ledger();
+    let other = Tracker::with_ledger_dir(dir.path().join("ledger")).expect("second tracker");
+    let slot = register(&issuer, 0x56);
+    let error = other
+        .record_place(slot, MemKind::L1, &spans(1, 64), "stray", here())
+        .map(|_| ())
+        .expect_err("another tracker's slot");
+    assert!(matches!(error, TrackError::ForeignDeviceSlot { .. }), "{error}");
+    let snapshot = read_ledger(dir.path().join("ledger")).expect("read");
+    let dev = snapshot.device(ChipUid(0x56)).expect("summed");
+    assert_eq!((dev.integrity.foreign_placements, dev.used_bytes()), (1, 0));
+}
