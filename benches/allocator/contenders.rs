@@ -1,25 +1,157 @@
 //! The allocators under test, behind one interface: tt-alloc as its callers use it (the
-//! default policy, freed by handle, and freed by address), the offset-allocator crate, an
-//! exact best-fit reference and a naive first-fit list. The two references are written
-//! here, independently of tt-alloc.
+//! default policy, freed by handle, and freed by address; top-down and aligned requests;
+//! the range engine with the health figures the shipped allocator publishes after every
+//! operation; the shipped `Allocator` itself), the offset-allocator crate, an exact
+//! best-fit reference and a naive first-fit list. The two references are written here,
+//! independently of tt-alloc.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use tt_alloc::{Policy, RangeAllocator, RangeHandle};
+use tt_accounting::{BankHealth, BankType, MemKind, NoTracking, PlacementTracker};
+use tt_alloc::{
+    Allocation, Allocator, AllocatorConfig, BufferRequest, Layout, Policy, RangeAllocator,
+    RangeHandle,
+};
+use tt_soc::{Arch, ChipUid, NocCoord, SocDescriptor};
 
 /// One allocator under test. Sizes are bytes, already multiples of the alignment.
 pub trait Contender: 'static {
     const NAME: &'static str;
-    type Handle: Copy;
+    type Handle;
     fn new(capacity: u64, alignment: u64) -> Self;
     fn allocate(&mut self, size: u64) -> Option<Self::Handle>;
     fn free(&mut self, handle: Self::Handle);
     /// (address, bytes) of a live allocation.
-    fn span(&self, handle: Self::Handle) -> (u64, u64);
+    fn span(&self, handle: &Self::Handle) -> (u64, u64);
     /// The largest free block, whether or not the allocator can hand it out: by default the
     /// largest gap between the `live` allocations.
     fn largest_free_block(&self, live: &[Option<Self::Handle>], capacity: u64) -> u64 {
         largest_gap(self, live, capacity)
+    }
+}
+
+/// tt-alloc's range engine placing every request with `POLICY` (0: the default, 1:
+/// top-down) at a multiple of `ALIGN` bytes (0: the range's alignment), freed by handle.
+pub struct TtAllocWith<const POLICY: u8, const ALIGN: u64>(RangeAllocator);
+
+/// Top-down requests, as tt-metal places L1 buffers and kernel binaries by default.
+pub type TtTopDown = TtAllocWith<1, 0>;
+/// Requests aligned to 4 KiB and to 64 KiB (pages, and far beyond a 32-byte bank's
+/// alignment).
+pub type TtAligned4K = TtAllocWith<0, 4096>;
+pub type TtAligned64K = TtAllocWith<0, 65536>;
+
+impl<const POLICY: u8, const ALIGN: u64> Contender for TtAllocWith<POLICY, ALIGN> {
+    const NAME: &'static str = match (POLICY, ALIGN) {
+        (1, 0) => "tt-alloc top-down",
+        (0, 4096) => "tt-alloc 4 KiB-aligned",
+        (0, 65536) => "tt-alloc 64 KiB-aligned",
+        _ => "tt-alloc (variant)",
+    };
+    type Handle = RangeHandle;
+    fn new(capacity: u64, alignment: u64) -> Self {
+        TtAllocWith(RangeAllocator::new(0, capacity, alignment))
+    }
+    fn allocate(&mut self, size: u64) -> Option<RangeHandle> {
+        let policy = if POLICY == 1 { Policy::TopDown } else { Policy::BestFitBottomUp };
+        self.0.allocate_handle(size, ALIGN, policy).ok()
+    }
+    fn free(&mut self, handle: RangeHandle) {
+        let freed = self.0.free_handle(handle);
+        debug_assert!(freed.is_ok());
+    }
+    fn span(&self, handle: &RangeHandle) -> (u64, u64) {
+        (handle.addr(), self.0.allocation_size(handle.addr()).unwrap_or(0))
+    }
+}
+
+/// The range engine as the shipped `Allocator` drives it: after every allocation and free
+/// it reads the bank's health figures and hands them to the tracker (here through the
+/// same `dyn PlacementTracker` call, to a tracker that keeps nothing), so that the cost of
+/// publication is what this contender adds to [`TtAlloc`].
+pub struct TtAllocWithHealth {
+    range: RangeAllocator,
+    tracker: Arc<dyn PlacementTracker>,
+}
+
+impl TtAllocWithHealth {
+    fn publish(&self) {
+        let r = &self.range;
+        let health = BankHealth {
+            bank_type: BankType::Dram,
+            banks: 1,
+            bank_size: r.size(),
+            free_per_bank: r.free_bytes(),
+            largest_free_per_bank: r.largest_free_size(),
+            free_blocks: r.free_block_count() as u64,
+            allocated_blocks: r.allocated_block_count() as u64,
+        };
+        self.tracker.allocator_health(ChipUid(0x26), std::hint::black_box(&health));
+    }
+}
+
+impl Contender for TtAllocWithHealth {
+    const NAME: &'static str = "tt-alloc + health";
+    type Handle = RangeHandle;
+    fn new(capacity: u64, alignment: u64) -> Self {
+        let tracker: Arc<dyn PlacementTracker> = Arc::new(NoTracking);
+        TtAllocWithHealth { range: RangeAllocator::new(0, capacity, alignment), tracker }
+    }
+    fn allocate(&mut self, size: u64) -> Option<RangeHandle> {
+        let handle = self.range.allocate_handle(size, 0, Policy::default()).ok()?;
+        self.publish();
+        Some(handle)
+    }
+    fn free(&mut self, handle: RangeHandle) {
+        let freed = self.range.free_handle(handle);
+        debug_assert!(freed.is_ok());
+        self.publish();
+    }
+    fn span(&self, handle: &RangeHandle) -> (u64, u64) {
+        (handle.addr(), self.range.allocation_size(handle.addr()).unwrap_or(0))
+    }
+}
+
+/// The shipped `tt_alloc::Allocator` on a Wormhole B0 with a tracker that keeps nothing:
+/// placement plan, owner bookkeeping, health publication and the owning handle. The bank
+/// is the chip's, not the trace's: L1 buffers are one shard on one core (about 1.2 MiB
+/// allocatable), DRAM buffers one page in each of the 12 banks (1 GiB each).
+pub struct ShippedAllocator {
+    allocator: Allocator,
+    dram: bool,
+    core: NocCoord,
+}
+
+impl Contender for ShippedAllocator {
+    const NAME: &'static str = "tt-alloc Allocator";
+    type Handle = Allocation;
+    fn new(capacity: u64, _alignment: u64) -> Self {
+        let soc = SocDescriptor::builtin(Arch::WormholeB0);
+        let core = soc.tensix_cores()[0];
+        let tracker: Arc<dyn PlacementTracker> = Arc::new(NoTracking);
+        let allocator = Allocator::new(&soc, ChipUid(0x26), AllocatorConfig::default(), tracker)
+            .expect("a Wormhole B0 allocator");
+        // The L1 trace's bank is a few MiB at most; the DRAM trace's a GiB.
+        ShippedAllocator { allocator, dram: capacity >= 1 << 30, core }
+    }
+    fn allocate(&mut self, size: u64) -> Option<Allocation> {
+        let cores = [self.core];
+        let (bank_type, kind, layout) = if self.dram {
+            let banks = self.allocator.bank_count(BankType::Dram) as u64;
+            (BankType::Dram, MemKind::Dram, Layout::Interleaved { page_size: size, pages: banks })
+        } else {
+            (BankType::L1, MemKind::L1, Layout::Sharded { cores: &cores, shard_size: size })
+        };
+        let req =
+            BufferRequest { bank_type, kind, layout, policy: Policy::default(), owner: "bench" };
+        self.allocator.allocate(&req).ok()
+    }
+    fn free(&mut self, handle: Allocation) {
+        drop(handle);
+    }
+    fn span(&self, handle: &Allocation) -> (u64, u64) {
+        (handle.address(), handle.size_per_bank())
     }
 }
 
@@ -40,7 +172,7 @@ impl Contender for TtAlloc {
         let freed = self.0.free_handle(handle);
         debug_assert!(freed.is_ok());
     }
-    fn span(&self, handle: RangeHandle) -> (u64, u64) {
+    fn span(&self, handle: &RangeHandle) -> (u64, u64) {
         (handle.addr(), self.0.allocation_size(handle.addr()).unwrap_or(0))
     }
     /// What the engine publishes to monitors (its blocks always coalesce, so this is the
@@ -67,7 +199,7 @@ impl Contender for TtAllocByAddress {
         let freed = self.0.free(addr);
         debug_assert!(freed.is_ok());
     }
-    fn span(&self, addr: u64) -> (u64, u64) {
+    fn span(&self, &addr: &u64) -> (u64, u64) {
         (addr, self.0.allocation_size(addr).unwrap_or(0))
     }
 }
@@ -97,8 +229,8 @@ impl Contender for OffsetAlloc {
     fn free(&mut self, handle: Self::Handle) {
         self.inner.free(handle);
     }
-    fn span(&self, handle: Self::Handle) -> (u64, u64) {
-        let size = u64::from(self.inner.allocation_size(handle));
+    fn span(&self, handle: &Self::Handle) -> (u64, u64) {
+        let size = u64::from(self.inner.allocation_size(*handle));
         (u64::from(handle.offset) * self.unit, size * self.unit)
     }
 }
@@ -152,7 +284,7 @@ impl Contender for ReferenceBestFit {
         }
         self.add_free(start, len);
     }
-    fn span(&self, handle: (u64, u64)) -> (u64, u64) {
+    fn span(&self, &handle: &(u64, u64)) -> (u64, u64) {
         handle
     }
 }
@@ -193,7 +325,7 @@ impl Contender for NaiveFirstFit {
             (false, false) => self.free.insert(i, (addr, size)),
         }
     }
-    fn span(&self, handle: (u64, u64)) -> (u64, u64) {
+    fn span(&self, &handle: &(u64, u64)) -> (u64, u64) {
         handle
     }
 }
@@ -201,7 +333,7 @@ impl Contender for NaiveFirstFit {
 /// The largest gap between live allocations: the largest free block, whether or not the
 /// allocator can hand it out.
 fn largest_gap<C: Contender + ?Sized>(a: &C, live: &[Option<C::Handle>], capacity: u64) -> u64 {
-    let mut used: Vec<(u64, u64)> = live.iter().flatten().map(|&h| a.span(h)).collect();
+    let mut used: Vec<(u64, u64)> = live.iter().flatten().map(|h| a.span(h)).collect();
     used.sort_unstable();
     let (mut cursor, mut largest) = (0u64, 0u64);
     for (addr, size) in used {

@@ -79,6 +79,10 @@ pub struct PressureSpec {
     pub sizes: &'static [Band],
     /// Lifetimes in allocation steps; drawn uniformly (not log-uniformly) inside a band.
     pub lifetimes: &'static [Band],
+    /// Buffers of at least `large_from` bytes draw their lifetimes from `large_lifetimes`
+    /// instead (the same number of draws, so other traces are unchanged by it).
+    pub large_from: u64,
+    pub large_lifetimes: &'static [Band],
     /// Lifetimes are scaled by `1 + swing * sin(2 pi step / period)`, so demand rises past
     /// capacity and falls back like the phases of a workload.
     pub swing: f64,
@@ -99,6 +103,8 @@ pub const L1: PressureSpec = PressureSpec {
     lifetimes: &[band(0.55, 1, 120), band(0.35, 120, 500), band(0.10, 500, 2_500)],
     swing: 0.35,
     period: 20_000.0,
+    large_from: u64::MAX,
+    large_lifetimes: &[],
 };
 
 /// DRAM: 1 GiB bank, mostly small buffers with a few very large ones; short, medium and
@@ -116,6 +122,24 @@ pub const DRAM: PressureSpec = PressureSpec {
     lifetimes: &[band(0.45, 1, 200), band(0.30, 200, 4_000), band(0.25, 12_000, 67_000)],
     swing: 0.0,
     period: 1.0,
+    large_from: u64::MAX,
+    large_lifetimes: &[],
+};
+
+/// Model memory in DRAM: a 1 GiB bank, many 2-32 KiB activation buffers living a few to a
+/// few thousand steps (some much longer), and a few 1-32 MiB weight buffers, part of them
+/// resident for most of the trace; demand hovers near capacity as weights come and go.
+pub const MODEL: PressureSpec = PressureSpec {
+    name: "model",
+    capacity: GIB,
+    alignment: 32,
+    allocations: 600_000,
+    sizes: &[band(0.9988, 2 * KIB, 32 * KIB), band(0.0012, MIB, 32 * MIB)],
+    lifetimes: &[band(0.60, 1, 200), band(0.35, 200, 4_000), band(0.05, 10_000, 100_000)],
+    swing: 0.0,
+    period: 1.0,
+    large_from: MIB,
+    large_lifetimes: &[band(0.6, 2_000, 30_000), band(0.4, 50_000, 300_000)],
 };
 
 /// One pressure trace, ready to replay.
@@ -149,7 +173,9 @@ impl PressureSpec {
             }
             let s = self.sizes[rng.pick(self.sizes.iter().map(|b| b.weight))];
             let size = rng.log_uniform(s.min, s.max).div_ceil(self.alignment) * self.alignment;
-            let l = self.lifetimes[rng.pick(self.lifetimes.iter().map(|b| b.weight))];
+            let lifetimes =
+                if size >= self.large_from { self.large_lifetimes } else { self.lifetimes };
+            let l = lifetimes[rng.pick(lifetimes.iter().map(|b| b.weight))];
             let phase = (std::f64::consts::TAU * step as f64 / self.period).sin();
             let lifetime = (rng.range(l.min, l.max) as f64 * (1.0 + self.swing * phase)) as u64;
             sizes.push(size);
@@ -183,6 +209,9 @@ pub enum GrowthSizes {
     LogUniform,
     /// Only 4, 8, 16, 32 and 64 KiB, equally likely: tensors of a few shapes.
     Repeated,
+    /// Log-uniform 128-512 KiB: at and above 4096 units of 32 bytes, tt-alloc's exact-size
+    /// limit, so every block lives in the size classes' trees.
+    AboveLimit,
 }
 
 impl GrowthSizes {
@@ -190,6 +219,16 @@ impl GrowthSizes {
         match self {
             GrowthSizes::LogUniform => "log-uniform 2-64 KiB",
             GrowthSizes::Repeated => "only {4,8,16,32,64} KiB",
+            GrowthSizes::AboveLimit => "log-uniform 128-512 KiB",
+        }
+    }
+
+    /// The bank: 32 GiB, as big as the largest DRAM banks get, so nothing fails; 120 GiB
+    /// for the large sizes (offset-allocator counts 2^32 units of 32 bytes at most).
+    pub fn capacity(self) -> u64 {
+        match self {
+            GrowthSizes::AboveLimit => 120 * GIB,
+            _ => 32 * GIB,
         }
     }
 
@@ -197,6 +236,7 @@ impl GrowthSizes {
         match self {
             GrowthSizes::LogUniform => rng.log_uniform(2 * KIB, 64 * KIB).div_ceil(32) * 32,
             GrowthSizes::Repeated => (4 * KIB) << rng.range(0, 5),
+            GrowthSizes::AboveLimit => rng.log_uniform(128 * KIB, 512 * KIB).div_ceil(32) * 32,
         }
     }
 }
@@ -205,18 +245,21 @@ impl GrowthSizes {
 /// the blocks, picked at random, then allocates as many new ones into their slots. Between
 /// the two halves of a burst the bank is full of holes, many of one size, which is where
 /// a best fit that walks its candidates slows down.
+///
+/// The half-freed shape ([`GrowthTrace::half_freed`]) fills `2 live` blocks, frees a
+/// random half of them, and then churns in bursts of one pair: free one random live block,
+/// allocate one: the bank stays riddled with holes of every size.
 pub struct GrowthTrace {
     pub capacity: u64,
     pub alignment: u64,
     pub fill: Vec<u64>,
+    /// Indices into `fill` freed right after it; the rest are the live slots, in order.
+    pub freed_after_fill: Vec<u32>,
     /// Slots freed and refilled by one burst.
     pub burst: usize,
     /// (slot to free and refill, size of the new block), `burst` entries per burst.
     pub churn: Vec<(u32, u64)>,
 }
-
-/// The growth bank: 32 GiB, as big as the largest DRAM banks get, so nothing fails.
-pub const GROWTH_CAPACITY: u64 = 32 * GIB;
 
 impl GrowthTrace {
     /// `live` blocks and at least `pairs` churn pairs, in whole bursts.
@@ -234,6 +277,31 @@ impl GrowthTrace {
                 churn.push((slots[i], sizes.draw(&mut rng)));
             }
         }
-        GrowthTrace { capacity: GROWTH_CAPACITY, alignment: 32, fill, burst, churn }
+        let (capacity, freed_after_fill) = (sizes.capacity(), Vec::new());
+        GrowthTrace { capacity, alignment: 32, fill, freed_after_fill, burst, churn }
+    }
+
+    /// The half-freed shape: `2 live` blocks, a random half freed, then at least `pairs`
+    /// single pairs.
+    pub fn half_freed(sizes: GrowthSizes, live: usize, pairs: usize, seed: u64) -> Self {
+        let mut rng = SplitMix64(seed);
+        let fill: Vec<u64> = (0..2 * live).map(|_| sizes.draw(&mut rng)).collect();
+        let mut order: Vec<u32> = (0..2 * live as u32).collect();
+        for i in 0..live {
+            let j = rng.range(i as u64, order.len() as u64) as usize;
+            order.swap(i, j);
+        }
+        let mut freed_after_fill = order[..live].to_vec();
+        freed_after_fill.sort_unstable();
+        let churn =
+            (0..pairs).map(|_| (rng.range(0, live as u64) as u32, sizes.draw(&mut rng))).collect();
+        GrowthTrace {
+            capacity: sizes.capacity(),
+            alignment: 32,
+            fill,
+            freed_after_fill,
+            burst: 1,
+            churn,
+        }
     }
 }

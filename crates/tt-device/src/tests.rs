@@ -215,7 +215,8 @@ mod pcie_against_fake_driver {
         let firmware = crate::tests_boards::FakeFirmware::start(
             &fake,
             Arch::WormholeB0,
-            tt_sim::SimKind::Bare(Arch::WormholeB0).identity(0),
+            tt_sim::SimKind::Bare(Arch::WormholeB0)
+                .identity(0, tt_sim::SimKind::Bare(Arch::WormholeB0).chip_uid(0)),
         );
         let kmd = KmdDevice::open_with(Path::new("/dev/tenstorrent/0"), fake.clone()).unwrap();
         let dev = Device::from_kmd(kmd, &OpenOptions::default()).unwrap();

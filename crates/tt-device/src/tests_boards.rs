@@ -73,8 +73,8 @@ fn every_board_preset_is_discovered_from_its_simulated_firmware() {
             assert_eq!(id.harvesting, spec_chip.harvesting, "{spec}");
             assert!(id.noc_translation, "{spec}");
             assert_eq!(dev.soc().harvesting(), spec_chip.harvesting, "{spec}");
-            let uid = tt_soc::SocDescriptor::sim_board_chip_uid(preset, 3, chip as u8);
-            assert_eq!(dev.chip_uid(), uid, "{spec}");
+            let kind = SimKind::Board { preset, chip: chip as u8 };
+            assert!(kind.owns_uid(dev.chip_uid()), "{spec}: {}", dev.chip_uid());
         }
     }
 }
@@ -143,13 +143,14 @@ fn a_blackhole_card_is_discovered_over_pcie_from_its_telemetry() {
     let fake = Arc::new(FakeKmd::blackhole());
     fake.state().tlb_pool[1].1 = 0;
     let kind = SimKind::Board { preset: BoardPreset::P150a, chip: 0 };
-    let _firmware = FakeFirmware::start(&fake, Arch::Blackhole, kind.identity(9));
+    let _firmware =
+        FakeFirmware::start(&fake, Arch::Blackhole, kind.identity(9, kind.chip_uid(0x5eed)));
     let dev = open_fake_card(&fake).unwrap();
     let id = dev.identity();
     assert_eq!(id.board_type, Some(BoardType::P150));
     assert_eq!(id.harvesting, HarvestingMasks { tensix: 192, dram: 0, eth: 288, pcie: 2 });
     assert_eq!(dev.soc().tensix_cores().len(), 120);
-    assert_eq!(dev.chip_uid().0, kind.chip_uid(9).0, "the unique id comes from telemetry");
+    assert_eq!(dev.chip_uid(), kind.chip_uid(0x5eed), "the unique id comes from telemetry");
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
 }
 
@@ -157,7 +158,7 @@ fn a_blackhole_card_is_discovered_over_pcie_from_its_telemetry() {
 fn a_wormhole_card_answers_the_harvesting_message_over_pcie() {
     let fake = Arc::new(FakeKmd::wormhole());
     let kind = SimKind::Board { preset: BoardPreset::N300, chip: 0 };
-    let firmware = FakeFirmware::start(&fake, Arch::WormholeB0, kind.identity(0));
+    let firmware = FakeFirmware::start(&fake, Arch::WormholeB0, kind.identity(0, kind.chip_uid(0)));
     let dev = open_fake_card(&fake).unwrap();
     drop(firmware);
     assert_eq!(dev.identity().board_type, Some(BoardType::N300));
@@ -179,7 +180,7 @@ fn blackhole_tlbs_are_programmed_in_translated_coordinates() {
     // A BAR4 under 4 GiB: tt-kmd exposes no 4 GiB windows, so DRAM uses 2 MiB ones.
     fake.state().tlb_pool[1].1 = 0;
     let kind = SimKind::Board { preset: BoardPreset::P150a, chip: 0 };
-    let _firmware = FakeFirmware::start(&fake, Arch::Blackhole, kind.identity(0));
+    let _firmware = FakeFirmware::start(&fake, Arch::Blackhole, kind.identity(0, kind.chip_uid(0)));
     // An extra user mask changes placement, never the coordinates the hardware decodes.
     let kmd = KmdDevice::open_with(Path::new("/dev/tenstorrent/0"), fake.clone()).unwrap();
     let dev =
@@ -228,7 +229,7 @@ fn the_simulated_blackhole_decodes_translated_coordinates_like_the_card() {
 fn a_wormhole_card_without_telemetry_still_reports_its_harvesting() {
     let fake = Arc::new(FakeKmd::wormhole());
     let kind = SimKind::Board { preset: BoardPreset::N150, chip: 0 };
-    let firmware = FakeFirmware::start(&fake, Arch::WormholeB0, kind.identity(0));
+    let firmware = FakeFirmware::start(&fake, Arch::WormholeB0, kind.identity(0, kind.chip_uid(0)));
     // Older firmware: the telemetry pointer registers read 0.
     let arc = NocCoord::new(0, 10);
     let table = tt_soc::firmware::arc_apb_noc_address(Arch::WormholeB0, 0x3_01D0);

@@ -316,26 +316,27 @@ impl SocDescriptor {
         Some(LogicalCoord::new(x as u16, y as u16))
     }
 
-    /// A simulated chip's unique id for a given simulator id: the architecture in the top
-    /// byte so that `sim:wormhole_b0:0` and `sim:blackhole:0` never share an id.
-    pub fn sim_chip_uid(arch: Arch, sim_id: u32) -> ChipUid {
+    /// A simulated chip's unique id: the architecture in the tag byte so that a Wormhole and
+    /// a Blackhole never share an id, and the chip file's own `instance` number (drawn when
+    /// the file is made) below, so that two files are two chips.
+    pub fn sim_chip_uid(arch: Arch, instance: u32) -> ChipUid {
         let tag: u64 = match arch {
             Arch::WormholeB0 => 0x57,
             Arch::Blackhole => 0x42,
         };
-        ChipUid((SIM_UID_TAG << 48) | (tag << 40) | u64::from(sim_id))
+        ChipUid((SIM_UID_TAG << 48) | (tag << 40) | u64::from(instance))
     }
 
-    /// The unique id of chip `chip` of simulated board `preset` with simulator id `sim_id`:
-    /// the board in the tag byte, the chip index above the simulator id.
-    pub fn sim_board_chip_uid(preset: crate::BoardPreset, sim_id: u32, chip: u8) -> ChipUid {
+    /// The unique id of chip `chip` of simulated board `preset` whose file drew `instance`:
+    /// the board in the tag byte, the chip index above the instance number.
+    pub fn sim_board_chip_uid(preset: crate::BoardPreset, instance: u32, chip: u8) -> ChipUid {
         let tag: u64 = match preset {
             crate::BoardPreset::N150 => 0x61,
             crate::BoardPreset::N300 => 0x62,
             crate::BoardPreset::P100a => 0x63,
             crate::BoardPreset::P150a => 0x64,
         };
-        ChipUid((SIM_UID_TAG << 48) | (tag << 40) | (u64::from(chip) << 32) | u64::from(sim_id))
+        ChipUid((SIM_UID_TAG << 48) | (tag << 40) | (u64::from(chip) << 32) | u64::from(instance))
     }
 
     /// True for ids made by [`SocDescriptor::sim_chip_uid`] or

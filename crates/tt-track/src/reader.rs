@@ -348,6 +348,17 @@ fn sum_devices(processes: &[ProcessView]) -> Vec<DeviceTotals> {
             sum.busy_processes += 1;
             continue;
         }
+        // One id, another chip: counted on the device, never merged silently.
+        if sum.processes > 1 && (device.arch != sum.arch || device.capacity != sum.capacity) {
+            tracing::warn!(
+                chip = %device.uid,
+                first = %sum.arch,
+                other = %device.arch,
+                "two processes registered one chip id with different architectures or capacities"
+            );
+            sum.integrity.conflicting_identities =
+                sum.integrity.conflicting_identities.saturating_add(1);
+        }
         if sum.spec.is_empty() {
             sum.spec.clone_from(&device.spec);
         }

@@ -56,6 +56,10 @@ pub struct IntegrityCounts {
     /// Figures no writer could have produced (more released than placed, more used than the
     /// device holds), found by the reader: the segment is corrupt or forged.
     pub impossible_figures: u64,
+    /// Processes that registered this chip id with another architecture or capacity than the
+    /// first one the reader met: two chips under one id, which a monitor never merges
+    /// silently. Found by the reader.
+    pub conflicting_identities: u64,
 }
 
 impl IntegrityCounts {
@@ -66,6 +70,7 @@ impl IntegrityCounts {
             .saturating_add(self.inherited_uses)
             .saturating_add(self.session_refusals)
             .saturating_add(self.impossible_figures)
+            .saturating_add(self.conflicting_identities)
     }
 
     /// Adds `other` into `self`, saturating.
@@ -75,6 +80,8 @@ impl IntegrityCounts {
         self.inherited_uses = self.inherited_uses.saturating_add(other.inherited_uses);
         self.session_refusals = self.session_refusals.saturating_add(other.session_refusals);
         self.impossible_figures = self.impossible_figures.saturating_add(other.impossible_figures);
+        self.conflicting_identities =
+            self.conflicting_identities.saturating_add(other.conflicting_identities);
     }
 }
 
@@ -438,6 +445,7 @@ fn decode_device(
             inherited_uses: load(&device.inherited_uses),
             session_refusals: load(&device.session_refusals),
             impossible_figures: impossible_figures(&kinds, &capacity),
+            conflicting_identities: 0,
         },
         payload_by_class: payload_by_class(&kinds, load(&device.payload_by_class[2])),
         tensix_cores,

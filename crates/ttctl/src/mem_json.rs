@@ -145,6 +145,7 @@ pub struct Integrity {
     inherited_uses: u64,
     session_refusals: u64,
     impossible_figures: u64,
+    conflicting_identities: u64,
 }
 
 /// One process's share of a device.
@@ -321,6 +322,7 @@ fn device(snapshot: &LedgerSnapshot, dev: &DeviceTotals, filter: &Filter) -> Dev
             inherited_uses: integrity.inherited_uses,
             session_refusals: integrity.session_refusals,
             impossible_figures: integrity.impossible_figures,
+            conflicting_identities: integrity.conflicting_identities,
         },
     }
 }

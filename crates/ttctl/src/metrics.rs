@@ -306,6 +306,7 @@ impl DeviceFamilies {
             ("inherited_use", integrity.inherited_uses),
             ("session_refusal", integrity.session_refusals),
             ("impossible_figure", integrity.impossible_figures),
+            ("conflicting_identity", integrity.conflicting_identities),
         ];
         for (error, n) in errors {
             count(&self.integrity, &with(&id, &[error]), n)?;

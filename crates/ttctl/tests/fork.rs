@@ -172,9 +172,14 @@ fn a_forked_child_counts_in_its_own_segment_refuses_inherited_handles_and_outliv
     let child_kernel: u64 = fields[4].parse().unwrap();
     assert!(child_kernel > 0);
 
-    let parent_uid = tt_soc::SocDescriptor::sim_chip_uid(tt_soc::Arch::WormholeB0, 30).to_string();
-    let child_uid = tt_soc::SocDescriptor::sim_chip_uid(tt_soc::Arch::WormholeB0, 31).to_string();
     let both = mem(ledger.path());
+    // Each chip file drew its id: find them by the spec each was opened with.
+    let uid_of = |spec: &str| {
+        let devices = both["devices"].as_array().unwrap();
+        let device = devices.iter().find(|d| d["spec"] == spec).unwrap();
+        device["chip_uid"].as_str().unwrap().to_owned()
+    };
+    let (parent_uid, child_uid) = (uid_of("sim:wormhole_b0:30"), uid_of("sim:wormhole_b0:31"));
     assert_eq!(
         pids_and_devices(&both),
         {

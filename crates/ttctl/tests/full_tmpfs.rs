@@ -54,15 +54,33 @@ fn a_workload_runs_with_its_ledger_degraded_when_the_ledger_tmpfs_is_full() {
     }
     let env = Env::new();
     for workload in ["buffers", "add"] {
+        // 128 KiB free: less than a segment's records and rings (242,816 bytes).
         let out =
-            in_full_tmpfs(&env, 64, 2048, &[("TT_LEDGER_DIR", "$T/tt-ledger")], &["run", workload]);
+            in_full_tmpfs(&env, 64, 128, &[("TT_LEDGER_DIR", "$T/tt-ledger")], &["run", workload]);
         let err = stderr(&out);
         assert_eq!(out.status.signal(), None, "{workload} died of a signal: {err}");
         assert_eq!(out.status.code(), Some(0), "{workload}: {err}");
         assert!(err.contains("no room for a ledger segment in"), "{workload}: {err}");
-        assert!(err.contains("tt-ledger: it needs 92517504 bytes and"), "{workload}: {err}");
+        assert!(err.contains("tt-ledger: it needs 242816 bytes and"), "{workload}: {err}");
         assert!(err.contains("invisible to monitors"), "{workload}: {err}");
     }
+}
+
+/// Room for a segment's records but not for its live table to grow: the workload runs with
+/// its ledger published, its placements counted exactly and listed as far as there was room.
+#[test]
+fn a_live_table_that_cannot_grow_stops_listing_and_never_raises_sigbus() {
+    if !can_mount() {
+        return;
+    }
+    let env = Env::new();
+    // 300 KiB free: the records fit, not a 64 KiB chunk of live table after them.
+    let out = in_full_tmpfs(&env, 64, 300, &[("TT_LEDGER_DIR", "$T/tt-ledger")], &["run", "add"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.signal(), None, "died of a signal: {err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("no room for a ledger segment"), "the segment was published: {err}");
+    assert!(err.contains("cannot reserve more of the ledger's live table"), "{err}");
 }
 
 /// The simulated chip's file cannot be placed: one clear error naming it, not SIGBUS.

@@ -14,14 +14,17 @@ use crate::exec::memory::ChipMemory;
 use crate::exec::reset::ResetEngine;
 use crate::exec::tile::Tiles;
 use crate::firmware::{self, ArcMessageLoop, FirmwareIdentity};
+use crate::inherit::ChipFd;
 use crate::layout::{ChipLayout, HEADER_SIZE};
 use crate::{SimError, SimTlbWindow};
 use tt_privdir::PrivateDir;
 
 const MAGIC: [u8; 8] = *b"TTSIMCHP";
 /// Version 2 added the board and chip index and the ARC tile's firmware ranges; version 3 a
-/// tile control page per Tensix and Ethernet tile (soft reset, reset pc overrides).
-const VERSION: u32 = 3;
+/// tile control page per Tensix and Ethernet tile (soft reset, reset pc overrides); version 4
+/// draws the chip's unique id at creation, so two files (two directories' `sim:wormhole_b0:0`)
+/// are two chips.
+const VERSION: u32 = 4;
 
 // Header field offsets (little-endian).
 const OFF_MAGIC: u64 = 0;
@@ -77,22 +80,30 @@ impl SimKind {
         }
     }
 
-    /// The unique id of simulated chip `sim_id` of this kind.
-    pub fn chip_uid(self, sim_id: u32) -> ChipUid {
+    /// The unique id of a chip of this kind whose file drew `instance` at creation: the
+    /// kind in the upper bits (so a monitor tells simulated chips and their boards apart), the
+    /// file's own number below.
+    pub fn chip_uid(self, instance: u32) -> ChipUid {
         match self {
-            SimKind::Bare(arch) => SocDescriptor::sim_chip_uid(arch, sim_id),
+            SimKind::Bare(arch) => SocDescriptor::sim_chip_uid(arch, instance),
             SimKind::Board { preset, chip } => {
-                SocDescriptor::sim_board_chip_uid(preset, sim_id, chip)
+                SocDescriptor::sim_board_chip_uid(preset, instance, chip)
             }
         }
+    }
+
+    /// True when `uid` is the id of a chip of this kind (whatever its file drew).
+    pub fn owns_uid(self, uid: ChipUid) -> bool {
+        let instance = uid.0 & u64::from(u32::MAX);
+        self.chip_uid(instance as u32) == uid
     }
 
     /// What the simulated firmware reports: a bare chip has no board (board id 0) and a good
     /// die's harvesting (none on Wormhole; Blackhole Ethernet channels 5 and 8, which its
     /// firmware always leaves off); a board chip reports the preset's board id (plus the simulator id, so that two
     /// simulated boards differ), its ASIC location and its harvesting.
-    pub fn identity(self, sim_id: u32) -> FirmwareIdentity {
-        let unique_id = self.chip_uid(sim_id).0;
+    pub fn identity(self, sim_id: u32, uid: ChipUid) -> FirmwareIdentity {
+        let unique_id = uid.0;
         match self {
             SimKind::Bare(arch) => FirmwareIdentity {
                 board_id: 0,
@@ -225,7 +236,7 @@ fn open_or_create_chip(
     sim_id: u32,
     soc: &SocDescriptor,
     layout: &ChipLayout,
-) -> Result<File, SimError> {
+) -> Result<(File, ChipUid), SimError> {
     let path = dir.join(name);
     let io = |what, path: &Path| {
         let path = path.to_path_buf();
@@ -237,8 +248,8 @@ fn open_or_create_chip(
                 lock_exclusive(&file, &path)?;
                 // From here on this process owns the chip: no one else writes it.
                 let len = file.metadata().map_err(io("cannot stat", &path))?.len();
-                validate_header(&file, &path, kind, sim_id, layout.file_len(), len)?;
-                return Ok(file);
+                let uid = validate_header(&file, &path, kind, sim_id, layout.file_len(), len)?;
+                return Ok((file, uid));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
@@ -274,12 +285,15 @@ fn open_or_create_chip(
                 reason: "creation stopped after sizing (test)".to_owned(),
             });
         }
-        if let Err(e) = made.and_then(|()| lock_exclusive(&file, &path)) {
-            let _ = dir.remove(&temporary);
-            return Err(e);
-        }
+        let uid = match made.and_then(|uid| lock_exclusive(&file, &path).map(|()| uid)) {
+            Ok(uid) => uid,
+            Err(e) => {
+                let _ = dir.remove(&temporary);
+                return Err(e);
+            }
+        };
         match dir.rename_new(&temporary, name) {
-            Ok(()) => return Ok(file),
+            Ok(()) => return Ok((file, uid)),
             // Another process made the chip first: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let _ = dir.remove(&temporary);
@@ -327,7 +341,9 @@ fn initialise(
     soc: &SocDescriptor,
     layout: &ChipLayout,
     stop_after_sizing: bool,
-) -> Result<(), SimError> {
+) -> Result<ChipUid, SimError> {
+    // Drawn once, here: the chip keeps this id for the life of its file.
+    let uid = kind.chip_uid(draw_instance());
     let io = |what| {
         let path = path.to_path_buf();
         move |source| SimError::Io { what, path, source }
@@ -339,7 +355,7 @@ fn initialise(
         reserve_pages(file, path, offset, len)?;
     }
     if stop_after_sizing {
-        return Ok(());
+        return Ok(uid);
     }
     let (board, chip) = kind.code();
     let mut header = [0u8; 48];
@@ -349,7 +365,7 @@ fn initialise(
     header[16..20].copy_from_slice(&sim_id.to_le_bytes());
     // The creator holds the chip from the moment it is renamed into place: say so at once.
     header[20..24].copy_from_slice(&(std::process::id() as i32).to_le_bytes());
-    header[24..32].copy_from_slice(&kind.chip_uid(sim_id).0.to_le_bytes());
+    header[24..32].copy_from_slice(&uid.0.to_le_bytes());
     header[32..40].copy_from_slice(&layout.file_len().to_le_bytes());
     header[40..44].copy_from_slice(&board.to_le_bytes());
     header[44..48].copy_from_slice(&chip.to_le_bytes());
@@ -364,12 +380,15 @@ fn initialise(
             }
         }
     }
-    Ok(())
+    Ok(uid)
 }
 
 /// State shared by a chip and the TLB windows it handed out.
 pub(crate) struct Shared {
     pub(crate) path: PathBuf,
+    /// Lets go of the chip in forked children; declared before `file`, so it is unregistered
+    /// before the descriptor closes.
+    _inherit: ChipFd,
     /// The open chip file; its open file description carries the exclusive lock, so it
     /// stays open until the chip and every window are dropped.
     pub(crate) file: File,
@@ -463,10 +482,9 @@ impl SimChip {
         let name = OsString::from(kind.file_name(sim_id));
         let path = sim_dir.join(&name);
         let layout = ChipLayout::new(&soc);
-        let chip_uid = kind.chip_uid(sim_id);
-        let file = open_or_create_chip(&sim_dir, &name, kind, sim_id, &soc, &layout)?;
+        let (file, chip_uid) = open_or_create_chip(&sim_dir, &name, kind, sim_id, &soc, &layout)?;
         // The firmware publishes its state at every boot, that is, every open.
-        let identity = kind.identity(sim_id);
+        let identity = kind.identity(sim_id, chip_uid);
         firmware::publish(&file, &layout, arch, &identity).map_err(|reason| {
             SimError::BadChipFile {
                 path: path.clone(),
@@ -492,6 +510,7 @@ impl SimChip {
         OPEN_IN_PROCESS.lock().push(path.clone());
         let shared = Arc::new(Shared {
             path,
+            _inherit: ChipFd::register(&file),
             file,
             soc,
             layout,
@@ -623,7 +642,7 @@ fn validate_header(
     sim_id: u32,
     expected_len: u64,
     actual_len: u64,
-) -> Result<(), SimError> {
+) -> Result<ChipUid, SimError> {
     let bad = |reason: String| SimError::BadChipFile { path: path.to_path_buf(), reason };
     let mut h = [0u8; HEADER_SIZE as usize];
     if actual_len < HEADER_SIZE {
@@ -641,7 +660,7 @@ pub(crate) fn check_header(
     sim_id: u32,
     expected_len: u64,
     actual_len: u64,
-) -> Result<(), SimError> {
+) -> Result<ChipUid, SimError> {
     let arch = kind.arch();
     let bad = |reason: String| SimError::BadChipFile { path: path.to_path_buf(), reason };
     if h.len() < 48 {
@@ -689,11 +708,41 @@ pub(crate) fn check_header(
             kind.spec(sim_id)
         )));
     }
-    let uid = kind.chip_uid(sim_id).0;
-    if u64_at(OFF_CHIP_UID) != uid {
-        return Err(bad(format!("its chip id is {:#x}, expected {uid:#x}", u64_at(OFF_CHIP_UID))));
+    let uid = ChipUid(u64_at(OFF_CHIP_UID));
+    if !kind.owns_uid(uid) {
+        return Err(bad(format!(
+            "its chip id {uid} is not the id of a {} chip",
+            kind.spec(sim_id)
+        )));
     }
-    Ok(())
+    Ok(uid)
+}
+
+/// The unique id recorded in the header of chip file `file`, when it is one of `kind`.
+pub(crate) fn recorded_uid(file: &File, kind: SimKind) -> Option<ChipUid> {
+    let mut word = [0u8; 8];
+    file.read_exact_at(&mut word, OFF_CHIP_UID).ok()?;
+    Some(ChipUid(u64::from_le_bytes(word))).filter(|uid| kind.owns_uid(*uid))
+}
+
+/// A number for a new chip file's unique id, from the kernel's random source: two files
+/// (in two directories, or one removed and made again) are two chips.
+fn draw_instance() -> u32 {
+    let mut bytes = [0u8; 4];
+    let drawn = File::open("/dev/urandom").and_then(|mut f| {
+        use std::io::Read;
+        f.read_exact(&mut bytes)
+    });
+    match drawn {
+        Ok(()) => u32::from_le_bytes(bytes),
+        // No random source (a bare container): the time and pid still differ per creation.
+        Err(_) => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            nanos ^ std::process::id().rotate_left(16)
+        }
+    }
 }
 
 /// Entry points for the fuzz targets in fuzz/ (built with `--cfg fuzzing` only).
@@ -712,5 +761,6 @@ pub mod fuzzing {
     ) -> Result<(), SimError> {
         let layout = ChipLayout::new(&kind.soc()?);
         check_header(header, Path::new("<fuzz>"), kind, sim_id, layout.file_len(), actual_len)
+            .map(|_| ())
     }
 }

@@ -150,7 +150,10 @@ impl ArcMessageLoop {
     ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let stop_flag = Arc::clone(&stop);
+        let inherit = crate::inherit::ChipFd::register(&file);
         let thread = std::thread::Builder::new().name("tt-sim-arc".into()).spawn(move || {
+            // Dropped at the end of the loop, before the captured file closes.
+            let _inherit = inherit;
             while !stop_flag.load(Ordering::Relaxed) {
                 if let Err(e) = answer_pending(&file, &layout, harvesting_fw) {
                     tracing::error!(error = %e, "simulated ARC firmware cannot reach its registers");

@@ -27,6 +27,7 @@ mod chip;
 mod error;
 mod exec;
 mod firmware;
+mod inherit;
 mod layout;
 mod listing;
 mod tlb;

@@ -76,6 +76,10 @@ pub fn list_chips(dir: &Path) -> Result<Vec<SimChipInfo>, SimError> {
                 continue;
             }
         };
+        let Some(chip_uid) = crate::chip::recorded_uid(&file, kind) else {
+            tracing::warn!(path = %path.display(), "skipping simulated chip file without a valid id");
+            continue;
+        };
         let resident_bytes = file.metadata().map(|m| {
             use std::os::unix::fs::MetadataExt;
             m.blocks() * 512
@@ -86,7 +90,7 @@ pub fn list_chips(dir: &Path) -> Result<Vec<SimChipInfo>, SimError> {
             arch: kind.arch(),
             kind,
             sim_id,
-            chip_uid: kind.chip_uid(sim_id),
+            chip_uid,
             resident_bytes: resident_bytes.unwrap_or(0),
         });
     }

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use tt_soc::{Arch, NocCoord};
 
-use crate::{SimChip, SimError};
+use crate::{SimChip, SimError, SimKind};
 
 #[test]
 fn both_architectures_open_as_sparse_files() {
@@ -17,11 +17,30 @@ fn both_architectures_open_as_sparse_files() {
         // front, so that a store through the chip's mapping cannot raise SIGBUS on a full
         // tmpfs.
         let allocated = meta.blocks() * 512;
-        let non_dram = meta.len() - chip.soc().dram_size();
+        // The file holds every channel whole (a Blackhole channel is 4 GiB, more than the
+        // banks the allocator is given out of it).
+        let channels: u64 = chip.soc().dram_channels().iter().map(|c| c.size).sum();
+        let non_dram = meta.len() - channels;
         assert!(allocated <= non_dram + (1 << 20), "{arch}: {allocated} bytes allocated");
         assert!(allocated + (1 << 20) >= non_dram, "{arch}: only {allocated} bytes reserved");
-        assert_eq!(chip.chip_uid(), tt_soc::SocDescriptor::sim_chip_uid(arch, 0));
+        assert!(SimKind::Bare(arch).owns_uid(chip.chip_uid()), "{arch}: {}", chip.chip_uid());
     }
+}
+
+#[test]
+fn a_chip_file_draws_its_id_once_and_keeps_it() {
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = SimChip::open_in(one.path(), Arch::WormholeB0, 0).unwrap().chip_uid();
+    // The same file opened again is the same chip...
+    let again = SimChip::open_in(one.path(), Arch::WormholeB0, 0).unwrap().chip_uid();
+    assert_eq!(first, again);
+    // ...and the same spec in another directory is another chip.
+    let other = SimChip::open_in(two.path(), Arch::WormholeB0, 0).unwrap().chip_uid();
+    assert_ne!(first, other, "two directories' sim:wormhole_b0:0 are two chips");
+    assert!(tt_soc::SocDescriptor::is_sim_chip_uid(other));
+    // Listing reads the id the file holds.
+    let listed = crate::list_chips(one.path()).unwrap();
+    assert_eq!(listed.iter().map(|c| c.chip_uid).collect::<Vec<_>>(), [first]);
 }
 
 #[test]
@@ -317,4 +336,33 @@ mod firmware {
         .to_string();
         assert!(err.contains("n150 has 1 chip(s); chip 1 does not exist"), "{err}");
     }
+}
+
+#[test]
+fn a_forked_child_does_not_keep_its_parents_chip() {
+    let dir = tempfile::tempdir().unwrap();
+    let chip = SimChip::open_in(dir.path(), Arch::WormholeB0, 5).unwrap();
+    // SAFETY: the child only sleeps and calls _exit (async-signal-safe), after the atfork
+    // handlers (which only call dup2).
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        // SAFETY: sleep and _exit are async-signal-safe; _exit skips the parent's atexit
+        // handlers and destructors.
+        unsafe {
+            libc::sleep(5);
+            libc::_exit(0)
+        };
+    }
+    let child = nix::unistd::Pid::from_raw(pid);
+    // The parent lets go: the chip is free although the child still lives (neither its
+    // descriptors nor its mappings of the chip file followed it into the child)...
+    drop(chip);
+    let listed = crate::list_chips(dir.path()).unwrap();
+    assert_eq!(listed[0].holder, None, "a forked child held the chip");
+    let again = SimChip::open_in(dir.path(), Arch::WormholeB0, 5);
+    let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+    let _ = nix::sys::wait::waitpid(child, None);
+    // ...so another opener gets it (before, "device busy, held by pid <parent>").
+    assert!(again.is_ok(), "{:?}", again.err());
 }

@@ -185,6 +185,7 @@ impl SimTlbWindow {
             )
         }
         .map_err(|source| SimError::Map { what: "chip file slice into TLB window", source })?;
+        not_inherited(self.base.as_ptr().cast(), mapped)?;
         if mapped < self.size {
             let tail = NonZeroUsize::new(self.base.as_ptr() as usize + mapped as usize);
             // SAFETY: re-reserves the rest of our own window as inaccessible, so a stale slice
@@ -273,6 +274,9 @@ impl SimTlbWindow {
             )
         }
         .map_err(|source| SimError::Map { what: "tile control page into TLB window", source })?;
+        // SAFETY: start + PAGE <= size (checked by `covers`), so the address is inside our
+        // own reservation.
+        not_inherited(unsafe { self.base.as_ptr().cast::<u8>().add(start as usize) }.cast(), PAGE)?;
         // SAFETY: [base + start, base + start + PAGE) is mapped read-write (above) and stays
         // mapped until the next configure or drop, which clear the region first.
         self.region = Some(unsafe {
@@ -281,6 +285,19 @@ impl SimTlbWindow {
         self.target = Some((core, addr));
         Ok(())
     }
+}
+
+/// Keeps `len` bytes of file mapping at `at` out of forked children: a mapping holds the chip
+/// file's open description, and so its lock, for as long as it exists (see `crate::inherit`).
+fn not_inherited(at: *mut std::ffi::c_void, len: u64) -> Result<(), SimError> {
+    let Some(at) = std::ptr::NonNull::new(at) else { return Ok(()) };
+    // SAFETY: the range is a mapping of ours (just made); MADV_DONTFORK changes only whether a
+    // child gets a copy of it, never its contents.
+    unsafe { nix::sys::mman::madvise(at, len as usize, nix::sys::mman::MmapAdvise::MADV_DONTFORK) }
+        .map_err(|source| SimError::Map {
+            what: "TLB window (keeping it from forked children)",
+            source,
+        })
 }
 
 impl Drop for SimTlbWindow {

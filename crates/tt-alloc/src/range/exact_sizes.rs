@@ -107,9 +107,9 @@ impl ExactSizes {
         (head != NIL).then_some(head)
     }
 
-    /// The free blocks of `units` units, most recently filed first: for the rare searches
-    /// the head does not answer (a larger alignment, top-down placement, the lowest address
-    /// for statistics), which therefore cost a walk of the size's blocks.
+    /// The free blocks of `units` units, most recently filed first: for the one search the
+    /// head does not answer (the lowest address of the largest block, for statistics),
+    /// which therefore costs a walk of the size's blocks. No placement walks a list.
     pub(super) fn blocks<'a>(
         &self,
         nodes: &'a [Node],

@@ -169,42 +169,15 @@ pub(super) fn last(nodes: &[Node], mut t: u32) -> u32 {
     found
 }
 
-/// The best fit in tree `t` for `size` bytes at a multiple of `align`, as (node, placed
-/// address): the first fitting block in (size, address) order, or with `top_down` the
-/// highest fitting block of the smallest size that has one. Blocks are aligned to the
-/// range's alignment, so without a larger `align` the first block of at least `size` bytes
-/// fits and the search is one descent.
-pub(super) fn best_fit(
-    nodes: &[Node],
-    t: u32,
-    size: u64,
-    align: u64,
-    top_down: bool,
-) -> Option<(u32, u64)> {
-    if !top_down {
-        let mut at = first_key_of_size(size);
-        loop {
-            let index = ceiling(nodes, t, at);
-            let n = nodes.get(index as usize)?;
-            if let Some(addr) = n.place(size, align, false) {
-                return Some((index, addr));
-            }
-            at = key(n) + 1;
-        }
-    }
-    let mut smallest = size;
-    loop {
-        let first = ceiling(nodes, t, first_key_of_size(smallest));
-        let block_size = nodes.get(first as usize)?.size;
-        let mut index = floor(nodes, t, last_key_of_size(block_size));
-        while let Some(n) = nodes.get(index as usize).filter(|n| n.size == block_size) {
-            if let Some(addr) = n.place(size, align, true) {
-                return Some((index, addr));
-            }
-            // A free block's key is above 0 (its size is), so this cannot underflow.
-            index = floor(nodes, t, key(n) - 1);
-        }
-        smallest = block_size.checked_add(1)?;
+/// The best fit in tree `t` for `size` bytes, or [`NIL`]: the first block of at least
+/// `size` bytes in (size, address) order, or with `top_down` the highest-addressed block of
+/// that block's size. Any block of at least `size` bytes holds the request at either end
+/// (sizes and addresses share the range's alignment), so this is one descent, or two.
+pub(super) fn best_fit(nodes: &[Node], t: u32, size: u64, top_down: bool) -> u32 {
+    let first = ceiling(nodes, t, first_key_of_size(size));
+    match nodes.get(first as usize) {
+        Some(n) if top_down => floor(nodes, t, last_key_of_size(n.size)),
+        _ => first,
     }
 }
 

@@ -1,12 +1,15 @@
 //! The single-range allocation engine: one address range, best fit within address bands
-//! ([`Policy::BestFitBottomUp`]) at a cost that stays flat as the number of blocks grows.
+//! ([`Policy::BestFitBottomUp`], or [`Policy::TopDown`], at any power-of-two alignment) at
+//! a cost that stays flat as the number of blocks grows; where a request goes is decided in
+//! [`search`].
 //!
 //! Blocks (free and allocated) tile the range and live in a slab linked in address order, so
 //! freeing coalesces with both neighbours in O(1). Free blocks are also filed by the band
 //! their address falls in ([`bands`]), each band with a size index ([`size_index`]): small
 //! blocks by exact size, each size a list, so a best fit is two bit scans and a list head;
 //! larger ones in two-level segregated size classes, each class a tree ordered by (size,
-//! address), so the best fit is one descent however many blocks share a size. Allocated
+//! address), so the best fit is one descent however many blocks share a size. The largest
+//! free size is kept as blocks come and go, so publishing it costs nothing. Allocated
 //! blocks are found by address through a hash map when callers free by address
 //! ([`RangeAllocator::free`]); callers that keep a [`RangeHandle`] free without any lookup
 //! ([`RangeAllocator::free_handle`]), the handle naming the block's node directly and a
@@ -19,6 +22,7 @@ mod free_tree;
 mod node;
 #[cfg(test)]
 mod proptests;
+mod search;
 mod size_index;
 #[cfg(test)]
 mod tests;
@@ -37,15 +41,21 @@ use node::{Node, NodeState, Slab, GENERATION_MASK, NIL, UNINDEXED};
 pub enum Policy {
     /// Best fit within address bands, at the block's bottom: the range is cut into four
     /// equal bands, and the request takes the smallest free block that fits among those
-    /// starting in the lowest band that has one. Among blocks of that size, a small one
-    /// (below 4096 alignment units) is taken most recently freed first, which keeps the
-    /// choice O(1); a large one lowest address first. Packing low like a first fit while
-    /// fitting tightly like a best fit, it fails fewer bytes than either on the benchmark's
-    /// pressure traces.
+    /// starting in the lowest band that has one, unless that block would keep more than a
+    /// quarter of the request over while the smallest block that fits anywhere would not:
+    /// then that one (lowest band first). Among blocks of one size, a small one (below
+    /// 4096 alignment units) is taken most recently freed first, a large one lowest address
+    /// first. Packing low like a first fit while fitting tightly like a best fit, it fails
+    /// fewer bytes than either on the benchmark's pressure traces. A request aligned beyond
+    /// the range's alignment is searched as `align - alignment` bytes larger (any block that
+    /// large holds it), and only when no block is that large by a walk for a block that
+    /// holds it at an aligned address, so it fails only when nothing can take it. Every
+    /// search is a few bit scans and at most a tree descent per band, whatever the number of
+    /// blocks.
     #[default]
     BestFitBottomUp,
-    /// The mirror image: best fit within the highest band that has a block that fits, at
-    /// the block's top; ties go to the highest address.
+    /// The mirror image: the highest band first, at the block's top; among blocks of one
+    /// size, a small one most recently freed first, a large one highest address first.
     TopDown,
     /// Exactly at this address, or an error.
     At(u64),
@@ -124,6 +134,11 @@ pub struct RangeAllocator {
     allocated_bytes: u64,
     allocated_blocks: usize,
     free_blocks: usize,
+    /// Bytes in the largest free block, kept as blocks are filed and unfiled so that
+    /// monitors read it after every operation for nothing; while `largest_stale`, only an
+    /// upper bound, recomputed from the index before the operation returns.
+    largest: u64,
+    largest_stale: bool,
     /// Generation stamped on the next block allocated (31 bits, wrapping).
     next_generation: u32,
 }
@@ -167,6 +182,8 @@ impl RangeAllocator {
             allocated_bytes: 0,
             allocated_blocks: 0,
             free_blocks,
+            largest: end.saturating_sub(base),
+            largest_stale: false,
             next_generation: 0,
         }
     }
@@ -281,8 +298,7 @@ impl RangeAllocator {
             Policy::At(addr) => self.find_exact(addr, size, align)?,
             Policy::BestFitBottomUp | Policy::TopDown => {
                 let top_down = policy == Policy::TopDown;
-                let nodes = &self.slab.nodes;
-                match self.index.best_fit(nodes, size, align, top_down, self.align_shift) {
+                match self.find_fit(size, align, top_down) {
                     Some(found) => found,
                     None => return Err(self.no_fit_error(size)),
                 }
@@ -330,7 +346,7 @@ impl RangeAllocator {
         self.slab.nodes[index as usize].set_state(NodeState::Free);
         let prev = self.slab.nodes[index as usize].prev;
         if prev != NIL && self.slab.nodes[prev as usize].state() == NodeState::Free {
-            self.index.remove(&mut self.slab.nodes, prev, self.align_shift);
+            self.unfile(prev);
             self.slab.nodes[prev as usize].size += self.slab.nodes[index as usize].size;
             self.unlink(index);
             self.slab.release(index);
@@ -339,15 +355,16 @@ impl RangeAllocator {
         }
         let next = self.slab.nodes[index as usize].next;
         if next != NIL && self.slab.nodes[next as usize].state() == NodeState::Free {
-            self.index.remove(&mut self.slab.nodes, next, self.align_shift);
+            self.unfile(next);
             self.slab.nodes[index as usize].size += self.slab.nodes[next as usize].size;
             self.unlink(next);
             self.slab.release(next);
             self.free_blocks -= 1;
         }
-        self.index.insert(&mut self.slab.nodes, index, self.align_shift);
+        self.file(index);
         self.free_blocks += 1;
         self.allocated_blocks -= 1;
+        self.settle_largest();
         size
     }
 
@@ -387,11 +404,11 @@ impl RangeAllocator {
         out
     }
 
-    /// Bytes in the largest free block (0 when none), without a walk (bit scans and at most
-    /// one tree descent per address band): what monitors publish after every allocation and
-    /// free.
+    /// Bytes in the largest free block (0 when none): what monitors publish after every
+    /// allocation and free, and the largest request this range hands out. Kept up to date
+    /// by every operation, so reading it costs nothing.
     pub fn largest_free_size(&self) -> u64 {
-        self.index.largest_size(&self.slab.nodes, self.align_shift)
+        self.largest
     }
 
     fn largest_free(&self) -> Option<FreeBlock> {
@@ -400,62 +417,13 @@ impl RangeAllocator {
         Some(FreeBlock { addr: n.addr, size: n.size })
     }
 
-    /// The error for a best-fit search that found nothing.
-    fn no_fit_error(&self, requested: u64) -> RangeError {
-        let free = self.free_bytes();
-        if requested > free {
-            RangeError::OutOfMemory { requested, free }
-        } else {
-            let largest_free_block = self.largest_free_size();
-            RangeError::Fragmented { requested, free, largest_free_block }
-        }
-    }
-
-    /// The free node that holds `[addr, addr + size)`, or why there is none.
-    fn find_exact(&self, addr: u64, size: u64, align: u64) -> Result<(u32, u64), RangeError> {
-        if addr % align != 0 {
-            return Err(RangeError::Misaligned { addr, alignment: align });
-        }
-        let (base, end) = (self.base, self.end);
-        let last = addr.checked_add(size).filter(|&e| addr >= base && e <= end);
-        let Some(req_end) = last else {
-            return Err(RangeError::OutOfRange { addr, size, base, end });
-        };
-        // Exact placements are rare (fixed addresses at bring-up), so a walk in address
-        // order is cheaper overall than an address index on the hot path.
-        let mut index = self.head;
-        while index != NIL {
-            let n = &self.slab.nodes[index as usize];
-            if n.end() > addr {
-                if n.state() == NodeState::Free && n.end() >= req_end {
-                    return Ok((index, addr));
-                }
-                // Blocks tile the range, so `n` holds `addr`. If `n` is free it ends before
-                // `req_end <= end`, so a next block exists and, free blocks being always
-                // coalesced, it is allocated: that block is in the way.
-                let blocker = if n.state() == NodeState::Free { n.next } else { index };
-                let Some(b) = self.slab.nodes.get(blocker as usize) else {
-                    return Err(RangeError::OutOfRange { addr, size, base, end });
-                };
-                return Err(RangeError::Overlap {
-                    addr,
-                    size,
-                    block_addr: b.addr,
-                    block_size: b.size,
-                });
-            }
-            index = n.next;
-        }
-        Err(RangeError::OutOfRange { addr, size, base, end })
-    }
-
     /// Turns `[addr, addr + size)` of free node `index` into an allocated block, leaving the
     /// space before and after it as free blocks. The caller checked room for two nodes.
     /// An `indexed` block goes in the address map; either way it is stamped with a fresh
     /// generation, which is returned.
     #[inline]
     fn carve(&mut self, index: u32, addr: u64, size: u64, indexed: bool) -> u32 {
-        self.index.remove(&mut self.slab.nodes, index, self.align_shift);
+        self.unfile(index);
         self.free_blocks -= 1;
         let n = self.slab.nodes[index as usize];
         let lead = addr - n.addr;
@@ -463,13 +431,13 @@ impl RangeAllocator {
         if lead > 0 {
             let before = self.slab.insert(Node::free(n.addr, lead));
             self.link_before(index, before);
-            self.index.insert(&mut self.slab.nodes, before, self.align_shift);
+            self.file(before);
             self.free_blocks += 1;
         }
         if trail > 0 {
             let after = self.slab.insert(Node::free(addr + size, trail));
             self.link_after(index, after);
-            self.index.insert(&mut self.slab.nodes, after, self.align_shift);
+            self.file(after);
             self.free_blocks += 1;
         }
         let node = &mut self.slab.nodes[index as usize];
@@ -484,7 +452,42 @@ impl RangeAllocator {
         }
         self.allocated_bytes += size;
         self.allocated_blocks += 1;
+        self.settle_largest();
         generation
+    }
+
+    /// Files free node `index` in the size index and keeps the largest free size.
+    #[inline(always)]
+    fn file(&mut self, index: u32) {
+        let size = self.slab.nodes[index as usize].size;
+        self.index.insert(&mut self.slab.nodes, index, self.align_shift);
+        // Exact unless stale; when stale, `largest` bounds every block, so a block of at
+        // least that size is the largest again.
+        if size >= self.largest {
+            self.largest = size;
+            self.largest_stale = false;
+        }
+    }
+
+    /// Unfiles free node `index` (its size and address as filed); when it may have been the
+    /// largest, the largest size goes stale until [`RangeAllocator::settle_largest`].
+    #[inline(always)]
+    fn unfile(&mut self, index: u32) {
+        let size = self.slab.nodes[index as usize].size;
+        self.index.remove(&mut self.slab.nodes, index, self.align_shift);
+        if size >= self.largest {
+            self.largest_stale = true;
+        }
+    }
+
+    /// Recomputes the largest free size if an operation took the largest block away: bit
+    /// scans per band and at most one tree descent per band that holds the largest class.
+    #[inline(always)]
+    fn settle_largest(&mut self) {
+        if self.largest_stale {
+            self.largest = self.index.largest_size(&self.slab.nodes, self.align_shift);
+            self.largest_stale = false;
+        }
     }
 
     fn link_before(&mut self, at: u32, new: u32) {

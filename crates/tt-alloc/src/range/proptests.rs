@@ -39,23 +39,49 @@ fn band(r: &RangeAllocator, addr: u64) -> usize {
     super::bands::band_of(r.base(), r.size(), addr)
 }
 
-/// The placements best fit may choose: among the free blocks of the lowest band that has
-/// one that fits (highest when `top_down`), in a block of the smallest size that fits, at
-/// that block's bottom (top when `top_down`). Which of several such blocks is taken is the
-/// engine's tie-break, checked exactly by the reference test below.
+/// Among `fits` (free blocks, each holding a request searched as `search` bytes), the ones
+/// the banded rule may take: those of the smallest size in the first band (in search order)
+/// that has any, unless that leaves more than an eighth of `search` over and a block of
+/// another band does not; then those of the smallest size anywhere, in the first band (in
+/// search order) that has that size.
+fn rule_picks<'a>(
+    r: &RangeAllocator,
+    fits: &[&'a Block],
+    search: u64,
+    top_down: bool,
+) -> Vec<&'a Block> {
+    let order = |b: &Block| if top_down { 3 - band(r, b.addr) } else { band(r, b.addr) };
+    let Some(first_band) = fits.iter().map(|b| order(b)).min() else { return Vec::new() };
+    let in_band = |o: usize| fits.iter().copied().filter(move |b| order(b) == o);
+    let smallest_in_first = in_band(first_band).map(|b| b.size).min().unwrap_or(0);
+    let slack = search >> super::bands::TIGHT_SHIFT;
+    let smallest = fits.iter().map(|b| b.size).min().unwrap_or(0);
+    let (size, band_order) = if smallest_in_first - search > slack && smallest - search <= slack {
+        let o = fits.iter().filter(|b| b.size == smallest).map(|b| order(b)).min().unwrap_or(0);
+        (smallest, o)
+    } else {
+        (smallest_in_first, first_band)
+    };
+    in_band(band_order).filter(|b| b.size == size).collect()
+}
+
+/// The placements a best-fit request may get: the banded rule ([`rule_picks`]) over the
+/// free blocks that hold the request searched at its size plus `align - alignment` (which
+/// any block of that size holds at an aligned address), at the chosen block's bottom (top
+/// when `top_down`); when no block is that large, the lowest (highest) aligned placement
+/// in any block. Which of several equal blocks is taken is the engine's tie-break, checked
+/// exactly by the reference test below.
 fn oracle(r: &RangeAllocator, size: u64, align: u64, top_down: bool) -> Vec<u64> {
     let free: Vec<Block> = r.blocks().into_iter().filter(|b| !b.allocated).collect();
-    let fits: Vec<&Block> =
-        free.iter().filter(|b| placed_in(b, size, align, top_down).is_some()).collect();
-    let bands = fits.iter().map(|b| band(r, b.addr));
-    let Some(chosen) = (if top_down { bands.max() } else { bands.min() }) else {
-        return Vec::new();
-    };
-    let in_band: Vec<&&Block> = fits.iter().filter(|b| band(r, b.addr) == chosen).collect();
-    let best = in_band.iter().map(|b| b.size).min().unwrap_or(0);
-    in_band
-        .iter()
-        .filter(|b| b.size == best)
+    let search = size + align.max(r.alignment()) - r.alignment();
+    let fits: Vec<&Block> = free.iter().filter(|b| b.size >= search).collect();
+    if fits.is_empty() {
+        let placed = free.iter().filter_map(|b| placed_in(b, size, align, top_down));
+        let fallback = if top_down { placed.max() } else { placed.min() };
+        return fallback.into_iter().collect();
+    }
+    rule_picks(r, &fits, search, top_down)
+        .into_iter()
         .filter_map(|b| placed_in(b, size, align, top_down))
         .collect()
 }
@@ -93,6 +119,14 @@ fn check_invariants(r: &RangeAllocator, live: &[Live]) {
     let largest = blocks.iter().filter(|b| !b.allocated).map(|b| b.size).max();
     assert_eq!(s.largest_free.map(|b| b.size), largest);
     assert_eq!(r.largest_free_size(), largest.unwrap_or(0));
+    // The largest free size is what the range hands out, in either direction, and no more.
+    if let Some(largest) = largest {
+        for policy in [Policy::BestFitBottomUp, Policy::TopDown] {
+            assert!(r.clone().allocate(largest, 0, policy).is_ok(), "{largest:#x} {policy:?}");
+            let more = r.clone().allocate(largest + r.alignment(), 0, policy);
+            assert!(more.is_err(), "{more:?} above the largest free block {largest:#x}");
+        }
+    }
     assert_eq!((r.free_block_count(), r.allocated_block_count()), (s.free_blocks, live.len()));
 }
 
@@ -183,8 +217,9 @@ proptest! {
 }
 
 /// An independent banded best-fit allocator: free blocks in an address-ordered map, the
-/// best fit found by a full scan of the lowest of four equal address bands that has a block
-/// that fits, neighbours coalesced on free. Ties on size follow the engine's documented
+/// best fit found by full scans (the smallest block of the lowest of four equal address
+/// bands that has one that fits, or the smallest anywhere when only that one fits within
+/// an eighth of the request), neighbours coalesced on free. Ties on size follow the engine's documented
 /// rule: a block below `EXACT_UNITS` alignment units goes most recently freed (or split
 /// off) first, a larger one lowest address first. Every block entering the free set gets a
 /// fresh stamp to tell "most recently".
@@ -214,15 +249,32 @@ impl ReferenceBestFit {
 
     fn allocate(&mut self, size: u64) -> Option<u64> {
         let small = |hole: u64| hole / self.alignment < super::exact_sizes::EXACT_UNITS;
-        let (addr, hole) = self
-            .free
-            .iter()
-            .filter(|&(_, &(hole, _))| hole >= size)
-            .min_by_key(|&(&addr, &(hole, stamp))| {
-                let tie = if small(hole) { Reverse(stamp) } else { Reverse(u64::MAX - addr) };
-                (self.band(addr), hole, tie)
-            })
-            .map(|(&a, &(h, _))| (a, h))?;
+        let fits = || self.free.iter().filter(|&(_, &(hole, _))| hole >= size);
+        let first_band = fits().map(|(&addr, _)| self.band(addr)).min()?;
+        let smallest_in = |band: usize| {
+            fits().filter(|&(&a, _)| self.band(a) == band).map(|(_, &(h, _))| h).min()
+        };
+        let slack = size >> super::bands::TIGHT_SHIFT;
+        let first_size = smallest_in(first_band)?;
+        let smallest = fits().map(|(_, &(h, _))| h).min()?;
+        let (band, hole) = if first_size - size > slack && smallest - size <= slack {
+            let band = fits().filter(|&(_, &(h, _))| h == smallest).map(|(&a, _)| self.band(a));
+            (band.min()?, smallest)
+        } else {
+            (first_band, first_size)
+        };
+        let (addr, _) = fits()
+            .filter(|&(&a, &(h, _))| self.band(a) == band && h == hole)
+            .min_by_key(
+                |&(&addr, &(hole, stamp))| {
+                    if small(hole) {
+                        Reverse(stamp)
+                    } else {
+                        Reverse(u64::MAX - addr)
+                    }
+                },
+            )
+            .map(|(&a, &h)| (a, h))?;
         self.free.remove(&addr);
         if hole > size {
             self.file(addr + size, hole - size);

@@ -132,58 +132,28 @@ impl SizeIndex {
         }
     }
 
-    /// The best fit for `size` bytes (a multiple of the alignment) at a multiple of `align`,
-    /// as (node, placed address): a free block of the smallest size that holds it. Among
-    /// blocks of that size, a small size's most recently filed block is taken when any of
-    /// them fits at its start, else the lowest-addressed one that fits (highest when
-    /// `top_down`); a large size's lowest-addressed (highest) one.
+    /// The best fit for `size` bytes (`units` alignment units) at the start of a block, or
+    /// at its end when `top_down`: a free block of the smallest size that holds it. Among
+    /// blocks of that size, a small size's most recently filed block (its list's head, in
+    /// either direction); a large size's lowest-addressed one (highest when `top_down`).
+    /// Every block holds any request no larger than itself at either end (sizes and
+    /// addresses are multiples of the alignment), so no candidate is ever looked at twice:
+    /// two bit scans and a list head, or two bit scans and a tree descent.
     #[inline]
     pub(super) fn best_fit(
         &self,
         nodes: &[Node],
         size: u64,
-        align: u64,
-        top_down: bool,
-        align_shift: u32,
-    ) -> Option<(u32, u64)> {
-        let units = size >> align_shift;
-        // Without a larger alignment every block of `size` bytes or more fits at its start,
-        // so the head of the smallest size at or above the request is the answer.
-        if !top_down && align <= 1 << align_shift {
-            if let Some(index) = self.exact.first_at_least(units).and_then(|u| self.exact.head(u)) {
-                return Some((index, nodes[index as usize].addr));
-            }
-            // No small block fits; an index (or address band) with no large block that can
-            // is passed over with two bit scans, without a call.
-            let class = self.first_non_empty_from(class_of(units))?;
-            return self.class_fit(nodes, class, size, align, top_down);
-        }
-        self.best_fit_slow(nodes, size, align, top_down, units)
-    }
-
-    #[inline(never)]
-    fn best_fit_slow(
-        &self,
-        nodes: &[Node],
-        size: u64,
-        align: u64,
-        top_down: bool,
         units: u64,
-    ) -> Option<(u32, u64)> {
-        let mut at_least = units;
-        while let Some(found) = self.exact.first_at_least(at_least) {
-            let fits = self.exact.blocks(nodes, found).filter_map(|i| {
-                let placed = nodes[i as usize].place(size, align, top_down)?;
-                Some((i, placed, nodes[i as usize].addr))
-            });
-            let best = fits.reduce(|a, b| if (b.2 > a.2) == top_down { b } else { a });
-            if let Some((index, placed, _)) = best {
-                return Some((index, placed));
-            }
-            at_least = found + 1;
+        top_down: bool,
+    ) -> Option<u32> {
+        if let Some(index) = self.exact.first_at_least(units).and_then(|u| self.exact.head(u)) {
+            return Some(index);
         }
+        // No small block fits; an index (or address band) with no large block that can is
+        // passed over with two bit scans, without a call.
         let class = self.first_non_empty_from(class_of(units))?;
-        self.class_fit(nodes, class, size, align, top_down)
+        self.class_fit(nodes, class, size, top_down)
     }
 
     /// The best fit among the large blocks, searching from non-empty `class` up.
@@ -193,20 +163,25 @@ impl SizeIndex {
         nodes: &[Node],
         mut class: usize,
         size: u64,
-        align: u64,
         top_down: bool,
-    ) -> Option<(u32, u64)> {
+    ) -> Option<u32> {
         loop {
-            let found = free_tree::best_fit(nodes, self.root(class), size, align, top_down);
-            if found.is_some() {
-                return found;
+            let found = free_tree::best_fit(nodes, self.root(class), size, top_down);
+            if found != NIL {
+                return Some(found);
             }
             class = self.first_non_empty_from(class + 1)?;
         }
     }
 
-    /// Bytes in the largest free block, or 0: the last tree's rightmost node, or the largest
-    /// small size.
+    /// The highest size class that has a block, or `None` when only small blocks (or none)
+    /// are filed: every block in a class is larger than every small one.
+    pub(super) fn top_class(&self) -> Option<usize> {
+        self.last_non_empty()
+    }
+
+    /// Bytes in the largest free block, or 0: the last class's tree's rightmost node, or the
+    /// largest small size.
     pub(super) fn largest_size(&self, nodes: &[Node], align_shift: u32) -> u64 {
         if let Some(class) = self.last_non_empty() {
             let last = free_tree::last(nodes, self.root(class));
@@ -260,34 +235,42 @@ mod tests {
             Node::free(0x500, 5 << SHIFT),
             Node::free(0x2000, 40 << SHIFT),
             Node::free(0x10_0000, 1 << 40),
+            Node::free(0x20_0000, 1 << 40),
         ];
         let mut index = SizeIndex::new();
-        assert_eq!(index.best_fit(&nodes, 16, 16, false, SHIFT), None);
+        let fit = |index: &SizeIndex, nodes: &[Node], size: u64, top_down| {
+            index.best_fit(nodes, size, size >> SHIFT, top_down)
+        };
+        assert_eq!(fit(&index, &nodes, 16, false), None);
         assert_eq!(index.largest(&nodes), None);
-        for i in 0..4 {
+        for i in 0..5 {
             index.insert(&mut nodes, i, SHIFT);
         }
         let units = |u: u64| u << SHIFT;
-        assert_eq!(index.best_fit(&nodes, units(3), 16, false, SHIFT), Some((1, 0x500)));
-        assert_eq!(index.best_fit(&nodes, units(5), 16, false, SHIFT), Some((1, 0x500)));
-        assert_eq!(index.best_fit(&nodes, units(3), 16, true, SHIFT), Some((0, 0x1020)));
-        assert_eq!(index.best_fit(&nodes, units(3), 0x1000, false, SHIFT), Some((0, 0x1000)));
-        assert_eq!(index.best_fit(&nodes, units(6), 16, false, SHIFT), Some((2, 0x2000)));
-        assert_eq!(index.best_fit(&nodes, units(41), 16, false, SHIFT), Some((3, 0x10_0000)));
-        assert_eq!(index.best_fit(&nodes, (1 << 40) + 16, 16, false, SHIFT), None);
+        // Small sizes: the list head (most recently filed) either way.
+        assert_eq!(fit(&index, &nodes, units(3), false), Some(1));
+        assert_eq!(fit(&index, &nodes, units(5), true), Some(1));
+        assert_eq!(fit(&index, &nodes, units(6), false), Some(2));
+        // Large sizes: the lowest address, or the highest top-down.
+        assert_eq!(fit(&index, &nodes, units(41), false), Some(3));
+        assert_eq!(fit(&index, &nodes, units(41), true), Some(4));
+        assert_eq!(fit(&index, &nodes, (1 << 40) + 16, false), None);
         assert_eq!(index.largest(&nodes), Some(3));
+        assert_eq!(index.top_class(), Some(class_of(1 << 36)));
 
-        // A removed node is changed by its caller right after; its stale entry is skipped.
         index.remove(&mut nodes, 3, SHIFT);
         nodes[3].set_state(NodeState::Vacant);
+        index.remove(&mut nodes, 4, SHIFT);
+        nodes[4].set_state(NodeState::Vacant);
         assert_eq!(index.largest(&nodes), Some(2));
         index.remove(&mut nodes, 1, SHIFT);
         nodes[1].set_state(NodeState::Allocated);
-        assert_eq!(index.best_fit(&nodes, units(3), 16, false, SHIFT), Some((0, 0x1000)));
-        assert_eq!(index.best_fit(&nodes, units(41), 16, false, SHIFT), None);
+        assert_eq!(fit(&index, &nodes, units(3), false), Some(0));
+        assert_eq!(fit(&index, &nodes, units(41), false), None);
         index.remove(&mut nodes, 2, SHIFT);
         nodes[2].set_state(NodeState::Vacant);
         assert_eq!(index.largest(&nodes), Some(0));
+        assert_eq!((index.top_class(), index.largest_size(&nodes, SHIFT)), (None, units(5)));
     }
 
     #[test]
@@ -308,8 +291,8 @@ mod tests {
         let expected: Vec<u64> =
             (0..3000u64).rev().filter(|i| i % 3 != 0).map(|i| (i * 7919 % 3000) * 0x1000).collect();
         let mut taken = Vec::new();
-        while let Some((i, addr)) = index.best_fit(&nodes, 0x100, 16, false, 4) {
-            assert_eq!(nodes[i as usize].addr, addr);
+        while let Some(i) = index.best_fit(&nodes, 0x100, 0x10, false) {
+            let addr = nodes[i as usize].addr;
             taken.push(addr);
             index.remove(&mut nodes, i, 4);
             nodes[i as usize].set_state(NodeState::Allocated);

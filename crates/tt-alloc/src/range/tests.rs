@@ -82,8 +82,32 @@ fn equal_holes_tie_break_by_direction() {
     assert_eq!(r.allocate(0x40, 0, Policy::BestFitBottomUp), Ok(0x110), "then the other");
     let mut r = holes();
     assert_eq!(r.allocate(0x30, 0, Policy::TopDown), Ok(0x200), "top of highest 0x40 hole");
+}
+
+#[test]
+fn aligned_requests_search_for_a_block_that_holds_them_at_any_address() {
+    // 0x30 bytes at a multiple of 0x100 are searched as 0x120 bytes, which only the tail
+    // holds, although the 0x40 hole at 0x1f0 happens to hold them at 0x200.
     let mut r = holes();
-    assert_eq!(r.allocate(0x30, 0x100, Policy::BestFitBottomUp), Ok(0x200), "aligned: 0x1f0 hole");
+    assert_eq!(r.allocate(0x30, 0x100, Policy::BestFitBottomUp), Ok(0x300));
+    assert_eq!(r.allocate(0x30, 0x100, Policy::TopDown), Ok(0xf00));
+    // With the tail taken, no block holds 0x120 bytes: the blocks that hold the request at
+    // an aligned address are found by a walk, the lowest (highest top-down) first.
+    let mut r = holes();
+    r.allocate(0xdc0, 0, Policy::At(0x240)).unwrap();
+    assert_eq!(r.allocate(0x30, 0x100, Policy::TopDown), Ok(0x200));
+    assert_eq!(r.allocate(0x30, 0x100, Policy::BestFitBottomUp), Ok(0));
+    // Every multiple of 0x100 is taken now, though 0x1a0 bytes are free.
+    assert_eq!(
+        r.allocate(0x30, 0x100, Policy::BestFitBottomUp),
+        Err(RangeError::Fragmented { requested: 0x30, free: 0x1a0, largest_free_block: 0xd0 })
+    );
+    // An alignment as large as the range: only its base, if free.
+    let mut r = RangeAllocator::new(0, 0x1000, 16);
+    assert_eq!(r.allocate(0x10, 0x1000, Policy::TopDown), Ok(0));
+    assert_eq!(r.largest_free_size(), 0xff0);
+    assert!(r.allocate(0x10, 0x1000, Policy::BestFitBottomUp).is_err());
+    assert!(r.allocate(0x10, 1 << 63, Policy::BestFitBottomUp).is_err());
 }
 
 #[test]
@@ -265,4 +289,82 @@ fn stale_handle_after_reuse_is_refused_and_leaves_the_new_block_alone() {
     assert_eq!(r.free_handle(new), Err(RangeError::UnknownAddress { addr: 0 }));
     assert_eq!(r.allocation_size(0), Some(0x1000));
     assert_eq!(r.free(0), Ok(0x1000));
+}
+
+/// A range of 32 units (bands of 8 units) holding allocations everywhere except the holes
+/// `(offset, size)`, both in units and in address order, every allocation placed exactly.
+fn layout_with_holes(unit: u64, holes: &[(u64, u64)]) -> RangeAllocator {
+    let mut r = RangeAllocator::new(0, 32 * unit, 16);
+    let mut cursor = 0;
+    for &(offset, size) in holes.iter().chain(&[(32, 0)]) {
+        if offset > cursor {
+            let addr = cursor * unit;
+            assert_eq!(r.allocate((offset - cursor) * unit, 0, Policy::At(addr)), Ok(addr));
+        }
+        cursor = offset + size;
+    }
+    let free: Vec<(u64, u64)> = blocks(&r)
+        .into_iter()
+        .filter(|b| !b.2)
+        .map(|(addr, size, _)| (addr / unit, size / unit))
+        .collect();
+    assert_eq!(free, holes, "the layout has exactly the holes asked for");
+    r
+}
+
+/// Units the exact-size lists hold (0x100 bytes is 16 alignment units) and units the size
+/// classes hold (0x20000 bytes is 8192 units, above the exact-size limit).
+const TRAP_UNITS: [u64; 2] = [0x100, 0x20000];
+
+/// Places `requests` (in units) with `policy`, each of which must succeed.
+fn place_all(r: &mut RangeAllocator, unit: u64, requests: &[u64], policy: Policy) -> Vec<u64> {
+    requests
+        .iter()
+        .enumerate()
+        .map(|(i, &units)| match r.allocate(units * unit, 0, policy) {
+            Ok(addr) => addr / unit,
+            Err(e) => panic!("request {i} of {units} units (unit {unit:#x}, {policy:?}): {e}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_loose_fit_in_a_low_band_does_not_waste_an_exact_hole_higher_up() {
+    // Holes of 3u and 2u in the lowest band, 1u in the next one: best fit within the lowest
+    // band put u in the 2u hole and the first 2u in the 3u hole, leaving two 1u holes and
+    // nowhere for the second 2u. First fit and exact best fit both place all three.
+    for unit in TRAP_UNITS {
+        let mut r = layout_with_holes(unit, &[(0, 3), (4, 2), (12, 1)]);
+        let placed = place_all(&mut r, unit, &[1, 2, 2], Policy::BestFitBottomUp);
+        assert_eq!(placed, [12, 4, 0], "unit {unit:#x}: the exact holes, then the 3u hole");
+        assert_eq!(r.free_bytes(), unit);
+        // The mirror image for top-down: holes of 3u and 2u in the highest band, 1u below.
+        let mut r = layout_with_holes(unit, &[(19, 1), (26, 2), (29, 3)]);
+        let placed = place_all(&mut r, unit, &[1, 2, 2], Policy::TopDown);
+        assert_eq!(placed, [19, 26, 30], "unit {unit:#x}: exact holes, then the 3u hole's top");
+    }
+}
+
+#[test]
+fn small_requests_do_not_cut_up_the_one_large_hole_while_exact_holes_wait_higher_up() {
+    // First fit's trap, which best fit within the lowest band inherited: one 6u hole in the
+    // lowest band, six 1u holes above it; six requests of u then one of 6u. Filling the 6u
+    // hole with the small requests leaves nowhere for the large one.
+    let small = [(10, 1), (14, 1), (18, 1), (22, 1), (26, 1), (30, 1)];
+    let requests = [1, 1, 1, 1, 1, 1, 6];
+    for unit in TRAP_UNITS {
+        let mut holes = vec![(0, 6)];
+        holes.extend(small);
+        let mut r = layout_with_holes(unit, &holes);
+        let placed = place_all(&mut r, unit, &requests, Policy::BestFitBottomUp);
+        assert_eq!(placed[6], 0, "unit {unit:#x}: the large request gets the large hole");
+        assert_eq!(r.free_bytes(), 0);
+        // Mirrored: the large hole at the top, the 1u holes below it, placed top-down.
+        let mut holes: Vec<(u64, u64)> = small.iter().map(|&(o, s)| (31 - o, s)).rev().collect();
+        holes.push((26, 6));
+        let mut r = layout_with_holes(unit, &holes);
+        let placed = place_all(&mut r, unit, &requests, Policy::TopDown);
+        assert_eq!(placed[6], 26, "unit {unit:#x}: top-down, the large hole is kept whole");
+        assert_eq!(r.free_bytes(), 0);
+    }
 }

@@ -523,3 +523,32 @@ fn records_outliving_their_tracker_stay_counted_until_released_on_any_thread() {
     assert!(read_ledger(&ledger_dir).expect("read").processes.is_empty());
     assert_eq!(observed.events().len(), 3, "observers hear releases after the tracker is gone");
 }
+
+#[test]
+fn two_chips_under_one_id_are_an_integrity_error_not_one_merged_chip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (first, second) = (
+        Tracker::with_ledger_dir(dir.path()).expect("tracker"),
+        Tracker::with_ledger_dir(dir.path()).expect("tracker"),
+    );
+    let slot = register(&first, 0xC0FFEE);
+    let other = DeviceInfo::new(
+        ChipUid(0xC0FFEE),
+        Arch::Blackhole,
+        crate::DeviceCapacity { dram_bytes: 1, ..WORMHOLE },
+    );
+    let other_slot = second.register_device(&other).expect("register");
+    let _a = first.record_place(slot, MemKind::Dram, &spans(1, 4096), "a", here()).unwrap();
+    let _b = second.record_place(other_slot, MemKind::Dram, &spans(1, 64), "b", here()).unwrap();
+    let snapshot = read_ledger(dir.path()).expect("read");
+    let device = snapshot.device(ChipUid(0xC0FFEE)).expect("device");
+    assert_eq!(device.processes, 2);
+    assert_eq!(device.integrity.conflicting_identities, 1);
+    assert_eq!(device.integrity.total(), 1);
+    // The same chip registered alike by two trackers is no conflict.
+    let same = Tracker::with_ledger_dir(dir.path()).expect("tracker");
+    let _slot = register(&same, 0xC0FFEE);
+    let again = read_ledger(dir.path()).expect("read");
+    let device = again.device(ChipUid(0xC0FFEE)).expect("device");
+    assert_eq!((device.processes, device.integrity.conflicting_identities), (3, 1));
+}

@@ -20,8 +20,12 @@ pub(crate) struct ChipMemory {
 
 impl ChipMemory {
     /// Maps all of `file`. The file is sparse, so this costs address space, not memory.
+    /// Not inherited by forked children: a mapping holds the chip file's open description,
+    /// and so its lock, for as long as it exists (see `crate::inherit`).
     pub(crate) fn map(file: &File) -> std::io::Result<ChipMemory> {
-        Ok(ChipMemory { map: MmapRaw::map_raw(file)? })
+        let map = MmapRaw::map_raw(file)?;
+        map.advise(memmap2::Advice::DontFork)?;
+        Ok(ChipMemory { map })
     }
 
     /// Pointer to `len` bytes at `offset`, or `None` when they are not all inside the mapping.
