@@ -93,19 +93,32 @@ impl Tracker {
     /// Marks `slot`'s chip as held by a device session (in its bring-up) and returns the
     /// session's placer. Refused (and counted) when a session already holds it.
     pub fn attach_session(&self, slot: DeviceSlot) -> Result<SessionPlacer, TrackError> {
-        if !self.set_session(slot, NO_SESSION, SESSION_BRINGING_UP) {
-            self.count_on_chip(slot.uid(), IntegrityError::SessionRefusal);
-            return Err(TrackError::HeldBySession { uid: slot.uid(), what: "a second session" });
+        // A slot of another tracker, a closed one or an inherited one is refused as a
+        // placement on it would be; with tracking off there is nothing to mark.
+        if let Some((ledger, index)) = self.open_slot(slot)? {
+            let session = &ledger.writers[index].session;
+            let ordering = Ordering::Relaxed;
+            if session
+                .compare_exchange(NO_SESSION, SESSION_BRINGING_UP, ordering, ordering)
+                .is_err()
+            {
+                self.count_on_chip(slot.uid(), IntegrityError::SessionRefusal);
+                return Err(TrackError::HeldBySession {
+                    uid: slot.uid(),
+                    what: "a second session",
+                });
+            }
         }
         Ok(SessionPlacer { tracker: self.clone(), slot })
     }
 
-    /// Moves `slot`'s session mark from `from` to `to`; false when it was not `from` (true,
-    /// with nothing to mark, when tracking is off or the slot is not this tracker's open one).
-    pub(crate) fn set_session(&self, slot: DeviceSlot, from: u8, to: u8) -> bool {
-        let Some((ledger, index)) = self.open_slot(slot).ok().flatten() else { return true };
-        let session = &ledger.writers[index].session;
-        session.compare_exchange(from, to, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    /// Moves `slot`'s session mark from `from` to `to` (nothing when tracking is off, the
+    /// slot is no longer open here, or its mark is not `from`).
+    fn set_session(&self, slot: DeviceSlot, from: u8, to: u8) {
+        if let Ok(Some((ledger, index))) = self.open_slot(slot) {
+            let session = &ledger.writers[index].session;
+            let _ = session.compare_exchange(from, to, Ordering::Relaxed, Ordering::Relaxed);
+        }
     }
 
     fn slot_records_alive(&self, slot: DeviceSlot) -> u64 {

@@ -37,6 +37,13 @@ pub(crate) fn here() -> &'static Location<'static> {
     Location::caller()
 }
 
+/// A tracker publishing in a fresh directory's `ledger` folder.
+pub(crate) fn ledger() -> (tempfile::TempDir, Tracker) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tracker = Tracker::with_ledger_dir(dir.path().join("ledger")).expect("tracker");
+    (dir, tracker)
+}
+
 pub(crate) fn register(tracker: &Tracker, uid: u64) -> DeviceSlot {
     tracker
         .register_device(&DeviceInfo::new(ChipUid(uid), Arch::WormholeB0, WORMHOLE))

@@ -5,14 +5,8 @@ use tt_accounting::{BankClass, MemKind, Placement, PlacementTracker, Reservation
 use tt_soc::{Arch, ChipUid};
 
 use super::children::Child;
-use super::{here, register, spans, WORMHOLE};
+use super::{here, ledger, register, spans, WORMHOLE};
 use crate::{read_ledger, DeviceCapacity, DeviceInfo, TrackError, Tracker};
-
-fn ledger() -> (tempfile::TempDir, Tracker) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tracker = Tracker::with_ledger_dir(dir.path().join("ledger")).expect("tracker");
-    (dir, tracker)
-}
 
 fn session_refusals(tracker: &Tracker, uid: u64) -> u64 {
     let view = tracker.snapshot().expect("enabled");
