@@ -35,6 +35,12 @@ pub(crate) const SESSION_BRINGING_UP: u8 = 1;
 /// ...a session holds it and its bring-up is over: SYSTEM and RESERVED are refused.
 pub(crate) const SESSION_RUNNING: u8 = 2;
 
+/// True for the kinds only a device session's bring-up places.
+#[inline]
+pub(crate) fn session_only(kind: MemKind) -> bool {
+    matches!(kind, MemKind::System | MemKind::Reserved)
+}
+
 /// Serialises the writers of one device slot within this process, and keeps the state only
 /// the writer needs: the current total (so the device's peak needs no sum over kinds) and the
 /// live table's free list.

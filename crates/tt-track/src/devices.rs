@@ -10,12 +10,13 @@ use crate::counting::{
     count_integrity_error, publish_health, reset_peaks, IntegrityError, NO_SESSION,
 };
 use crate::error::TrackError;
+use crate::ledger::{Ledger, LedgerRef};
 use crate::record::UNCOUNTED_SLOT;
 use crate::segment::layout::{
     load_string, prefix_within, store_bytes, store_coords, DeviceRecord, ARCH_BYTES, MAX_DEVICES,
     MAX_ETHERNET_CORES, MAX_TENSIX_CORES, SLOT_CLOSED, SLOT_EMPTY, SLOT_OPEN, SPEC_BYTES,
 };
-use crate::tracker::{find_device, Ledger, Tracker};
+use crate::tracker::{find_device, Tracker};
 
 /// Capacity figures of a device, supplied by whoever opens it, so that monitors can show
 /// usage against capacity without opening the device.
@@ -385,7 +386,7 @@ impl Tracker {
     pub(crate) fn open_slot(
         &self,
         slot: DeviceSlot,
-    ) -> Result<Option<(crate::tracker::LedgerRef<'_>, usize)>, TrackError> {
+    ) -> Result<Option<(LedgerRef<'_>, usize)>, TrackError> {
         if slot.tracker_serial != self.serial() {
             return Err(TrackError::ForeignDeviceSlot { uid: slot.uid });
         }

@@ -23,6 +23,7 @@ mod counting;
 mod devices;
 mod error;
 mod global;
+mod ledger;
 mod liveness;
 mod observer;
 mod procinfo;

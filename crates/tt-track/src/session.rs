@@ -19,12 +19,6 @@ use crate::devices::DeviceSlot;
 use crate::error::TrackError;
 use crate::tracker::Tracker;
 
-/// True for the kinds only a device session's bring-up places.
-#[inline]
-pub(crate) fn session_only(kind: MemKind) -> bool {
-    matches!(kind, MemKind::System | MemKind::Reserved)
-}
-
 /// The placement seam of a device session: records on the session's own slot, the only
 /// placer a held chip accepts. Cheap to clone.
 #[derive(Clone)]
@@ -155,7 +149,7 @@ impl Tracker {
     #[cold]
     pub(crate) fn check_session_kind(
         &self,
-        ledger: &crate::tracker::Ledger,
+        ledger: &crate::ledger::Ledger,
         index: usize,
         uid: ChipUid,
         kind: MemKind,
