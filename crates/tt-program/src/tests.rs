@@ -209,6 +209,8 @@ fn close_is_refused_while_programs_live() {
     let loaded = three_kernel_program("p", &rt, 2).load(&rt).unwrap();
     let err = rt.clone().close().unwrap_err().to_string();
     assert!(err.contains("drop them first"), "{err}");
+    // The program's kernel and CB records are its own, not raw records of the session.
+    assert!(!err.contains("made through the session's tracker slot"), "{err}");
     drop(loaded);
     rt.close().unwrap();
 }
