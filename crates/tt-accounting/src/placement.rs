@@ -146,6 +146,14 @@ pub trait PlacementTracker: Send + Sync {
         placement: &Placement<'_>,
     ) -> Result<Box<dyn PlacementGuard>, PlacementRefused>;
 
+    /// Asked once when an allocator for `device` is built with this tracker: refuses when
+    /// the tracker knows that allocator must not exist (a device session already owns the
+    /// chip's only allocator, or no session opened the chip).
+    fn allocator_attached(&self, device: ChipUid) -> Result<(), PlacementRefused> {
+        let _ = device;
+        Ok(())
+    }
+
     /// Publishes the allocator's free-space figures of one bank type after it changed.
     fn allocator_health(&self, device: ChipUid, health: &BankHealth) {
         let _ = (device, health);

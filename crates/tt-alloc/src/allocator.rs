@@ -100,6 +100,9 @@ impl Allocator {
     /// An allocator for the chip `soc` describes (harvested cores excluded), with L1_SMALL
     /// and TRACE carved as `config` says; every placement is reported to `tracker`. It is
     /// tied to no device session: use [`Allocator::for_session`] for a chip that is open.
+    /// Refused when `tracker` says this allocator must not exist: a device session already
+    /// owns the chip's allocator (a second one would hand out its addresses again), or (for
+    /// a tracker that counts) no session or registration opened the chip.
     pub fn new(
         soc: &SocDescriptor,
         device: ChipUid,
@@ -129,6 +132,9 @@ impl Allocator {
         tracker: Arc<dyn PlacementTracker>,
         session: Option<Arc<dyn Send + Sync>>,
     ) -> Result<Self, AllocError> {
+        tracker
+            .allocator_attached(device)
+            .map_err(|refused| AllocError::AllocatorRefused { device, reason: refused.reason })?;
         let layouts = bank_layouts(soc, device, config)?;
         let groups = layouts.map(|layout| {
             let ranges = RangeAllocator::new(

@@ -232,6 +232,15 @@ pub enum AllocError {
         /// Why the tracker refused.
         reason: String,
     },
+    /// The tracker refused to let an allocator be built for the device (a device session
+    /// already owns the chip's allocator, or no session opened the chip).
+    #[error("an allocator for device {device} was asked for and its tracker refused it: {reason}")]
+    AllocatorRefused {
+        /// The device.
+        device: ChipUid,
+        /// Why the tracker refused, and what to do.
+        reason: String,
+    },
     /// The allocator was made in a parent process; this is a child forked from it.
     #[error(
         "this allocator of device {device} was inherited from the parent process across \

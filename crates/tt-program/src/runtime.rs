@@ -13,7 +13,7 @@ use tt_alloc::{Allocation, Allocator, AllocatorConfig, BufferRequest, Layout, Po
 use tt_device::{Device, OpenOptions};
 use tt_soc::l1_map::{firmware_slot, L1Map, MAX_PROCESSORS, TENSIX_KERNEL_REGION};
 use tt_soc::{CoreKind, LogicalCoord, NocCoord};
-use tt_track::{AllocRecord, DeviceInfo, DeviceSlot, Tracker};
+use tt_track::{AllocRecord, DeviceInfo, DeviceSlot, SessionPlacer, Tracker};
 
 use crate::{KernelImage, ProgramError};
 
@@ -57,6 +57,9 @@ pub(crate) struct Session {
     eth_reserved: Mutex<Option<AllocRecord>>,
     pub(crate) tracker: Tracker,
     pub(crate) slot: DeviceSlot,
+    /// The slot's only placer while the session holds the chip: its allocator places
+    /// through it, and it says how many records the slot holds.
+    placer: SessionPlacer,
     pub(crate) device: Device,
     /// The process that opened the chip; a forked child's copy refuses to act.
     generation: ForkGeneration,
@@ -83,6 +86,15 @@ impl Session {
             provenance: opened_at,
         };
         self.tracker.record(self.slot, &placement)
+    }
+
+    /// Records the session itself holds outside its allocator (RESERVED areas, firmware,
+    /// the fabric kernel).
+    fn fixed_records(&self) -> usize {
+        [&self.fabric, &self.firmware, &self.reserved, &self.eth_reserved]
+            .iter()
+            .filter(|record| record.lock().is_some())
+            .count()
     }
 }
 
@@ -119,12 +131,15 @@ pub struct LiveHandles {
     pub allocations: Vec<(String, BankType, u64)>,
     /// Clones of its allocator.
     pub allocator_clones: usize,
+    /// Records made directly through the session's tracker slot ([`Tracker::record`] on
+    /// [`Runtime::slot`]) and still alive: they count on the chip, so they are the session's.
+    pub raw_records: usize,
 }
 
 impl LiveHandles {
     /// Every live handle counted.
     pub fn total(&self) -> usize {
-        self.runtime_holders + self.allocations.len() + self.allocator_clones
+        self.runtime_holders + self.allocations.len() + self.allocator_clones + self.raw_records
     }
 }
 
@@ -155,6 +170,12 @@ impl fmt::Display for LiveHandles {
         }
         if self.allocator_clones > 0 {
             parts.push(format!("{} allocator clone(s)", self.allocator_clones));
+        }
+        if self.raw_records > 0 {
+            parts.push(format!(
+                "{} record(s) made through the session's tracker slot",
+                self.raw_records
+            ));
         }
         f.write_str(&parts.join("; "))
     }
@@ -259,6 +280,9 @@ impl Runtime {
         let soc = device.soc();
         let info = DeviceInfo::from_soc(device.chip_uid(), &device.spec().to_string(), soc);
         let slot = tracker.register_device(&info)?;
+        // Refused when a session of this process already holds the chip (its slot stays as
+        // that session has it).
+        let placer = tracker.attach_session(slot)?;
         let uid = device.chip_uid();
         let session = Arc::new(Session {
             fabric: Mutex::new(None),
@@ -267,6 +291,7 @@ impl Runtime {
             eth_reserved: Mutex::new(None),
             tracker: tracker.clone(),
             slot,
+            placer: placer.clone(),
             device,
             generation: fork_generation(),
         });
@@ -275,7 +300,7 @@ impl Runtime {
             soc,
             uid,
             AllocatorConfig::default(),
-            Arc::new(tracker.clone()),
+            Arc::new(placer.clone()),
             Arc::clone(&session) as Arc<dyn Send + Sync>,
         )
         .map_err(|source| ProgramError::Alloc { program: "device session".into(), source })?;
@@ -299,6 +324,9 @@ impl Runtime {
         runtime.place_reserved_and_firmware(opened_at)?;
         runtime.place_ethernet_reserved(opened_at)?;
         runtime.place_system_kernels(opened_at)?;
+        // From here on nobody places SYSTEM or RESERVED on the chip: user code asking for
+        // them through the allocator, a buffer or a raw record is refused and counted.
+        placer.finish_bring_up();
         Ok(runtime)
     }
 
@@ -518,10 +546,16 @@ impl Runtime {
         // The allocator is held by the runtime itself, each clone, and each live allocation.
         let live = allocations.len() + system.len();
         let allocator_clones = allocator.holders().saturating_sub(1 + live);
+        // Every record alive in the slot that is neither an allocation nor the session's own
+        // was made raw through the slot (tracking off: none are counted, none are alive).
+        let session = &self.inner.session;
+        let known = (live + session.fixed_records()) as u64;
+        let raw_records = session.placer.records_alive().saturating_sub(known);
         LiveHandles {
             runtime_holders: Arc::strong_count(&self.inner) - 1,
             allocations,
             allocator_clones,
+            raw_records: usize::try_from(raw_records).unwrap_or(usize::MAX),
         }
     }
 

@@ -209,6 +209,8 @@ fn close_is_refused_while_programs_live() {
     let loaded = three_kernel_program("p", &rt, 2).load(&rt).unwrap();
     let err = rt.clone().close().unwrap_err().to_string();
     assert!(err.contains("drop them first"), "{err}");
+    // The program's kernel and CB records are its own, not raw records of the session.
+    assert!(!err.contains("made through the session's tracker slot"), "{err}");
     drop(loaded);
     rt.close().unwrap();
 }
@@ -432,3 +434,6 @@ fn kernels_get_tt_metals_dram_endpoints_on_blackhole() {
     let endpoints: Vec<(u32, u32)> = words.chunks_exact(4).map(|e| (e[0], e[1])).collect();
     assert_eq!(endpoints, [(0, 0), (0, 2), (0, 9), (0, 5), (9, 11), (9, 3), (9, 8), (9, 6)]);
 }
+
+#[path = "session_tests.rs"]
+mod session_tests;

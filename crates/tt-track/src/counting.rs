@@ -9,7 +9,7 @@
 
 use std::hint::spin_loop;
 use std::panic::Location;
-use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 use tt_accounting::{BankClass, BankHealth, MemKind};
 
@@ -26,6 +26,20 @@ use crate::segment::writer::SegmentMemory;
 const SPINS_BEFORE_YIELD: u32 = 64;
 /// Marks an empty free list.
 const NO_FREE_ENTRY: u32 = u32::MAX;
+
+/// Who may place on a slot, in [`DeviceWriter::session`]: no device session holds the chip
+/// (whoever registered it places what it likes)...
+pub(crate) const NO_SESSION: u8 = 0;
+/// ...a session holds it and is bringing it up (it alone places SYSTEM and RESERVED)...
+pub(crate) const SESSION_BRINGING_UP: u8 = 1;
+/// ...a session holds it and its bring-up is over: SYSTEM and RESERVED are refused.
+pub(crate) const SESSION_RUNNING: u8 = 2;
+
+/// True for the kinds only a device session's bring-up places.
+#[inline]
+pub(crate) fn session_only(kind: MemKind) -> bool {
+    matches!(kind, MemKind::System | MemKind::Reserved)
+}
 
 /// Serialises the writers of one device slot within this process, and keeps the state only
 /// the writer needs: the current total (so the device's peak needs no sum over kinds) and the
@@ -51,6 +65,9 @@ pub(crate) struct DeviceWriter {
     backed: AtomicU32,
     /// Set when the file system refused to reserve more: the table lists no further.
     backing_refused: AtomicBool,
+    /// Whether a device session holds the slot's chip ([`NO_SESSION`] and after). Process
+    /// private: only this process's callers are told yes or no.
+    pub(crate) session: AtomicU8,
 }
 
 impl Default for DeviceWriter {
@@ -65,6 +82,7 @@ impl Default for DeviceWriter {
             next_unused: AtomicU32::new(0),
             backed: AtomicU32::new(0),
             backing_refused: AtomicBool::new(false),
+            session: AtomicU8::new(NO_SESSION),
         }
     }
 }
@@ -134,6 +152,12 @@ impl DeviceWriter {
         self.reserved_now.store(0, Ordering::Relaxed);
         self.free_head.store(NO_FREE_ENTRY, Ordering::Relaxed);
         self.next_unused.store(0, Ordering::Relaxed);
+        self.session.store(NO_SESSION, Ordering::Relaxed);
+    }
+
+    /// Records counted in the slot and not yet released.
+    pub(crate) fn records_alive(&self) -> u64 {
+        self.records_alive.load(Ordering::Relaxed)
     }
 }
 
@@ -309,6 +333,7 @@ pub(crate) fn count_release(
 pub(crate) enum IntegrityError {
     ForeignPlacement,
     InheritedUse,
+    SessionRefusal,
 }
 
 /// Counts an integrity error on a device without touching its totals.
@@ -321,6 +346,7 @@ pub(crate) fn count_integrity_error(
     let counter = match error {
         IntegrityError::ForeignPlacement => &device.foreign_placements,
         IntegrityError::InheritedUse => &device.inherited_uses,
+        IntegrityError::SessionRefusal => &device.session_refusals,
     };
     bump(counter, 1, Ordering::Relaxed);
 }

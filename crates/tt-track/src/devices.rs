@@ -6,11 +6,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tt_accounting::{fork_generation, BankHealth, ForkGeneration, MemKind};
 use tt_soc::{Arch, ChipUid, NocCoord, SocDescriptor};
 
-use crate::counting::{publish_health, reset_peaks};
+use crate::counting::{
+    count_integrity_error, publish_health, reset_peaks, IntegrityError, NO_SESSION,
+};
 use crate::error::TrackError;
+use crate::ledger::{Ledger, LedgerRef};
 use crate::record::UNCOUNTED_SLOT;
 use crate::segment::layout::{
-    prefix_within, store_bytes, store_coords, DeviceRecord, ARCH_BYTES, MAX_DEVICES,
+    load_string, prefix_within, store_bytes, store_coords, DeviceRecord, ARCH_BYTES, MAX_DEVICES,
     MAX_ETHERNET_CORES, MAX_TENSIX_CORES, SLOT_CLOSED, SLOT_EMPTY, SLOT_OPEN, SPEC_BYTES,
 };
 use crate::tracker::{find_device, Tracker};
@@ -155,7 +158,7 @@ fn clear(device: &DeviceRecord) {
         &device.ethernet_cores,
         &device.events_written,
         &device.peak_reserved,
-        &device.spare0,
+        &device.session_refusals,
         &device.double_releases,
         &device.foreign_placements,
         &device.inherited_uses,
@@ -191,10 +194,46 @@ fn clear(device: &DeviceRecord) {
     }
 }
 
+/// Refuses (and counts) a registration of the chip open in slot `index` as another arch or
+/// with other capacity figures: monitors would show the held chip as something it is not.
+fn refuse_identity_change(
+    ledger: &Ledger,
+    index: usize,
+    info: &DeviceInfo,
+) -> Result<(), TrackError> {
+    let device = &ledger.layout().devices[index];
+    if device.state.load(Ordering::Acquire) != SLOT_OPEN {
+        return Ok(());
+    }
+    let held_arch = load_string(&device.arch);
+    let load = |field: &AtomicU64| field.load(Ordering::Relaxed);
+    let c = &info.capacity;
+    let same = held_arch == prefix_within(&info.arch, ARCH_BYTES)
+        && load(&device.dram_bytes) == c.dram_bytes
+        && load(&device.dram_banks) == c.dram_banks
+        && load(&device.tensix_l1_per_core) == c.tensix_l1_per_core
+        && load(&device.tensix_cores) == c.tensix_cores
+        && load(&device.ethernet_l1_per_core) == c.ethernet_l1_per_core
+        && load(&device.ethernet_cores) == c.ethernet_cores;
+    if same {
+        return Ok(());
+    }
+    count_integrity_error(&ledger.writers[index], device, IntegrityError::SessionRefusal);
+    Err(TrackError::IdentityChange {
+        uid: info.uid,
+        held_arch,
+        held_dram: load(&device.dram_bytes),
+        asked_arch: info.arch.clone(),
+        asked_dram: c.dram_bytes,
+    })
+}
+
 impl Tracker {
     /// Gives the chip a device slot (the same slot again if it was registered before,
     /// reopened if it had been closed; else an empty slot, or a closed one that holds
-    /// nothing), recording its identity, capacity and core positions for monitors.
+    /// nothing), recording its identity, capacity and core positions for monitors. A chip
+    /// registered and open keeps its identity: registering it again as another arch or with
+    /// other capacity figures is refused ([`TrackError::IdentityChange`]) and counted.
     pub fn register_device(&self, info: &DeviceInfo) -> Result<DeviceSlot, TrackError> {
         let uid = info.uid;
         let fork = fork_generation();
@@ -230,7 +269,10 @@ impl Tracker {
                 .position(|d| d.state.load(Ordering::Acquire) == SLOT_CLOSED && holds_nothing(d))
         };
         let (index, fresh) = match find_device(layout, uid) {
-            Some(index) => (index, false),
+            Some(index) => {
+                refuse_identity_change(&ledger, index, info)?;
+                (index, false)
+            }
             None => {
                 let empty =
                     devices.iter().position(|d| d.state.load(Ordering::Acquire) == SLOT_EMPTY);
@@ -304,6 +346,8 @@ impl Tracker {
             let _writing = ledger.writers[index].write(device);
             device.state.store(SLOT_CLOSED, Ordering::Relaxed);
         }
+        // A closed chip is no session's any more: whoever registers it next places on it.
+        ledger.writers[index].session.store(NO_SESSION, Ordering::Relaxed);
         let live_bytes: u64 = MemKind::ALL
             .iter()
             .map(|k| {
@@ -339,10 +383,10 @@ impl Tracker {
 
     /// The ledger and index of `slot` when it is this tracker's, in this process, and still
     /// names its registration; `None` when tracking is off.
-    fn open_slot(
+    pub(crate) fn open_slot(
         &self,
         slot: DeviceSlot,
-    ) -> Result<Option<(crate::tracker::LedgerRef<'_>, usize)>, TrackError> {
+    ) -> Result<Option<(LedgerRef<'_>, usize)>, TrackError> {
         if slot.tracker_serial != self.serial() {
             return Err(TrackError::ForeignDeviceSlot { uid: slot.uid });
         }
@@ -361,18 +405,11 @@ impl Tracker {
         Ok(Some((ledger, index)))
     }
 
-    /// A slot for a placement that names chip `uid`: its registration, else (logged) a new
-    /// one with unknown capacity, so its bytes are still counted.
-    pub(crate) fn slot_for_placement(&self, uid: ChipUid) -> Result<DeviceSlot, TrackError> {
-        if let Some(slot) = self.device_slot(uid) {
-            return Ok(slot);
-        }
-        if self.is_enabled() {
-            tracing::warn!(device = %uid, "placement on a device that was never registered; counting it with unknown capacity");
-        }
+    /// A slot that counts nothing, for chip `uid` (tracking off).
+    pub(crate) fn register_uncounted(&self, uid: ChipUid) -> Result<DeviceSlot, TrackError> {
         let info = DeviceInfo {
             uid,
-            arch: "unknown".to_owned(),
+            arch: String::new(),
             spec: String::new(),
             capacity: DeviceCapacity::default(),
             tensix_cores: Vec::new(),

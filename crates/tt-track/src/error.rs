@@ -116,6 +116,61 @@ pub enum TrackError {
         /// The chip named by the slot.
         uid: ChipUid,
     },
+    /// A placement (or an allocator) for a chip no device session of this process opened.
+    #[error(
+        "a placement on chip {uid} was asked for, but no device session of this process opened \
+         that chip (this tracker has no open registration of it); open it with \
+         tt_program::Runtime and place through its allocator, or register it with \
+         Tracker::register_device first"
+    )]
+    UnregisteredDevice {
+        /// The chip the placement named.
+        uid: ChipUid,
+    },
+    /// A second allocator, or a placement from outside the session, on a chip a device
+    /// session of this process holds.
+    #[error(
+        "{what} on chip {uid} was asked for, but a device session of this process holds that \
+         chip and only its allocator places there (a second one would hand out its addresses \
+         again); place through that session's Runtime::allocator()"
+    )]
+    HeldBySession {
+        /// The chip.
+        uid: ChipUid,
+        /// What was asked for (`a second allocator`, `a placement`, `a second session`).
+        what: &'static str,
+    },
+    /// User code asked to place a kind only the device session's bring-up places.
+    #[error(
+        "a {kind} placement on chip {uid} was asked for after the device session's bring-up; \
+         SYSTEM and RESERVED are placed only by the session when it opens the chip: give the \
+         buffer a user kind (DRAM, L1, L1_SMALL, TRACE)"
+    )]
+    SessionOnlyKind {
+        /// The chip.
+        uid: ChipUid,
+        /// The kind asked for.
+        kind: tt_accounting::MemKind,
+    },
+    /// A registration that would change the identity of a chip registered and open.
+    #[error(
+        "chip {uid} is registered and open as {held_arch} with {held_dram} B of DRAM, and a \
+         registration asked to make it {asked_arch} with {asked_dram} B of DRAM (or other \
+         capacity figures); a registered chip's identity cannot change: close the device \
+         first, or check that the uid names the chip you meant"
+    )]
+    IdentityChange {
+        /// The chip.
+        uid: ChipUid,
+        /// The architecture registered.
+        held_arch: String,
+        /// DRAM bytes registered.
+        held_dram: u64,
+        /// The architecture asked for.
+        asked_arch: String,
+        /// DRAM bytes asked for.
+        asked_dram: u64,
+    },
     /// A chip with more cores than the ledger's per-core figures cover.
     #[error(
         "cannot register device {uid}: it has {tensix} Tensix and {ethernet} Ethernet cores, \

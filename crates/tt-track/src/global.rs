@@ -90,25 +90,9 @@ impl Tracker {
 
 static GLOBAL: OnceLock<Tracker> = OnceLock::new();
 
-/// Runs at a clean exit (`exit`, a return from `main`): statics are never dropped, so this is
-/// what removes the process-wide tracker's segment. A segment left behind then always means
-/// its process died, which is what a monitor's "dead segments removed" reports.
-extern "C" fn remove_global_segment_at_exit() {
-    if let Some(tracker) = GLOBAL.get() {
-        tracker.remove_segment_files();
-    }
-}
-
 /// The process-wide tracker, created on first use from the environment.
 pub fn global() -> &'static Tracker {
-    GLOBAL.get_or_init(|| {
-        let tracker = Tracker::from_env();
-        // SAFETY: registers a plain function with no captured state; it only reads a
-        // OnceLock and removes files, and never unwinds (errors are logged).
-        let rc = unsafe { libc::atexit(remove_global_segment_at_exit) };
-        if rc != 0 {
-            tracing::debug!("atexit failed: the global segment will be found dead after exit");
-        }
-        tracker
-    })
+    // Its segment is removed at a clean exit by the segment writer's atexit hook, as every
+    // published segment is.
+    GLOBAL.get_or_init(Tracker::from_env)
 }

@@ -23,13 +23,14 @@ mod counting;
 mod devices;
 mod error;
 mod global;
-mod guard;
+mod ledger;
 mod liveness;
 mod observer;
 mod procinfo;
 mod reader;
 mod record;
 pub mod segment;
+mod session;
 mod tracker;
 mod view;
 
@@ -47,6 +48,7 @@ pub use reader::{
     read_ledger, DeviceTotals, KindTotals, LedgerSnapshot, SkippedSegment, UntrackedHolder,
 };
 pub use record::{AllocId, AllocRecord};
+pub use session::SessionPlacer;
 pub use tracker::Tracker;
 pub use view::{
     ledger_clock_ns, CoreSpread, CoreUsage, DeviceView, IntegrityCounts, KindUsage, LedgerEvent,

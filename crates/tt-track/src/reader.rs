@@ -4,7 +4,7 @@
 //! It never opens a segment of its own process (closing that descriptor would drop the
 //! process's lock); those are read through the writer's mapping instead.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::AsFd;
@@ -191,6 +191,8 @@ enum SegmentState {
     Live(ProcessView),
     Dead,
     Vanished,
+    /// Another name (a hard link) of a file this read has already read.
+    Duplicate,
 }
 
 /// Reads every segment in `dir`. A missing directory is an empty ledger; one that another
@@ -221,11 +223,14 @@ pub fn read_ledger(dir: impl AsRef<Path>) -> Result<LedgerSnapshot, TrackError> 
         }
     }
 
+    // One file is read once however many names it has: hard links would otherwise count a
+    // process's chip usage once per link (and cost a copy each).
+    let mut seen = HashSet::new();
     for name in segments {
-        match read_segment(&dir, name) {
+        match read_segment(&dir, name, &mut seen) {
             Ok(SegmentState::Live(view)) => snapshot.processes.push(view),
             Ok(SegmentState::Dead) => snapshot.removed_dead.push(dir.join(name)),
-            Ok(SegmentState::Vanished) => {}
+            Ok(SegmentState::Vanished | SegmentState::Duplicate) => {}
             Err(reason) => {
                 tracing::warn!(%reason, "skipping ledger segment");
                 snapshot.skipped.push(SkippedSegment { path: dir.join(name), reason });
@@ -274,7 +279,11 @@ fn sweep_abandoned_temporary(dir: &PrivateDir, name: &OsStr) -> bool {
     }
 }
 
-fn read_segment(dir: &PrivateDir, name: &OsStr) -> Result<SegmentState, TrackError> {
+fn read_segment(
+    dir: &PrivateDir,
+    name: &OsStr,
+    seen: &mut HashSet<(u64, u64)>,
+) -> Result<SegmentState, TrackError> {
     let path = dir.join(name);
     let io = |source| TrackError::SegmentIo { path: path.clone(), source };
     // stat, not open: recognising our own segment must not create a descriptor of it.
@@ -285,6 +294,10 @@ fn read_segment(dir: &PrivateDir, name: &OsStr) -> Result<SegmentState, TrackErr
     };
     if let Err(why) = check_owned_regular(&stat) {
         return Err(TrackError::CorruptSegment { path, what: why.to_string() });
+    }
+    if !seen.insert((stat.st_dev, stat.st_ino)) {
+        tracing::debug!(path = %path.display(), "a second name of a segment already read");
+        return Ok(SegmentState::Duplicate);
     }
     if let Some(own) = own_segment(stat.st_dev, stat.st_ino) {
         let copied = CopiedSegment::of_mapping(own.layout())?;

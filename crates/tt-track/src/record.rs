@@ -9,8 +9,8 @@ use std::sync::Arc;
 use tt_accounting::{BankClass, MemKind, PlacementGuard};
 use tt_soc::ChipUid;
 
+use crate::ledger::AnchorRef;
 use crate::observer::Observers;
-use crate::tracker::AnchorRef;
 
 /// A per-process allocation id: unique within the process and increasing within each
 /// thread (threads take ids in blocks, so they never contend on one counter).

@@ -1,10 +1,8 @@
 //! The in-process tracker: which ledger this process counts into, and the hot path that
 //! counts placements and releases there.
 
-use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, Location};
 use std::path::{Path, PathBuf};
-use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,186 +11,26 @@ use parking_lot::Mutex;
 use tt_accounting::{BankClass, BankSpan, MemKind, Placement, Reservation};
 use tt_soc::ChipUid;
 
-use crate::clock::{placement_stamp_ns, start_ticker};
+use crate::clock::placement_stamp_ns;
 use crate::counting::{
-    count_integrity_error, count_place, count_release, Counted, DeviceWriter, IntegrityError,
+    count_integrity_error, count_place, count_release, session_only, Counted, IntegrityError,
     Listing, Released,
 };
 use crate::devices::DeviceSlot;
 use crate::error::TrackError;
+use crate::ledger::{AnchoredLedger, Ledger, LedgerRef, Mode};
 use crate::observer::{EventOp, ObserverId, Observers, TrackEvent, TrackObserver};
-use crate::procinfo::{current_process, ProcessIdentity};
 use crate::record::{next_alloc_id, AllocRecord, CoreShare, RecordOwner, NO_TABLE_ENTRY};
 use crate::segment::copy::CopiedSegment;
-use crate::segment::layout::{DeviceRecord, SegmentLayout, MAX_DEVICES, SLOT_OPEN};
-use crate::segment::writer::SegmentMemory;
+use crate::segment::layout::{DeviceRecord, SegmentLayout, SLOT_OPEN};
 use crate::view::{decode_parts, ProcessView};
 
 static NEXT_TRACKER_SERIAL: AtomicU32 = AtomicU32::new(1);
 
-/// Where a tracker keeps its counters.
-#[derive(Debug, Clone)]
-enum Mode {
-    /// Tracking off: nothing is counted.
-    Disabled,
-    /// Private memory no other process sees.
-    InMemory,
-    /// A segment published in this directory.
-    Published(PathBuf),
-}
-
-/// One process's segment and the process-private state of its writers.
-pub(crate) struct Ledger {
-    pub(crate) memory: Arc<SegmentMemory>,
-    pub(crate) writers: [DeviceWriter; MAX_DEVICES],
-    /// Serialises registration; never taken on the hot path.
-    pub(crate) registration: Mutex<()>,
-    pub(crate) identity: ProcessIdentity,
-}
-
-impl Ledger {
-    fn create(mode: &Mode) -> Result<Option<Arc<Ledger>>, TrackError> {
-        if matches!(mode, Mode::Disabled) {
-            return Ok(None);
-        }
-        start_ticker();
-        let identity = current_process();
-        let memory = match mode {
-            Mode::Disabled => return Ok(None),
-            Mode::InMemory => {
-                SegmentMemory::anonymous(&identity).map_err(|source| TrackError::SegmentCreate {
-                    path: PathBuf::from("<anonymous memory>"),
-                    step: "map",
-                    source,
-                })?
-            }
-            Mode::Published(dir) => SegmentMemory::publish_in(dir, &identity)?,
-        };
-        Ok(Some(Arc::new(Ledger {
-            memory,
-            writers: Default::default(),
-            registration: Mutex::new(()),
-            identity,
-        })))
-    }
-
-    #[inline]
-    pub(crate) fn layout(&self) -> &SegmentLayout {
-        self.memory.layout()
-    }
-}
-
-/// What a record needs so that its drop can release: the ledger and slot it was counted in,
-/// and the tracker's observers. One per device slot.
-pub(crate) struct SlotAnchor {
-    pub(crate) ledger: Arc<Ledger>,
-    pub(crate) observers: Arc<Observers>,
-    pub(crate) index: usize,
-}
-
-/// A record's pointer to its slot's anchor, without a reference count: a shared count per
-/// record puts a locked read-modify-write on both placement and release, which on x86 waits
-/// for every store of the event before it to drain, and makes all threads of a device share
-/// one counter.
-///
-/// Lifetime rule, which every dereference relies on: an anchor is freed only when its
-/// tracker is gone (the slot is orphaned) and no record counted in its slot is left
-/// (`records_alive`, kept under the slot's writer lock, is 0); whichever of the tracker's drop
-/// and the last release sees both first frees it, exactly once, and neither touches the
-/// anchor after the writer lock that decided it is released.
-#[derive(Clone, Copy)]
-pub(crate) struct AnchorRef(NonNull<SlotAnchor>);
-
-// SAFETY: SlotAnchor is Send and Sync (two Arcs of Sync types and an index); AnchorRef only
-// gives shared access to it, under the lifetime rule above, from any thread.
-unsafe impl Send for AnchorRef {}
-// SAFETY: as for Send: only shared references are handed out.
-unsafe impl Sync for AnchorRef {}
-
-impl AnchorRef {
-    fn new(anchor: SlotAnchor) -> AnchorRef {
-        AnchorRef(NonNull::from(Box::leak(Box::new(anchor))))
-    }
-
-    /// The anchor. The caller holds a record counted in the anchor's slot and not yet
-    /// released (or is the anchor's tracker), so by the lifetime rule it is alive.
-    #[inline]
-    fn get<'a>(self) -> &'a SlotAnchor {
-        // SAFETY: the pointer came from Box::leak and is freed only under the lifetime rule,
-        // which the caller's live record (or owning tracker) keeps from happening.
-        unsafe { self.0.as_ref() }
-    }
-
-    /// Frees the anchor. Called once, by whoever found the slot orphaned with no record left.
-    fn free(self) {
-        // SAFETY: the pointer came from Box::leak; the lifetime rule lets exactly one caller
-        // reach here, after which no record points to the anchor and no tracker owns it.
-        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
-    }
-}
-
-/// A ledger with the anchors of its slots.
-pub(crate) struct AnchoredLedger {
-    ledger: Arc<Ledger>,
-    anchors: [AnchorRef; MAX_DEVICES],
-}
-
-impl AnchoredLedger {
-    fn new(ledger: Arc<Ledger>, observers: &Arc<Observers>) -> AnchoredLedger {
-        let anchors = std::array::from_fn(|index| {
-            AnchorRef::new(SlotAnchor {
-                ledger: Arc::clone(&ledger),
-                observers: Arc::clone(observers),
-                index,
-            })
-        });
-        AnchoredLedger { ledger, anchors }
-    }
-
-    /// The anchor of slot `index` (an index below MAX_DEVICES, as slots are).
-    #[inline]
-    pub(crate) fn anchor(&self, index: usize) -> AnchorRef {
-        self.anchors[index % MAX_DEVICES]
-    }
-}
-
-impl Drop for AnchoredLedger {
-    fn drop(&mut self) {
-        for (writer, anchor) in self.ledger.writers.iter().zip(self.anchors) {
-            if writer.orphan() {
-                anchor.free();
-            }
-        }
-    }
-}
-
-impl Deref for AnchoredLedger {
-    type Target = Ledger;
-
-    #[inline]
-    fn deref(&self) -> &Ledger {
-        &self.ledger
-    }
-}
-
-/// The ledger of the calling process: the tracker's own, or (in a forked child) the one the
-/// child made for itself.
-pub(crate) enum LedgerRef<'a> {
-    Own(&'a AnchoredLedger),
-    Forked(Arc<AnchoredLedger>),
-}
-
-impl Deref for LedgerRef<'_> {
-    type Target = AnchoredLedger;
-
-    #[inline]
-    fn deref(&self) -> &AnchoredLedger {
-        match self {
-            LedgerRef::Own(ledger) => ledger,
-            LedgerRef::Forked(ledger) => ledger,
-        }
-    }
-}
+/// Every counting tracker of this process, by serial, so a misuse with another tracker's
+/// slot can be counted on the device it names, where monitors show a chip's errors. Touched
+/// only when a tracker is made and on a misuse, never on the hot path.
+static TRACKERS: Mutex<Vec<(u32, std::sync::Weak<TrackerInner>)>> = Mutex::new(Vec::new());
 
 /// Counts every placement and release of this process into its ledger segment. Cheap to
 /// clone (clones share the segment).
@@ -216,15 +54,39 @@ impl Tracker {
     fn with_mode(mode: Mode) -> Result<Tracker, TrackError> {
         let observers = Arc::new(Observers::default());
         let own = Ledger::create(&mode)?.map(|l| AnchoredLedger::new(l, &observers));
-        Ok(Tracker {
-            inner: Arc::new(TrackerInner {
-                serial: NEXT_TRACKER_SERIAL.fetch_add(1, Ordering::Relaxed),
-                mode,
-                own,
-                forked: Mutex::new(None),
-                observers,
-            }),
-        })
+        let inner = Arc::new(TrackerInner {
+            serial: NEXT_TRACKER_SERIAL.fetch_add(1, Ordering::Relaxed),
+            mode,
+            own,
+            forked: Mutex::new(None),
+            observers,
+        });
+        let mut trackers = TRACKERS.lock();
+        trackers.retain(|(_, weak)| weak.strong_count() > 0);
+        trackers.push((inner.serial, Arc::downgrade(&inner)));
+        drop(trackers);
+        Ok(Tracker { inner })
+    }
+
+    /// Counts a misuse of `slot` (a slot of another tracker of this process) on the device
+    /// of the tracker that issued it; false when that tracker is gone or the slot no longer
+    /// names an open device of its ledger.
+    #[cold]
+    fn count_on_issuer(slot: DeviceSlot, error: IntegrityError) -> bool {
+        let issuer = TRACKERS
+            .lock()
+            .iter()
+            .find(|(serial, _)| *serial == slot.tracker_serial)
+            .and_then(|(_, weak)| weak.upgrade());
+        let Some(issuer) = issuer.map(|inner| Tracker { inner }) else { return false };
+        match issuer.open_slot(slot) {
+            Ok(Some((ledger, index))) => {
+                let device = &ledger.layout().devices[index];
+                count_integrity_error(&ledger.writers[index], device, error);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// A tracker whose segment is published in `dir` (created with mode 0700 if missing),
@@ -291,18 +153,6 @@ impl Tracker {
         Ok(ledger)
     }
 
-    /// Removes the segment files of this process's ledgers (at a clean exit), so that a
-    /// reader finding a segment with no live holder knows its process died.
-    pub(crate) fn remove_segment_files(&self) {
-        if let Some(own) = &self.inner.own {
-            own.memory.remove_file();
-        }
-        let forked = self.inner.forked.try_lock().and_then(|f| f.clone());
-        if let Some(forked) = forked {
-            forked.memory.remove_file();
-        }
-    }
-
     /// Records `placement` on the device of `slot` and returns the record whose drop
     /// releases it. Refused (and counted as an integrity error) when the slot belongs to
     /// another tracker, to a device since closed, to another chip than the placement names,
@@ -333,6 +183,9 @@ impl Tracker {
             return Ok(record);
         };
         let index = self.check_slot(&ledger, slot, placement.device)?;
+        if session_only(placement.kind) {
+            self.check_session_kind(&ledger, index, placement.device, placement.kind)?;
+        }
         let layout = ledger.layout();
         let device = &layout.devices[index];
         let share = core_share(device, placement);
@@ -412,10 +265,15 @@ impl Tracker {
             Err(refusal)
         };
         if slot.tracker_serial != self.inner.serial {
-            return misuse(
-                IntegrityError::ForeignPlacement,
-                TrackError::ForeignDeviceSlot { uid: slot.uid() },
-            );
+            let refusal = TrackError::ForeignDeviceSlot { uid: slot.uid() };
+            // On this ledger's device for the chip if it has one, else on the issuer's:
+            // either way on the device, where monitors show a chip's errors.
+            if find_device(layout, slot.uid()).is_none()
+                && Tracker::count_on_issuer(slot, IntegrityError::ForeignPlacement)
+            {
+                return Err(refusal);
+            }
+            return misuse(IntegrityError::ForeignPlacement, refusal);
         }
         if !slot.fork.is_current() {
             return misuse(
@@ -442,6 +300,15 @@ impl Tracker {
             );
         }
         Ok(index)
+    }
+
+    /// Counts a misuse on the device of this process's ledger that holds chip `uid`, else on
+    /// the process; nothing when tracking is off.
+    #[cold]
+    pub(crate) fn count_on_chip(&self, uid: ChipUid, error: IntegrityError) {
+        if let Ok(Some(ledger)) = self.ledger() {
+            self.count_misuse(&ledger, uid, error);
+        }
     }
 
     /// Counts a misuse on the device of this ledger that holds chip `uid`, else on the

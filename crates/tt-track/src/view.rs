@@ -49,6 +49,10 @@ pub struct IntegrityCounts {
     pub foreign_placements: u64,
     /// Handles inherited from a parent process used in a forked child.
     pub inherited_uses: u64,
+    /// Requests refused because only the chip's device session may make them: a second
+    /// allocator on a held chip, a SYSTEM or RESERVED placement by user code, a change of a
+    /// registered chip's identity.
+    pub session_refusals: u64,
     /// Figures no writer could have produced (more released than placed, more used than the
     /// device holds), found by the reader: the segment is corrupt or forged.
     pub impossible_figures: u64,
@@ -64,6 +68,7 @@ impl IntegrityCounts {
         self.double_releases
             .saturating_add(self.foreign_placements)
             .saturating_add(self.inherited_uses)
+            .saturating_add(self.session_refusals)
             .saturating_add(self.impossible_figures)
             .saturating_add(self.conflicting_identities)
     }
@@ -73,6 +78,7 @@ impl IntegrityCounts {
         self.double_releases = self.double_releases.saturating_add(other.double_releases);
         self.foreign_placements = self.foreign_placements.saturating_add(other.foreign_placements);
         self.inherited_uses = self.inherited_uses.saturating_add(other.inherited_uses);
+        self.session_refusals = self.session_refusals.saturating_add(other.session_refusals);
         self.impossible_figures = self.impossible_figures.saturating_add(other.impossible_figures);
         self.conflicting_identities =
             self.conflicting_identities.saturating_add(other.conflicting_identities);
@@ -437,6 +443,7 @@ fn decode_device(
             double_releases: load(&device.double_releases),
             foreign_placements: load(&device.foreign_placements),
             inherited_uses: load(&device.inherited_uses),
+            session_refusals: load(&device.session_refusals),
             impossible_figures: impossible_figures(&kinds, &capacity),
             conflicting_identities: 0,
         },

@@ -11,6 +11,11 @@ use crate::text::escape;
 /// The JSON schema version `leaks --json` writes (2: reserved and payload bytes, age, place).
 pub const LEAKS_SCHEMA_VERSION: u32 = 2;
 
+/// Placements listed per device unless `--limit` says otherwise: a process can keep 32,768
+/// live per device, and a listing of all of them (times 16 devices, times processes) is
+/// output no one reads and work a monitor should not do by default.
+pub const DEFAULT_LIMIT: usize = 50;
+
 /// Where a placement sits: `12 dram banks @0x1000`, `64 tensix cores @0x48000`, `core 3`.
 fn place(record: &LiveRecord) -> String {
     let unit = match record.class {
@@ -80,6 +85,8 @@ struct DeviceJson {
     spec: Option<String>,
     open: bool,
     live_records: Vec<RecordJson>,
+    /// Live placements listed in the ledger but beyond `--limit`.
+    live_records_not_shown: usize,
     live_records_not_listed: u64,
 }
 
@@ -99,9 +106,9 @@ struct LeaksDocument {
     processes: Vec<ProcessJson>,
 }
 
-/// `ttctl leaks [--json] [--all]`: live placements other than the SYSTEM and RESERVED
-/// baseline of open devices (all of them with `all`).
-pub fn leaks(json_out: bool, all: bool) -> Result<()> {
+/// `ttctl leaks [--json] [--all] [--limit N]`: live placements other than the SYSTEM and
+/// RESERVED baseline of open devices (all of them with `all`), at most `limit` per device.
+pub fn leaks(json_out: bool, all: bool, limit: usize) -> Result<()> {
     let snapshot = crate::mem::read_all()?;
     let dir = snapshot.dir.clone();
     let shown = |r: &&LiveRecord| all || !r.kind.is_baseline();
@@ -115,18 +122,22 @@ pub fn leaks(json_out: bool, all: bool) -> Result<()> {
                 devices: p
                     .devices
                     .iter()
-                    .map(|d| DeviceJson {
-                        chip_uid: d.uid.to_string(),
-                        arch: d.arch.clone(),
-                        spec: (!d.spec.is_empty()).then(|| d.spec.clone()),
-                        open: d.open,
-                        live_records: d
-                            .live_records
-                            .iter()
-                            .filter(shown)
-                            .map(RecordJson::from)
-                            .collect(),
-                        live_records_not_listed: d.live_records_not_listed,
+                    .map(|d| {
+                        let records: Vec<&LiveRecord> =
+                            d.live_records.iter().filter(shown).collect();
+                        DeviceJson {
+                            chip_uid: d.uid.to_string(),
+                            arch: d.arch.clone(),
+                            spec: (!d.spec.is_empty()).then(|| d.spec.clone()),
+                            open: d.open,
+                            live_records_not_shown: records.len().saturating_sub(limit),
+                            live_records: records
+                                .into_iter()
+                                .take(limit)
+                                .map(RecordJson::from)
+                                .collect(),
+                            live_records_not_listed: d.live_records_not_listed,
+                        }
                     })
                     .collect(),
             })
@@ -149,7 +160,8 @@ pub fn leaks(json_out: bool, all: bool) -> Result<()> {
             any = true;
             let state = if d.open { "" } else { " (closed)" };
             outln!("pid {} {} on {} {}{state}:", p.pid, escape(&p.command), d.uid, d.arch)?;
-            for r in records {
+            let not_shown = records.len().saturating_sub(limit);
+            for r in records.into_iter().take(limit) {
                 outln!(
                     "  #{:<8} {:<8} {:>10} used {:>10} payload  {:>7} old  {}  {}  ({})",
                     r.id.get(),
@@ -161,6 +173,9 @@ pub fn leaks(json_out: bool, all: bool) -> Result<()> {
                     escape(&r.owner_display()),
                     escape(&r.provenance())
                 )?;
+            }
+            if not_shown > 0 {
+                outln!("  ... and {not_shown} more not shown (--limit {limit})")?;
             }
             if d.live_records_not_listed > 0 {
                 outln!(

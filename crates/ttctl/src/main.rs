@@ -84,6 +84,10 @@ enum Command {
         /// Also list the SYSTEM and RESERVED placements of open devices.
         #[arg(long)]
         all: bool,
+        /// List at most this many placements per device (oldest ids first); the rest are
+        /// counted as "N more not shown".
+        #[arg(long, default_value_t = leaks::DEFAULT_LIMIT)]
+        limit: usize,
     },
     /// Serve the memory figures over HTTP: `/metrics` for Prometheus, `/api/v1/mem` with the
     /// `mem --json` document. Reads the ledger at each request; never opens a device.
@@ -213,7 +217,7 @@ fn main() -> ExitCode {
             };
             run::run(workload, device.as_deref(), &options, iterations, json)
         }
-        Command::Leaks { json, all } => leaks::leaks(json, all),
+        Command::Leaks { json, all, limit } => leaks::leaks(json, all, limit),
         Command::Serve { listen, retention, max_connections } => serve::serve(serve::Options {
             listen,
             retention,

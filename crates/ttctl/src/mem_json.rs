@@ -145,6 +145,7 @@ pub struct Integrity {
     double_releases: u64,
     foreign_placements: u64,
     inherited_uses: u64,
+    session_refusals: u64,
     impossible_figures: u64,
     conflicting_identities: u64,
 }
@@ -333,6 +334,7 @@ fn device(snapshot: &LedgerSnapshot, dev: &DeviceTotals, filter: &Filter) -> Dev
             double_releases: integrity.double_releases,
             foreign_placements: integrity.foreign_placements,
             inherited_uses: integrity.inherited_uses,
+            session_refusals: integrity.session_refusals,
             impossible_figures: integrity.impossible_figures,
             conflicting_identities: integrity.conflicting_identities,
         },

@@ -8,6 +8,7 @@
 //! that nobody holds.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use anyhow::{bail, Context, Result};
@@ -16,6 +17,7 @@ use prometheus::{Encoder, TextEncoder};
 use tt_accounting::{BankClass, BankType, MemKind};
 use tt_device::DeviceSpec;
 use tt_sim::SimKind;
+use tt_soc::ChipUid;
 use tt_track::{CoreSpread, CoreUsage, DeviceTotals, LedgerSnapshot};
 
 use crate::mem_json::MEM_SCHEMA_VERSION;
@@ -302,6 +304,7 @@ impl DeviceFamilies {
             ("double_release", integrity.double_releases),
             ("foreign_placement", integrity.foreign_placements),
             ("inherited_use", integrity.inherited_uses),
+            ("session_refusal", integrity.session_refusals),
             ("impossible_figure", integrity.impossible_figures),
             ("conflicting_identity", integrity.conflicting_identities),
         ];
@@ -350,24 +353,56 @@ impl ProcessFamilies {
     }
 
     fn fill(&self, snapshot: &LedgerSnapshot) -> Result<()> {
-        for process in &snapshot.processes {
-            let pid = process.pid.to_string();
-            for view in &process.devices {
-                let uid = view.uid.to_string();
-                let board = board_of(&view.spec);
-                let id = [uid.as_str(), view.arch.as_str(), board.as_str(), &pid, &process.command];
-                for kind in MemKind::ALL {
-                    let labels = with(&id, &[kind.name()]);
-                    let usage = view.kind(kind);
-                    set(&self.used, &labels, usage.used_bytes)?;
-                    set(&self.payload, &labels, usage.payload_bytes)?;
-                    set(&self.peak, &labels, usage.peak_used_bytes)?;
-                }
-                count(&self.integrity, &id, view.integrity.total())?;
+        for ((uid, pid), share) in process_shares(snapshot) {
+            let (uid, pid) = (uid.to_string(), pid.to_string());
+            let board = board_of(share.spec);
+            let id = [uid.as_str(), share.arch, board.as_str(), &pid, share.command];
+            for kind in MemKind::ALL {
+                let labels = with(&id, &[kind.name()]);
+                let usage = &share.kinds[kind.index()];
+                set(&self.used, &labels, usage.used_bytes)?;
+                set(&self.payload, &labels, usage.payload_bytes)?;
+                set(&self.peak, &labels, usage.peak_used_bytes)?;
             }
+            count(&self.integrity, &id, share.integrity)?;
         }
         Ok(())
     }
+}
+
+/// One process's figures on one chip, summed over its segments.
+struct ProcessShare<'a> {
+    arch: &'a str,
+    spec: &'a str,
+    command: &'a str,
+    kinds: [tt_track::KindUsage; MemKind::COUNT],
+    integrity: u64,
+}
+
+/// Every process's share of every chip, keyed by (chip, pid): a process with several
+/// trackers has one segment per tracker, and a chip registered in two of them would
+/// otherwise give two series with one label set, which makes Prometheus reject the whole
+/// scrape. Peaks are summed, as the device totals sum them: an upper bound of the true one.
+fn process_shares(snapshot: &LedgerSnapshot) -> BTreeMap<(ChipUid, u32), ProcessShare<'_>> {
+    let mut shares: BTreeMap<(ChipUid, u32), ProcessShare<'_>> = BTreeMap::new();
+    for process in &snapshot.processes {
+        for view in &process.devices {
+            let share = shares.entry((view.uid, process.pid)).or_insert_with(|| ProcessShare {
+                arch: &view.arch,
+                spec: &view.spec,
+                command: &process.command,
+                kinds: Default::default(),
+                integrity: 0,
+            });
+            for (total, usage) in share.kinds.iter_mut().zip(view.kinds.iter()) {
+                total.used_bytes = total.used_bytes.saturating_add(usage.used_bytes);
+                total.payload_bytes = total.payload_bytes.saturating_add(usage.payload_bytes);
+                total.peak_used_bytes = total.peak_used_bytes.saturating_add(usage.peak_used_bytes);
+            }
+            share.integrity = share.integrity.saturating_add(view.integrity.total());
+        }
+    }
+    shares
 }
 
 /// The exposition of `snapshot` in the Prometheus text format, with `idle` chips (seen

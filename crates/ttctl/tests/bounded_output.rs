@@ -135,3 +135,35 @@ fn record_stops_at_its_duration_not_an_interval_later() {
     let lines = std::fs::read_to_string(&output).unwrap();
     assert_eq!(lines.lines().count(), 1, "{lines}");
 }
+
+/// `leaks` lists at most `--limit` placements per device (50 by default) and says how many
+/// more it did not show, in text and JSON: a process may keep 32,768 live per device.
+#[test]
+fn leaks_output_is_bounded_and_says_what_it_left_out() {
+    let env = Env::new();
+    let tracker = tt_track::Tracker::with_ledger_dir(env.ledger.path()).unwrap();
+    let info = tt_track::DeviceInfo::new(
+        tt_soc::ChipUid(0x1EA),
+        tt_soc::Arch::WormholeB0,
+        tt_track::DeviceCapacity::default(),
+    );
+    let slot = tracker.register_device(&info).unwrap();
+    let spans = [tt_accounting::BankSpan { bank: 0, addr: 0, size: 64 }];
+    let here = std::panic::Location::caller();
+    let records: Vec<_> = (0..60)
+        .map(|_| {
+            tracker.record_place(slot, tt_accounting::MemKind::Dram, &spans, "many", here).unwrap()
+        })
+        .collect();
+    let out = env.ttctl(&["leaks"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(listing.lines().filter(|l| l.contains(" many ")).count(), 50, "{listing}");
+    assert!(listing.contains("... and 10 more not shown (--limit 50)"), "{listing}");
+    let out = env.ttctl(&["leaks", "--json", "--limit", "5"]);
+    let document: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let device = &document["processes"][0]["devices"][0];
+    assert_eq!(device["live_records"].as_array().map(Vec::len), Some(5));
+    assert_eq!(device["live_records_not_shown"], 55);
+    drop(records);
+}

@@ -32,6 +32,25 @@ fn prometheus_api(addr: &str, path: &str) -> Option<Vec<Value>> {
     reply["data"]["result"].as_array().cloned()
 }
 
+/// Runs `promtool check metrics` on `exposition`; panics with what it said when it fails.
+fn promtool_check(promtool: &std::path::Path, exposition: &str) {
+    let mut check = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    check.stdin.take().unwrap().write_all(exposition.as_bytes()).unwrap();
+    let checked = check.wait_with_output().unwrap();
+    assert!(
+        checked.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}
+
 fn sample(value: &Value) -> f64 {
     value[1].as_str().and_then(|v| v.parse().ok()).unwrap()
 }
@@ -90,21 +109,7 @@ fn prometheus_sees_kernel_bytes_rise_and_return_to_zero() {
     .expect("the exposition never showed kernel bytes while the workload ran");
 
     // The exposition with a live workload (every family present) passes promtool's lint.
-    let mut check = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    check.stdin.take().unwrap().write_all(live.as_bytes()).unwrap();
-    let checked = check.wait_with_output().unwrap();
-    assert!(
-        checked.status.success(),
-        "promtool check metrics: {}{}",
-        String::from_utf8_lossy(&checked.stdout),
-        String::from_utf8_lossy(&checked.stderr)
-    );
+    promtool_check(&promtool, &live);
 
     let finished = workload.0.wait().unwrap();
     assert!(finished.success(), "the workload failed");
@@ -156,4 +161,48 @@ fn api_v1_mem_is_the_mem_json_document_and_unknown_pages_are_404() {
     assert!(body.contains("tt_ledger_schema_version 3\n"), "{body}");
     assert!(body.contains("tt_ledger_processes 0\n"), "{body}");
     assert_eq!(http_get(&addr, "/nothing").unwrap().0, 404);
+}
+
+/// One chip registered by two trackers of one process (two segments, one pid): each label set
+/// is exposed once, with the process's figures summed, and promtool accepts the scrape.
+#[test]
+fn two_trackers_of_one_process_on_one_chip_expose_each_series_once() {
+    let Some(promtool) = tool("promtool", "prometheus") else { return };
+    let env = Env::new();
+    let soc = tt_soc::SocDescriptor::builtin(tt_soc::Arch::WormholeB0);
+    let info = tt_track::DeviceInfo::from_soc(tt_soc::ChipUid(0x2B), "sim:wormhole_b0:0", &soc);
+    let spans = [tt_accounting::BankSpan { bank: 0, addr: 0, size: 1 << 20 }];
+    let mut records = Vec::new();
+    let mut trackers = Vec::new();
+    for _ in 0..2 {
+        let tracker = tt_track::Tracker::with_ledger_dir(env.ledger.path()).unwrap();
+        let slot = tracker.register_device(&info).unwrap();
+        let here = std::panic::Location::caller();
+        let dram = tt_accounting::MemKind::Dram;
+        records.push(tracker.record_place(slot, dram, &spans, "one of two", here).unwrap());
+        trackers.push(tracker);
+    }
+    let (_serve, addr) = start_serve(&env);
+    let (status, body) = http_get(&addr, "/metrics").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let series: Vec<&str> = body
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.rsplit_once(' ').map(|(series, _)| series))
+        .collect();
+    let unique: std::collections::BTreeSet<&str> = series.iter().copied().collect();
+    assert_eq!(unique.len(), series.len(), "a label set appears twice:\n{body}");
+    let pid = std::process::id();
+    let dram = body
+        .lines()
+        .find(|l| {
+            l.starts_with("tt_process_used_bytes{")
+                && l.contains(&format!("pid=\"{pid}\""))
+                && l.contains("kind=\"dram\"")
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<u64>().ok());
+    assert_eq!(dram, Some(2 << 20), "both trackers' bytes, summed:\n{body}");
+    promtool_check(&promtool, &body);
+    drop(records);
 }

@@ -130,8 +130,11 @@ pub(crate) struct DeviceRecord {
     pub peak_reserved: AtomicU64,
     /// Odd while the slot's writer is changing it; advanced by 2 per change.
     pub seq: AtomicU64,
-    /// Unused; kept so the fields after it keep their offsets.
-    pub spare0: AtomicU64,
+    /// Requests refused because only the chip's device session may make them (a second
+    /// allocator, a SYSTEM or RESERVED placement after bring-up, a change of a held chip's
+    /// identity). Was an unused word in schema 3's first layout: readers that do not know it
+    /// read 0 there.
+    pub session_refusals: AtomicU64,
     pub double_releases: AtomicU64,
     pub foreign_placements: AtomicU64,
     pub inherited_uses: AtomicU64,

@@ -71,6 +71,40 @@ static OWN_SEGMENTS: Mutex<Vec<OwnSegment>> = Mutex::new(Vec::new());
 /// Distinguishes several trackers of one process in one directory (tests do this).
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(0);
 
+/// Runs at a clean exit (`exit`, `process::exit`, a return from `main`): removes every
+/// segment this process published, whichever tracker made it (the process-wide one, one of a
+/// program's own, a forked child's). Trackers kept in statics or leaked are never dropped, so
+/// without this a clean exit would leave a segment a monitor reports as a dead process; a
+/// segment left behind must always mean its process died.
+extern "C" fn remove_own_segments_at_exit() {
+    // Bounded wait: a thread stopped while holding the registry must not hang the exit.
+    let Some(own) = OWN_SEGMENTS.try_lock_for(std::time::Duration::from_millis(100)) else {
+        return;
+    };
+    let live: Vec<Arc<SegmentMemory>> = own
+        .iter()
+        .filter(|s| s.generation.is_current())
+        .filter_map(|s| s.memory.upgrade())
+        .collect();
+    drop(own);
+    for memory in live {
+        memory.remove_file();
+    }
+}
+
+/// Registers [`remove_own_segments_at_exit`] once per process, when it first publishes.
+fn remove_own_segments_at_exit_once() {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    REGISTERED.call_once(|| {
+        // SAFETY: registers a plain function with no captured state; it only takes the
+        // registry's lock (bounded), removes files and never unwinds (errors are logged).
+        let rc = unsafe { libc::atexit(remove_own_segments_at_exit) };
+        if rc != 0 {
+            tracing::debug!("atexit failed: segments will be found dead after a clean exit");
+        }
+    });
+}
+
 /// The segment of this process with this device and inode number, if it is one.
 pub(crate) fn own_segment(dev: u64, ino: u64) -> Option<Arc<SegmentMemory>> {
     OWN_SEGMENTS
@@ -154,6 +188,7 @@ impl SegmentMemory {
         };
 
         let memory = Arc::new(memory);
+        remove_own_segments_at_exit_once();
         OWN_SEGMENTS.lock().push(OwnSegment {
             dev,
             ino,

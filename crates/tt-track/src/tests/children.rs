@@ -62,6 +62,7 @@ fn child_process_entry() {
         "corrupt-holder" => hold_corrupt_files(&dir),
         "global" => use_global(),
         "truncator" => truncate_own_segment(&dir),
+        "exiter" => exit_with_own_tracker(&dir),
         other => {
             eprintln!("unknown child role {other}");
             std::process::exit(2);
@@ -229,6 +230,21 @@ fn truncate_own_segment(dir: &Path) {
             file.write_all_at(&saved[..HEADER_BYTES], 0).expect("restore header");
         }
     }
+}
+
+/// A program with a tracker of its own (not the global one) that ends with a clean
+/// `process::exit` while the tracker is alive: its drop never runs.
+fn exit_with_own_tracker(dir: &Path) {
+    let tracker = Tracker::with_ledger_dir(dir).expect("child tracker");
+    let chip = register(&tracker, 0x62);
+    let record = tracker
+        .record_place(chip, MemKind::Dram, &spans(1, 4096), "exiter", here())
+        .expect("place");
+    say(&format!("READY {}", std::process::id()));
+    wait_for_parent();
+    std::mem::forget(record);
+    std::mem::forget(tracker);
+    std::process::exit(0);
 }
 
 fn use_global() {

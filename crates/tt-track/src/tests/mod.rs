@@ -7,6 +7,7 @@ mod exactness;
 mod hostile;
 mod processes;
 mod seqlock_model;
+mod sessions;
 mod shrinking;
 mod tracker_tests;
 
@@ -34,6 +35,13 @@ pub(crate) fn spans(count: u32, size: u64) -> Vec<BankSpan> {
 #[track_caller]
 pub(crate) fn here() -> &'static Location<'static> {
     Location::caller()
+}
+
+/// A tracker publishing in a fresh directory's `ledger` folder.
+pub(crate) fn ledger() -> (tempfile::TempDir, Tracker) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tracker = Tracker::with_ledger_dir(dir.path().join("ledger")).expect("tracker");
+    (dir, tracker)
 }
 
 pub(crate) fn register(tracker: &Tracker, uid: u64) -> DeviceSlot {
