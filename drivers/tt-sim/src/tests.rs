@@ -355,7 +355,7 @@ fn child_role_fork_and_let_go() {
         // SAFETY: sleep and _exit are async-signal-safe; _exit skips the parent's atexit
         // handlers and destructors.
         unsafe {
-            libc::sleep(5);
+            libc::sleep(10);
             libc::_exit(0)
         };
     }
@@ -363,7 +363,14 @@ fn child_role_fork_and_let_go() {
     // The parent lets go: the chip is free although the child still lives (neither the
     // chip's descriptors nor its mappings followed it into the child)...
     drop(chip);
-    let holder = crate::list_chips(dir).unwrap()[0].holder;
+    // Until the child has run its fork handler (a moment after fork returns here) it still
+    // shares the chip's descriptors; after that, never.
+    let deadline = Instant::now() + std::time::Duration::from_secs(5);
+    let mut holder = crate::list_chips(dir).unwrap()[0].holder;
+    while holder.is_some() && Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        holder = crate::list_chips(dir).unwrap()[0].holder;
+    }
     // ...so another opener gets it (before: "device busy, held by pid <parent>").
     let again = SimChip::open_in(dir, Arch::WormholeB0, 5).map(|_| ());
     let alive = nix::sys::signal::kill(child, None).is_ok();
