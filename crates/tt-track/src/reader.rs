@@ -152,8 +152,9 @@ pub struct LedgerSnapshot {
 /// A process holding a chip open without counting it in any ledger a reader found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UntrackedHolder {
-    /// The chip.
-    pub uid: ChipUid,
+    /// The chip; `None` for a card no ledger names (its id is on the card, and monitors never
+    /// open devices).
+    pub uid: Option<ChipUid>,
     /// Its architecture name.
     pub arch: String,
     /// The spec that opens it (`sim:wormhole_b0:0`).

@@ -235,7 +235,8 @@ pub struct MemDocument {
 /// A chip held by a process that counts it in no ledger: its usage is unknown, not 0.
 #[derive(Debug, Serialize)]
 pub struct Holder {
-    chip_uid: String,
+    /// `null` for a card no ledger names.
+    chip_uid: Option<String>,
     arch: String,
     spec: String,
     location: String,
@@ -373,7 +374,7 @@ pub fn document(snapshot: &LedgerSnapshot, filter: &Filter) -> MemDocument {
             .iter()
             .filter(|h| filter.pid_matches(h.pid))
             .map(|h| Holder {
-                chip_uid: h.uid.to_string(),
+                chip_uid: h.uid.map(|u| u.to_string()),
                 arch: h.arch.clone(),
                 spec: h.spec.clone(),
                 location: crate::text::shown(&h.location.display().to_string()),

@@ -316,7 +316,7 @@ pub fn render_to_width(snapshot: &LedgerSnapshot, filter: &Filter, width: u16) -
         let _ = writeln!(
             out,
             "device {} {} ({}) held by pid {} ({}), untracked: its usage is unknown\n{INDENT}{}",
-            holder.uid,
+            holder.uid.map_or_else(|| "(id unknown)".to_owned(), |u| u.to_string()),
             holder.arch,
             holder.spec,
             holder.pid,

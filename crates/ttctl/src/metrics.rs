@@ -429,13 +429,14 @@ pub fn render(snapshot: &LedgerSnapshot, idle: &[DeviceTotals]) -> Result<String
          off, another stack): the chip's usage is unknown, not 0.",
         &["chip_uid", "arch", "board", "pid", "command"],
     );
-    let held = |uid| snapshot.untracked_holders.iter().any(|h| h.uid == uid);
+    let held = |uid| snapshot.untracked_holders.iter().any(|h| h.uid == Some(uid));
     // A chip held untracked is not idle: its usage is unknown, so no 0 is shown for it.
     for dev in snapshot.devices.iter().chain(idle.iter().filter(|d| !held(d.uid))) {
         devices.fill(dev)?;
     }
     for h in &snapshot.untracked_holders {
-        let (uid, pid) = (h.uid.to_string(), h.pid.to_string());
+        let uid = h.uid.map_or_else(|| "unknown".to_owned(), |u| u.to_string());
+        let pid = h.pid.to_string();
         let board = board_of(&h.spec);
         set(
             &holder,
