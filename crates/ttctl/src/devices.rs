@@ -145,6 +145,8 @@ fn rows() -> Result<Vec<DeviceRow>> {
             Err(e) => tracing::warn!(device = %spec, error = %e, "cannot query card"),
         }
     }
+    // Which holders count their chip in a ledger (a monitor's read; none when unreadable).
+    let ledger = crate::mem::read_all().ok();
     let dir = tt_sim::default_sim_dir();
     for chip in tt_sim::list_chips(&dir).with_context(|| format!("listing {}", dir.display()))? {
         // Described from the file alone: monitors never open (and so never take) a device. A
@@ -154,8 +156,18 @@ fn rows() -> Result<Vec<DeviceRow>> {
             SimKind::Bare(_) => None,
             SimKind::Board { preset, .. } => Some(preset.name().to_string()),
         };
-        let state = match chip.holder {
-            Some(pid) => format!("in use by pid {pid}"),
+        let state = match chip.holder.and_then(|pid| u32::try_from(pid).ok()) {
+            Some(pid) => {
+                let tracked = ledger
+                    .as_ref()
+                    .is_some_and(|l| crate::holders::is_tracked(l, pid, chip.chip_uid));
+                if tracked {
+                    format!("in use by pid {pid}")
+                } else {
+                    let command = crate::holders::command_of(pid);
+                    format!("in use by pid {pid} ({command}), untracked")
+                }
+            }
             None => "free".into(),
         };
         let spec = DeviceSpec::Sim { kind: chip.kind, id: chip.sim_id }.to_string();

@@ -29,11 +29,7 @@ fn find_untracked_sim(snapshot: &mut LedgerSnapshot) {
     };
     for chip in chips {
         let Some(pid) = chip.holder.and_then(|pid| u32::try_from(pid).ok()) else { continue };
-        let tracked = snapshot
-            .processes
-            .iter()
-            .any(|p| p.pid == pid && p.device(chip.chip_uid).is_some_and(|d| d.open));
-        if tracked {
+        if is_tracked(snapshot, pid, chip.chip_uid) {
             continue;
         }
         snapshot.untracked_holders.push(UntrackedHolder {
@@ -93,7 +89,13 @@ pub fn card_holders_in(root: &Path, snapshot: &LedgerSnapshot) -> Vec<UntrackedH
     holders
 }
 
-fn command_of(pid: u32) -> String {
+/// True when process `pid` counts chip `uid` (open) in a ledger of `snapshot`.
+pub fn is_tracked(snapshot: &LedgerSnapshot, pid: u32, uid: tt_soc::ChipUid) -> bool {
+    snapshot.processes.iter().any(|p| p.pid == pid && p.device(uid).is_some_and(|d| d.open))
+}
+
+/// The command name of `pid`, escaped and bounded; empty when it cannot be read.
+pub fn command_of(pid: u32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .map(|c| shown(c.trim_end()))
         .unwrap_or_default()

@@ -52,6 +52,9 @@ fn a_chip_held_with_tracking_off_is_shown_held_by_its_pid_untracked() {
     assert_eq!(holders[0]["spec"], "sim:wormhole_b0:3");
     assert_eq!(holders[0]["command"], "ttctl");
 
+    let devices = String::from_utf8(env.ttctl(&["devices"]).stdout).unwrap();
+    assert!(devices.contains(&format!("in use by pid {pid} (ttctl), untracked")), "{devices}");
+
     let text = String::from_utf8(env.ttctl(&["mem"]).stdout).unwrap();
     assert!(text.contains(&format!("held by pid {pid} (ttctl), untracked")), "{text}");
     assert!(!text.contains("no device in use"), "{text}");
