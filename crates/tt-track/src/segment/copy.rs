@@ -154,103 +154,78 @@ fn device_offset(index: usize) -> usize {
     offset_of!(SegmentLayout, devices) + index * size_of::<DeviceRecord>()
 }
 
-fn health_offset(index: usize, record: usize) -> u64 {
-    (device_offset(index) + offset_of!(DeviceRecord, health) + record * size_of::<HealthRecord>())
-        as u64
+fn health_offset(index: usize, record: usize) -> usize {
+    device_offset(index) + offset_of!(DeviceRecord, health) + record * size_of::<HealthRecord>()
 }
 
 impl Source<'_> {
-    /// A word of the file at `offset` (8-aligned).
-    fn file_word(file: &File, path: &Path, offset: u64) -> Result<u64, TrackError> {
-        let mut word = [0u8; 8];
-        read_at(file, &mut word, offset, path)?;
-        Ok(u64::from_le_bytes(word))
+    /// The word at `offset` of the segment (`in_map` names the same word in a mapping),
+    /// loaded with acquire semantics.
+    fn word(
+        self,
+        offset: usize,
+        in_map: impl FnOnce(&SegmentLayout) -> &AtomicU64,
+    ) -> Result<u64, TrackError> {
+        match self {
+            Source::File(file, path) => {
+                let mut word = [0u8; 8];
+                read_at(file, &mut word, offset as u64, path)?;
+                Ok(u64::from_le_bytes(word))
+            }
+            Source::Mapping(layout) => Ok(in_map(layout).load(Ordering::Acquire)),
+        }
     }
 
-    /// Slot `index`'s sequence word, loaded with acquire semantics.
-    fn seq(self, index: usize) -> Result<u64, TrackError> {
+    /// Copies `to.len()` values at `offset` of the segment into `to` (`in_map` names the same
+    /// values in a mapping).
+    fn copy<T: AtomicWords>(
+        self,
+        offset: usize,
+        to: &mut [T],
+        in_map: impl FnOnce(&SegmentLayout) -> &[T],
+    ) -> Result<(), TrackError> {
         match self {
-            Source::File(file, path) => Self::file_word(
-                file,
-                path,
-                (device_offset(index) + offset_of!(DeviceRecord, seq)) as u64,
-            ),
-            Source::Mapping(layout) => Ok(layout.devices[index].seq.load(Ordering::Acquire)),
+            Source::File(file, path) => read_at(file, bytes_mut(to), offset as u64, path),
+            Source::Mapping(layout) => {
+                copy_words(&in_map(layout)[..to.len()], to);
+                Ok(())
+            }
         }
+    }
+
+    /// Slot `index`'s sequence word.
+    fn seq(self, index: usize) -> Result<u64, TrackError> {
+        let offset = device_offset(index) + offset_of!(DeviceRecord, seq);
+        self.word(offset, |l| &l.devices[index].seq)
     }
 
     fn device(self, index: usize, to: &mut DeviceRecord) -> Result<(), TrackError> {
-        match self {
-            Source::File(file, path) => read_at(
-                file,
-                bytes_mut(std::slice::from_mut(to)),
-                device_offset(index) as u64,
-                path,
-            ),
-            Source::Mapping(layout) => {
-                copy_words(std::slice::from_ref(&layout.devices[index]), std::slice::from_mut(to));
-                Ok(())
-            }
-        }
+        let to = std::slice::from_mut(to);
+        self.copy(device_offset(index), to, |l| std::slice::from_ref(&l.devices[index]))
     }
 
     fn ring(self, index: usize, to: &mut [RingEntry]) -> Result<(), TrackError> {
-        match self {
-            Source::File(file, path) => {
-                let offset = offset_of!(SegmentLayout, rings)
-                    + index * RING_CAPACITY * size_of::<RingEntry>();
-                read_at(file, bytes_mut(to), offset as u64, path)
-            }
-            Source::Mapping(layout) => {
-                copy_words(&layout.rings[index][..], to);
-                Ok(())
-            }
-        }
+        let offset =
+            offset_of!(SegmentLayout, rings) + index * RING_CAPACITY * size_of::<RingEntry>();
+        self.copy(offset, to, |l| &l.rings[index][..])
     }
 
     fn live(self, index: usize, to: &mut [LiveEntry]) -> Result<(), TrackError> {
-        match self {
-            Source::File(file, path) => {
-                let offset = offset_of!(SegmentLayout, live)
-                    + index * LIVE_TABLE_CAPACITY * size_of::<LiveEntry>();
-                read_at(file, bytes_mut(to), offset as u64, path)
-            }
-            Source::Mapping(layout) => {
-                copy_words(&layout.live[index][..to.len()], to);
-                Ok(())
-            }
-        }
+        let offset =
+            offset_of!(SegmentLayout, live) + index * LIVE_TABLE_CAPACITY * size_of::<LiveEntry>();
+        self.copy(offset, to, |l| &l.live[index][..])
     }
 
     fn health_seq(self, index: usize, record: usize) -> Result<u64, TrackError> {
-        match self {
-            Source::File(file, path) => Self::file_word(
-                file,
-                path,
-                health_offset(index, record) + offset_of!(HealthRecord, seq) as u64,
-            ),
-            Source::Mapping(layout) => {
-                Ok(layout.devices[index].health[record].seq.load(Ordering::Acquire))
-            }
-        }
+        let offset = health_offset(index, record) + offset_of!(HealthRecord, seq);
+        self.word(offset, |l| &l.devices[index].health[record].seq)
     }
 
     fn health(self, index: usize, record: usize, to: &mut HealthRecord) -> Result<(), TrackError> {
-        match self {
-            Source::File(file, path) => read_at(
-                file,
-                bytes_mut(std::slice::from_mut(to)),
-                health_offset(index, record),
-                path,
-            ),
-            Source::Mapping(layout) => {
-                copy_words(
-                    std::slice::from_ref(&layout.devices[index].health[record]),
-                    std::slice::from_mut(to),
-                );
-                Ok(())
-            }
-        }
+        let to = std::slice::from_mut(to);
+        self.copy(health_offset(index, record), to, |l| {
+            std::slice::from_ref(&l.devices[index].health[record])
+        })
     }
 }
 
